@@ -1,0 +1,105 @@
+"""Classifiers. Every factory pins ``n_jobs=1``: parallelism comes from scoring folds in
+separate worker processes, which scales better on small tables and keeps runs reproducible.
+
+Tags
+----
+supports_sample_weight: ``fit`` accepts ``sample_weight``; class weightings are offered
+handles_nan:            fits on NaN, so imputation may be skipped (if the resampler allows)
+needs_one_hot:          categorical codes are one-hot encoded for it (linear models)
+balanced_ensemble:      balances each bootstrap itself, so no resampler or weighting is offered
+margin_factory:         builds the boosting regressor that custom objectives (focal) train
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imblearn.ensemble import BalancedRandomForestClassifier, EasyEnsembleClassifier, RUSBoostClassifier
+from lightgbm import LGBMClassifier, LGBMRegressor
+from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from xgboost import XGBClassifier, XGBRegressor
+
+from strategy_search.components import BuildContext, Component, Registry
+
+MODELS: Registry[Any] = Registry("model")
+
+
+def _lightgbm_kwargs(c: BuildContext) -> dict[str, Any]:
+    # subsample_freq=1 makes a searched `subsample` take effect; with subsample=1 it is a no-op.
+    return {"random_state": c.random_state, "n_jobs": 1, "verbose": -1, "subsample_freq": 1}
+
+
+def _xgboost_kwargs(c: BuildContext) -> dict[str, Any]:
+    return {"random_state": c.random_state, "n_jobs": 1, "tree_method": "hist", "verbosity": 0}
+
+
+_ENTRIES = [
+    Component(
+        "logistic_regression",
+        lambda c: LogisticRegression(max_iter=2000, random_state=c.random_state),
+        "L2-regularised logistic regression on scaled, one-hot encoded features.",
+        {"supports_sample_weight": True, "needs_one_hot": True},
+    ),
+    Component(
+        "random_forest",
+        lambda c: RandomForestClassifier(random_state=c.random_state, n_jobs=1),
+        "Random forest.",
+        {"supports_sample_weight": True, "handles_nan": True},
+    ),
+    Component(
+        "extra_trees",
+        lambda c: ExtraTreesClassifier(random_state=c.random_state, n_jobs=1),
+        "Extremely randomised trees.",
+        {"supports_sample_weight": True, "handles_nan": True},
+    ),
+    Component(
+        "hist_gradient_boosting",
+        lambda c: HistGradientBoostingClassifier(random_state=c.random_state, early_stopping=False),
+        "scikit-learn histogram gradient boosting.",
+        {"supports_sample_weight": True, "handles_nan": True},
+    ),
+    Component(
+        "xgboost",
+        lambda c: XGBClassifier(**_xgboost_kwargs(c)),
+        "XGBoost gradient boosting (hist).",
+        {
+            "supports_sample_weight": True,
+            "handles_nan": True,
+            "margin_factory": lambda c: XGBRegressor(base_score=0.0, **_xgboost_kwargs(c)),
+        },
+    ),
+    Component(
+        "lightgbm",
+        lambda c: LGBMClassifier(**_lightgbm_kwargs(c)),
+        "LightGBM gradient boosting.",
+        {
+            "supports_sample_weight": True,
+            "handles_nan": True,
+            "margin_factory": lambda c: LGBMRegressor(**_lightgbm_kwargs(c)),
+        },
+    ),
+    Component(
+        "balanced_random_forest",
+        lambda c: BalancedRandomForestClassifier(
+            random_state=c.random_state, n_jobs=1, sampling_strategy="all", replacement=True, bootstrap=False
+        ),
+        "Random forest whose trees each see a balanced bootstrap.",
+        {"balanced_ensemble": True},
+    ),
+    Component(
+        "easy_ensemble",
+        lambda c: EasyEnsembleClassifier(random_state=c.random_state, n_jobs=1),
+        "Bag of AdaBoost learners on balanced bootstraps.",
+        {"balanced_ensemble": True},
+    ),
+    Component(
+        "rus_boost",
+        lambda c: RUSBoostClassifier(random_state=c.random_state),
+        "AdaBoost with random undersampling at each round.",
+        {"balanced_ensemble": True},
+    ),
+]
+
+for _entry in _ENTRIES:
+    MODELS.register(_entry)

@@ -1,0 +1,133 @@
+"""Input checks and the facts about a table that the pipeline and the search space depend on."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+class DataError(ValueError):
+    """The data cannot be used as given; the message says which column or value and what to do."""
+
+
+@dataclass(frozen=True)
+class FeatureSchema:
+    """Which input columns are numeric and which categorical, in their original order."""
+
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.numeric + self.categorical
+
+    @classmethod
+    def infer(cls, X: pd.DataFrame) -> FeatureSchema:
+        numeric, categorical = [], []
+        for name, dtype in X.dtypes.items():
+            if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+                numeric.append(str(name))
+            else:
+                categorical.append(str(name))
+        return cls(tuple(numeric), tuple(categorical))
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"numeric": list(self.numeric), "categorical": list(self.categorical)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureSchema:
+        return cls(tuple(data.get("numeric", ())), tuple(data.get("categorical", ())))
+
+
+@dataclass(frozen=True)
+class DataProfile:
+    """What the search needs to know about a table to propose only strategies that can run."""
+
+    n_rows: int
+    n_positive: int
+    schema: FeatureSchema
+    has_nan: bool
+    positive_label: Any
+    negative_label: Any
+    class_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def has_categorical(self) -> bool:
+        return bool(self.schema.categorical)
+
+    @property
+    def imbalance_ratio(self) -> float:
+        return (self.n_rows - self.n_positive) / max(self.n_positive, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["schema"] = self.schema.to_dict()
+        out["positive_label"] = _plain(self.positive_label)
+        out["negative_label"] = _plain(self.negative_label)
+        return out
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def check_features(X: Any) -> pd.DataFrame:
+    if not isinstance(X, pd.DataFrame):
+        raise DataError(f"X must be a pandas DataFrame; got {type(X).__name__}.")
+    if X.shape[1] == 0:
+        raise DataError("X has no feature columns.")
+    duplicated = X.columns[X.columns.duplicated()].unique().tolist()
+    if duplicated:
+        raise DataError(f"Duplicate column names {duplicated}; columns are {list(X.columns)}. Rename them.")
+    X = X.rename(columns=str)
+    numeric = X.select_dtypes(include=["number"])
+    infinite = [c for c in numeric.columns if np.isinf(numeric[c].to_numpy(dtype=float, na_value=np.nan)).any()]
+    if infinite:
+        raise DataError(f"Columns {infinite} contain +/-inf; replace it with NaN or a finite value.")
+    return X
+
+
+def encode_target(y: Any, positive_label: Any = None) -> tuple[np.ndarray, Any, Any]:
+    """Return ``(y01, positive_label, negative_label)``; the positive class defaults to the minority."""
+    labels = pd.Series(y).reset_index(drop=True)
+    if labels.isna().any():
+        raise DataError(f"The target has {int(labels.isna().sum())} missing values; drop those rows.")
+    counts = labels.value_counts()
+    described = ", ".join(f"{k!r}: {v}" for k, v in counts.items())
+    if len(counts) != 2:
+        raise DataError(
+            f"The target must have exactly two classes; found {len(counts)} ({described}). "
+            "Multi-class targets are not supported yet."
+        )
+    if positive_label is None:
+        # The minority is positive; a tie goes to the larger label so {0, 1} gives 1.
+        ordered = sorted(counts.items(), key=lambda kv: (kv[1], -_sort_key(kv[0])))
+        positive_label = ordered[0][0]
+    matches = [k for k in counts.index if k == positive_label or str(k) == str(positive_label)]
+    if not matches:
+        raise DataError(f"positive_label {positive_label!r} is not a target value; the classes are {described}.")
+    positive_label = matches[0]
+    negative_label = next(k for k in counts.index if k != positive_label)
+    return (labels == positive_label).to_numpy(dtype=int), _plain(positive_label), _plain(negative_label)
+
+
+def _sort_key(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def profile(X: pd.DataFrame, y01: np.ndarray, positive_label: Any, negative_label: Any) -> DataProfile:
+    return DataProfile(
+        n_rows=len(X),
+        n_positive=int(y01.sum()),
+        schema=FeatureSchema.infer(X),
+        has_nan=bool(X.isna().to_numpy().any()),
+        positive_label=positive_label,
+        negative_label=negative_label,
+        class_counts={str(positive_label): int(y01.sum()), str(negative_label): int(len(y01) - y01.sum())},
+    )

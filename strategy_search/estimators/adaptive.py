@@ -1,0 +1,65 @@
+"""Fit-time adaptation of a sampler to the fold it runs on.
+
+Search spaces speak in fold-independent terms (a target minority/majority ratio, a neighbour
+count); a training fold may already be more balanced than the ratio asks, or hold fewer
+minority rows than the neighbour count. This wrapper turns both into settings that fold can
+use and records what it changed in ``adaptations_``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+
+_NEIGHBOUR_PARAMS = ("k_neighbors", "n_neighbors")
+
+
+class TargetRatio:
+    """Picklable ``sampling_strategy`` callable: reach ``ratio`` = n_minority / n_majority,
+    never asking an over-sampler to remove rows or an under-sampler to add them."""
+
+    def __init__(self, ratio: float, sampling_type: str):
+        if not 0 < ratio <= 1:
+            raise ValueError(f"sampling ratio must be in (0, 1]; got {ratio!r}.")
+        self.ratio, self.sampling_type = ratio, sampling_type
+
+    def __call__(self, y: Any) -> dict[Any, int]:
+        labels, counts = np.unique(y, return_counts=True)
+        minority, majority = labels[np.argmin(counts)], labels[np.argmax(counts)]
+        n_min, n_maj = counts.min(), counts.max()
+        if self.sampling_type == "under-sampling":
+            return {majority: int(min(n_maj, max(n_min, np.floor(n_min / self.ratio))))}
+        return {minority: int(max(n_min, np.ceil(self.ratio * n_maj)))}
+
+    def __repr__(self) -> str:
+        return f"TargetRatio({self.ratio!r}, {self.sampling_type!r})"
+
+
+class AdaptiveSampler(BaseEstimator):
+    """Resample with ``sampler`` after adapting its ratio and neighbour counts to ``y``."""
+
+    def __init__(self, sampler: Any = None):
+        self.sampler = sampler
+
+    def fit_resample(self, X: Any, y: Any, **params: Any):
+        sampler = clone(self.sampler)
+        n_minority = int(np.unique(y, return_counts=True)[1].min())
+        self.adaptations_: dict[str, Any] = {}
+        settings = sampler.get_params(deep=True)
+        for name, value in settings.items():
+            owner = settings.get(name.rsplit("__", 1)[0], sampler) if "__" in name else sampler
+            leaf = name.rsplit("__", 1)[-1]
+            if leaf == "sampling_strategy" and isinstance(value, float):
+                sampling_type = getattr(owner, "_sampling_type", "over-sampling")
+                sampler.set_params(**{name: TargetRatio(value, sampling_type)})
+            elif leaf in _NEIGHBOUR_PARAMS and isinstance(value, int) and value >= n_minority:
+                if n_minority < 2:
+                    self.adaptations_["skipped"] = f"only {n_minority} minority row(s) in this fold"
+                    self.sampler_ = None
+                    return X, y
+                sampler.set_params(**{name: n_minority - 1})
+                self.adaptations_[name] = f"{value} -> {n_minority - 1} (fold has {n_minority} minority rows)"
+        self.sampler_ = sampler
+        return sampler.fit_resample(X, y, **params)

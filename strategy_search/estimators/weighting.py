@@ -1,0 +1,87 @@
+"""Class weighting applied as per-sample weights at fit time.
+
+Weights are computed from the labels the model actually sees, i.e. *after* the resampler ran
+on the training fold, so weighting and resampling compose without double counting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+
+class _ClassWeighting(BaseEstimator):
+    """Base: subclasses give a weight per class; samples get their class's weight, rescaled so
+    the mean sample weight is 1 (keeps learning rates and regularisation comparable)."""
+
+    def class_weights(self, classes: NDArray[Any], counts: NDArray[np.int64]) -> NDArray[np.float64]:
+        raise NotImplementedError
+
+    def sample_weight(self, y: ArrayLike) -> NDArray[np.float64]:
+        y = np.asarray(y)
+        classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+        weights = np.asarray(self.class_weights(classes, counts), float)[inverse]
+        return weights * (len(y) / weights.sum())
+
+
+class BalancedWeighting(_ClassWeighting):
+    """w_c proportional to 1 / n_c (scikit-learn's ``class_weight="balanced"``)."""
+
+    def class_weights(self, classes: NDArray[Any], counts: NDArray[np.int64]) -> NDArray[np.float64]:
+        return 1.0 / counts
+
+
+class EffectiveNumberWeighting(_ClassWeighting):
+    """Class-balanced weights of Cui et al. (2019): w_c = (1 - beta) / (1 - beta ** n_c)."""
+
+    def __init__(self, beta: float = 0.999):
+        self.beta = beta
+
+    def class_weights(self, classes: NDArray[Any], counts: NDArray[np.int64]) -> NDArray[np.float64]:
+        if not 0 <= self.beta < 1:
+            raise ValueError(f"beta must be in [0, 1); got {self.beta!r}.")
+        return (1.0 - self.beta) / (1.0 - np.power(self.beta, counts.astype(float)))
+
+
+class CustomWeighting(_ClassWeighting):
+    """The positive (last, i.e. label 1) class weighs ``positive_weight`` times a negative."""
+
+    def __init__(self, positive_weight: float = 10.0):
+        self.positive_weight = positive_weight
+
+    def class_weights(self, classes: NDArray[Any], counts: NDArray[np.int64]) -> NDArray[np.float64]:
+        if not self.positive_weight > 0:
+            raise ValueError(f"positive_weight must be > 0; got {self.positive_weight!r}.")
+        weights = np.ones(len(classes))
+        weights[-1] = self.positive_weight
+        return weights
+
+
+class WeightedClassifier(ClassifierMixin, BaseEstimator):
+    """Fits ``estimator`` with ``sample_weight`` from ``weighting`` computed on the labels it gets."""
+
+    def __init__(self, estimator: Any = None, weighting: _ClassWeighting | None = None):
+        self.estimator = estimator
+        self.weighting = weighting
+
+    def fit(self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None) -> WeightedClassifier:
+        if self.estimator is None or self.weighting is None:
+            raise ValueError("WeightedClassifier needs both an estimator and a weighting.")
+        weights = self.weighting.sample_weight(y)
+        if sample_weight is not None:
+            weights = weights * np.asarray(sample_weight, float)
+        self.estimator_ = clone(self.estimator).fit(X, y, sample_weight=weights)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict(X)

@@ -1,0 +1,267 @@
+"""Stratified cross-validation and imbalance-aware metrics; no Optuna, no MLflow.
+
+Honesty rules: every fitted thing (preprocessing, resampler, model, *and the decision
+threshold*) sees only the training part of a fold. The threshold behind ``f1`` is chosen on
+inner out-of-fold predictions of the training part, so shuffling the validation labels
+cannot move it.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import (
+    average_precision_score,
+    balanced_accuracy_score,
+    f1_score,
+    matthews_corrcoef,
+    precision_recall_curve,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, StratifiedShuffleSplit
+
+from strategy_search.parallel import Stopped, TaskRunner
+
+METRICS = ("pr_auc", "roc_auc", "f1", "f1_at_0.5", "precision", "recall", "balanced_accuracy", "mcc")
+MAXIMIZE = dict.fromkeys(METRICS, True)
+
+
+# -- metrics ----------------------------------------------------------------------------------
+def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
+    """The score threshold with the highest F1 on (y, scores); 0.5 when y has no positive."""
+    y = np.asarray(y)
+    if y.sum() == 0 or y.sum() == len(y):
+        return 0.5
+    precision, recall, thresholds = precision_recall_curve(y, scores)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    # The last PR point has no threshold; ties go to the highest threshold (fewest alarms).
+    best = len(thresholds) - 1 - int(np.argmax(f1[:-1][::-1]))
+    return float(thresholds[best])
+
+
+def threshold_free_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    two_classes = 0 < y.sum() < len(y)
+    return {
+        "pr_auc": float(average_precision_score(y, scores)) if y.sum() else float("nan"),
+        "roc_auc": float(roc_auc_score(y, scores)) if two_classes else float("nan"),
+        "f1_at_0.5": float(f1_score(y, (scores >= 0.5).astype(int), zero_division=0)),
+    }
+
+
+def score_predictions(y: np.ndarray, scores: np.ndarray, threshold: float | None) -> dict[str, float]:
+    """Every metric in :data:`METRICS` for one validation set; the ones that need the tuned
+    threshold are NaN when it is not known (a fold stopped before its inner fits ran)."""
+    metrics = threshold_free_metrics(y, scores)
+    if threshold is None:
+        return {m: metrics.get(m, float("nan")) for m in METRICS}
+    predicted = (scores >= threshold).astype(int)
+    metrics.update({
+        "f1": float(f1_score(y, predicted, zero_division=0)),
+        "precision": float(precision_score(y, predicted, zero_division=0)),
+        "recall": float(recall_score(y, predicted, zero_division=0)),
+        "balanced_accuracy": float(balanced_accuracy_score(y, predicted)),
+        "mcc": float(matthews_corrcoef(y, predicted)),
+    })
+    return {m: metrics[m] for m in METRICS}
+
+
+THRESHOLD_FREE = ("pr_auc", "roc_auc", "f1_at_0.5")
+
+
+# -- folds ------------------------------------------------------------------------------------
+def effective_folds(n_positive: int, folds: int) -> int:
+    """Folds such that every validation fold holds at least one positive."""
+    if n_positive < 2:
+        raise ValueError(f"Cross-validation needs at least 2 positive rows; the data has {n_positive}.")
+    if n_positive < folds:
+        warnings.warn(
+            f"Only {n_positive} positive rows: using {n_positive} CV folds instead of {folds} "
+            "so that every validation fold holds a positive.",
+            stacklevel=2,
+        )
+        return n_positive
+    return folds
+
+
+def cv_splits(y: np.ndarray, *, folds: int, repeats: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified (repeated) K-fold splits; the same seed gives the same splits."""
+    splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y))
+
+
+# -- one fit ----------------------------------------------------------------------------------
+@dataclass
+class FitTask:
+    """Fit a clone of ``pipeline`` on rows ``train``, score rows ``predict``."""
+
+    pipeline: Any
+    X: pd.DataFrame
+    y: np.ndarray
+    train: np.ndarray
+    predict: np.ndarray
+
+
+@dataclass
+class FitResult:
+    scores: np.ndarray
+    seconds: float
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def run_fit(task: FitTask) -> FitResult:
+    with warnings.catch_warnings():
+        # Convergence and feature-name chatter from hundreds of fits would drown the output.
+        warnings.simplefilter("ignore")
+        started = time.perf_counter()
+        model = clone(task.pipeline).fit(task.X.iloc[task.train], task.y[task.train])
+        scores = np.asarray(model.predict_proba(task.X.iloc[task.predict])[:, 1], dtype=float)
+        seconds = time.perf_counter() - started
+    notes = {}
+    sampler = getattr(model, "named_steps", {}).get("resample")
+    if sampler is not None and getattr(sampler, "adaptations_", None):
+        notes["resampler_adapted"] = sampler.adaptations_
+    return FitResult(scores, seconds, notes)
+
+
+def inner_splits(y: np.ndarray, train: np.ndarray, *, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified splits *within* ``train`` (as row indices of the full data) for choosing the
+    threshold: ``folds >= 2`` gives K-fold out-of-fold predictions, ``1`` a single holdout of
+    a third of the rows, ``0`` (or a part too small to split) none, i.e. threshold 0.5."""
+    y_train = y[train]
+    smallest_class = min(int(y_train.sum()), int(len(y_train) - y_train.sum()))
+    if folds < 1 or smallest_class < 2:
+        return []
+    if folds == 1:
+        splitter = StratifiedShuffleSplit(n_splits=1, test_size=1 / 3, random_state=seed)
+    else:
+        splitter = StratifiedKFold(min(folds, smallest_class), shuffle=True, random_state=seed)
+    return [(train[a], train[b]) for a, b in splitter.split(np.zeros(len(train)), y_train)]
+
+
+@dataclass
+class FoldResult:
+    metrics: dict[str, float]
+    validation_scores: np.ndarray
+    threshold: float | None
+    fit_seconds: float
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def _fold_result(y: np.ndarray, validation: np.ndarray, inner: list[tuple[np.ndarray, np.ndarray]],
+                 outer: FitResult, inner_fits: list[FitResult] | None) -> FoldResult:
+    """Threshold from the inner out-of-fold scores (training part only), then score validation.
+    ``inner_fits`` is None when the inner fits did not run (the CV was stopped)."""
+    if inner_fits is None:
+        threshold = None
+    elif inner:
+        inner_rows = np.concatenate([b for _, b in inner])
+        inner_scores = np.concatenate([f.scores for f in inner_fits])
+        threshold = best_f1_threshold(y[inner_rows], inner_scores)
+    else:
+        threshold = 0.5
+    metrics = score_predictions(y[validation], outer.scores, threshold)
+    seconds = outer.seconds + sum(f.seconds for f in inner_fits or [])
+    return FoldResult(metrics, outer.scores, threshold, seconds, outer.notes)
+
+
+# -- a whole CV -------------------------------------------------------------------------------
+@dataclass
+class CVResult:
+    """Per-fold results; ``oof`` averages each row's validation scores over repeats."""
+
+    folds: list[FoldResult]
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    n_rows: int
+    stopped: Stopped = None
+
+    @property
+    def complete(self) -> bool:
+        return self.stopped is None and len(self.folds) == len(self.splits)
+
+    def metric_values(self, metric: str) -> np.ndarray:
+        return np.array([f.metrics[metric] for f in self.folds], dtype=float)
+
+    def _summary(self, reduce: Callable[[np.ndarray], Any]) -> dict[str, float]:
+        summary = {}
+        for metric in METRICS:
+            values = self.metric_values(metric)
+            values = values[~np.isnan(values)]
+            summary[metric] = float(reduce(values)) if len(values) else float("nan")
+        return summary
+
+    def mean(self) -> dict[str, float]:
+        return self._summary(np.mean)
+
+    def std(self) -> dict[str, float]:
+        return self._summary(np.std)
+
+    @property
+    def oof(self) -> np.ndarray:
+        total, count = np.zeros(self.n_rows), np.zeros(self.n_rows)
+        for fold, (_, validation) in zip(self.folds, self.splits):
+            total[validation] += fold.validation_scores
+            count[validation] += 1
+        with np.errstate(invalid="ignore"):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+    def deployment_threshold(self, y: np.ndarray) -> float:
+        """Threshold for the model refitted on all rows: best F1 on the out-of-fold scores.
+        (Rows scored by any fold count, so a stopped CV gives a threshold for what it saw.)"""
+        oof = self.oof
+        seen = ~np.isnan(oof)
+        return best_f1_threshold(y[seen], oof[seen])
+
+    @property
+    def fit_seconds(self) -> float:
+        return float(sum(f.fit_seconds for f in self.folds))
+
+
+def cross_validate(
+    pipeline: Any,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    threshold_folds: int = 1,
+    seed: int = 0,
+    runner: TaskRunner | None = None,
+    on_fold: Callable[[int, dict[str, float]], bool] | None = None,
+    deadline: float | None = None,
+) -> CVResult:
+    """Score an unfitted pipeline (labels 0/1) on the given splits.
+
+    Each fold is one outer fit plus ``threshold_folds`` inner fits on its training part that
+    choose its threshold. All outer fits run first: ``on_fold(index, metrics)`` gets each
+    fold's threshold-free metrics (:data:`THRESHOLD_FREE`) in order and returns False to stop
+    (pruning), so a hopeless strategy never pays for its inner fits. ``deadline`` (a
+    ``time.monotonic()`` value) stops the CV, killing running fits when ``runner`` uses
+    worker processes.
+    """
+    y = np.asarray(y, dtype=int)
+    plan = [inner_splits(y, train, folds=threshold_folds, seed=seed + i) for i, (train, _) in enumerate(splits)]
+    tasks = [FitTask(pipeline, X, y, train, validation) for train, validation in splits]
+    tasks += [FitTask(pipeline, X, y, a, b) for inner in plan for a, b in inner]
+
+    def report(index: int, fit: FitResult) -> bool:
+        if on_fold is None or index >= len(splits):
+            return True
+        return on_fold(index, threshold_free_metrics(y[splits[index][1]], fit.scores))
+
+    fits, stopped = (runner or TaskRunner(n_jobs=1)).run(run_fit, tasks, on_result=report, deadline=deadline)
+    folds, offset = [], len(splits)
+    for i, outer in enumerate(fits[: len(splits)]):
+        inner_fits = fits[offset : offset + len(plan[i])]
+        complete = len(inner_fits) == len(plan[i])
+        folds.append(_fold_result(y, splits[i][1], plan[i], outer, inner_fits if complete else None))
+        offset += len(plan[i])
+    return CVResult(folds, list(splits), len(y), stopped)
