@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -65,13 +67,23 @@ class DataProfile:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["schema"] = self.schema.to_dict()
-        out["positive_label"] = _plain(self.positive_label)
-        out["negative_label"] = _plain(self.negative_label)
+        out["positive_label"] = plain(self.positive_label)
+        out["negative_label"] = plain(self.negative_label)
         return out
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
+def plain(value: Any) -> Any:
+    """YAML/JSON-safe data: numpy scalars become Python ones, tuples lists, mapping keys
+    strings, paths strings."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, PurePath):
+        return str(value)
+    return value
 
 
 def check_features(X: Any) -> pd.DataFrame:
@@ -111,7 +123,7 @@ def encode_target(y: Any, positive_label: Any = None) -> tuple[np.ndarray, Any, 
         raise DataError(f"positive_label {positive_label!r} is not a target value; the classes are {described}.")
     positive_label = matches[0]
     negative_label = next(k for k in counts.index if k != positive_label)
-    return (labels == positive_label).to_numpy(dtype=int), _plain(positive_label), _plain(negative_label)
+    return (labels == positive_label).to_numpy(dtype=int), plain(positive_label), plain(negative_label)
 
 
 def _sort_key(value: Any) -> float:

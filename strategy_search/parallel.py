@@ -56,26 +56,28 @@ class TaskRunner:
         return results, None
 
     def _run_in_workers(self, fn, tasks, on_result, deadline) -> tuple[list[Any], Stopped]:
+        # At most n_jobs tasks are in flight, so stopping early never needs Future.cancel()
+        # (which races with loky's result thread); a stopped CV just submits nothing more.
         executor = get_reusable_executor(max_workers=self.n_jobs, env=_WORKER_ENV, timeout=300)
-        futures: list[Future] = [executor.submit(fn, task) for task in tasks]
+        in_flight: dict[Future, int] = {}
+        finished: dict[int, Any] = {}
         results: list[Any] = []
-        pending = set(futures)
-        try:
-            while len(results) < len(futures):
-                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-                done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
-                if not done:
-                    self.kill_workers()
-                    return results, "deadline"
-                while len(results) < len(futures) and futures[len(results)].done():
-                    results.append(futures[len(results)].result())  # re-raises a task's error
-                    if not on_result(len(results) - 1, results[-1]):
-                        return results, "pruned"
-            return results, None
-        finally:
-            for future in pending:
-                future.cancel()
-
-    @staticmethod
-    def kill_workers() -> None:
-        get_reusable_executor().shutdown(wait=False, kill_workers=True)
+        next_task = 0
+        while len(results) < len(tasks):
+            while next_task < len(tasks) and len(in_flight) < self.n_jobs:
+                in_flight[executor.submit(fn, tasks[next_task])] = next_task
+                next_task += 1
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+            if not done:
+                # Shut down this very executor: asking loky for "the" executor with other
+                # arguments would wait for the running fits instead of killing them.
+                executor.shutdown(wait=False, kill_workers=True)
+                return results, "deadline"
+            for future in done:
+                finished[in_flight.pop(future)] = future.result()  # re-raises a task's error
+            while len(results) in finished:
+                results.append(finished.pop(len(results)))
+                if not on_result(len(results) - 1, results[-1]):
+                    return results, "pruned"
+        return results, None

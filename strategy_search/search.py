@@ -123,6 +123,9 @@ class _Objective:
                 on_fold=self._pruning_reporter(trial),
                 deadline=self.deadline,
             )
+        except KeyboardInterrupt:
+            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C or SIGTERM)")
+            raise
         except Exception as exc:
             trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}"[:2000])
             raise
@@ -236,7 +239,7 @@ class SearchResult:
 
 def leaderboard(study: optuna.Study, *, primary_metric: str = "pr_auc") -> pd.DataFrame:
     rows = []
-    for trial in study.trials:
+    for trial in study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING)):
         strategy = trial.user_attrs.get("strategy", {})
         metrics, stds = trial.user_attrs.get("metrics", {}), trial.user_attrs.get("metrics_std", {})
         row = {
@@ -308,6 +311,23 @@ def _close_interrupted(study: optuna.Study) -> None:
         study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
 
 
+def load_result(data: PreparedData, settings: SearchSettings, *, storage: Any, study_name: str) -> SearchResult:
+    """A finished (or interrupted) search's result from its stored study, e.g. to export it."""
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    return SearchResult(study=study, data=data, settings=settings, oof_scores=None)
+
+
+def latest_study_name(storage: Any, *, config_name: str) -> str | None:
+    """The most recently started study that ran the config named ``config_name``."""
+    summaries = [
+        s for s in optuna.get_all_study_summaries(storage=storage, include_best_trial=False)
+        if s.user_attrs.get("config_name") == config_name
+    ]
+    if not summaries:
+        return None
+    return max(summaries, key=lambda s: (s.datetime_start is not None, s.datetime_start, s._study_id)).study_name
+
+
 def _enqueue_portfolio(study: optuna.Study, space: SearchSpace, data: PreparedData) -> None:
     if study.trials:
         return  # a resumed study already ran (or queued) its portfolio
@@ -356,12 +376,39 @@ def search(
         Worker processes for CV fits (default: all cores). With 1, fits run in this process
         and the time budget is only checked between fits.
     threshold_folds:
-        Inner folds used to choose each fold's decision threshold on its training part.
+        How each fold's decision threshold is chosen on its training part: 1 (default) a
+        stratified holdout of a third of it, K >= 2 inner K-fold out-of-fold scores, 0 none
+        (threshold 0.5).
     storage, study_name:
         Optuna storage (URL or object) and study name; an existing study is resumed.
     """
+    settings = make_settings(
+        space=space, n_trials=n_trials, timeout=timeout, seed=seed, cv_folds=cv_folds, cv_repeats=cv_repeats,
+        metric=metric, n_jobs=n_jobs, threshold_folds=threshold_folds, pruning=pruning,
+    )
+    data = prepare_data(X, y, positive_label=positive_label)
+    return run_search(data, settings, callbacks=callbacks, storage=storage, study_name=study_name)
+
+
+def make_settings(
+    *,
+    space: str | Any = "default",
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    seed: int = 0,
+    cv_folds: int = 5,
+    cv_repeats: int = 1,
+    metric: str | Sequence[str] = "pr_auc",
+    n_jobs: int | None = None,
+    threshold_folds: int = 1,
+    pruning: bool = True,
+) -> SearchSettings:
+    """Validated settings from :func:`search`'s keyword arguments (see there)."""
     n_trials, timeout = _check_budget(n_trials, timeout)
-    settings = SearchSettings(
+    for name, value, low in (("cv_folds", cv_folds, 2), ("cv_repeats", cv_repeats, 1), ("threshold_folds", threshold_folds, 0)):
+        if not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+    return SearchSettings(
         space=load_space(space),
         metrics=_check_metrics(metric),
         n_trials=n_trials,
@@ -373,8 +420,6 @@ def search(
         n_jobs=n_jobs or os.cpu_count() or 1,
         pruning=pruning,
     )
-    data = prepare_data(X, y, positive_label=positive_label)
-    return run_search(data, settings, callbacks=callbacks, storage=storage, study_name=study_name)
 
 
 def run_search(

@@ -19,7 +19,7 @@ from strategy_search.components.models import MODELS
 from strategy_search.components.objectives import OBJECTIVES
 from strategy_search.components.resamplers import RESAMPLERS
 from strategy_search.components.weightings import WEIGHTINGS
-from strategy_search.data import FeatureSchema
+from strategy_search.data import FeatureSchema, plain
 from strategy_search.estimators.adaptive import AdaptiveSampler
 from strategy_search.estimators.thresholded import ThresholdedClassifier
 from strategy_search.estimators.weighting import WeightedClassifier
@@ -53,7 +53,7 @@ class Strategy:
         return replace(self, threshold=float(threshold))
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Strategy:
@@ -82,16 +82,6 @@ class Strategy:
         if self.weighting != "none":
             parts.append(f"{self.weighting} weights")
         return " + ".join(parts)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _as_text(frame: Any) -> Any:

@@ -3,7 +3,9 @@
 Search spaces speak in fold-independent terms (a target minority/majority ratio, a neighbour
 count); a training fold may already be more balanced than the ratio asks, or hold fewer
 minority rows than the neighbour count. This wrapper turns both into settings that fold can
-use and records what it changed in ``adaptations_``.
+use and records what it changed in ``adaptations_``. A sampler that finds nothing it can do
+on a fold (a RuntimeError, e.g. KMeans-SMOTE without a usable cluster) leaves the fold as it
+is, and that is recorded too.
 """
 
 from __future__ import annotations
@@ -62,4 +64,10 @@ class AdaptiveSampler(BaseEstimator):
                 sampler.set_params(**{name: n_minority - 1})
                 self.adaptations_[name] = f"{value} -> {n_minority - 1} (fold has {n_minority} minority rows)"
         self.sampler_ = sampler
-        return sampler.fit_resample(X, y, **params)
+        try:
+            return sampler.fit_resample(X, y, **params)
+        except RuntimeError as exc:
+            # KMeans-SMOTE raises this when no cluster holds enough minority rows; the
+            # fold is then left as it is rather than failing the whole strategy.
+            self.adaptations_["skipped"] = str(exc)
+            return X, y

@@ -1,0 +1,392 @@
+"""The ``strategy-search`` command line: run, validate, export, predict, ui, inspect, spaces.
+
+User mistakes (config, data, arguments) print what is wrong and exit 2, without a traceback
+unless ``--debug`` is given. MLflow is imported only by the commands that track or export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from strategy_search.config import ConfigError, RunConfig, load_config, load_table, read_table, validate_config
+from strategy_search.data import DataError, check_features, encode_target, profile
+from strategy_search.search import (
+    SearchResult,
+    create_study,
+    latest_study_name,
+    load_result,
+    make_settings,
+    prepare_data,
+    run_search,
+)
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+def _stdout_console() -> Console:
+    # Piped output (CI logs, files) is not squeezed into rich's default 80 columns.
+    plain = Console()
+    return plain if plain.is_terminal else Console(width=140)
+EXIT_USAGE = 2
+STUDY_NAME_TAG = "strategy_search.study_name"
+PARENT_RUN_ATTR = "mlflow_parent_run_id"
+
+
+class UsageError(Exception):
+    """A mistake the user can fix; printed without a traceback."""
+
+
+# -- run --------------------------------------------------------------------------------------
+class ProgressCallback:
+    """Optuna callback drawing trial n/N, elapsed time and the best PR-AUC and F1 so far."""
+
+    def __init__(self, progress: Progress, *, total: int | None, already_done: int):
+        self.progress = progress
+        self.task = progress.add_task("searching", total=total, completed=already_done, best="")
+        self.best: dict[str, float] = {}
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        metrics = trial.user_attrs.get("metrics") or {}
+        if trial.state.name == "COMPLETE" and metrics.get("pr_auc", -1) > self.best.get("pr_auc", -1):
+            self.best = metrics
+        best = f"best PR-AUC {self.best['pr_auc']:.4f}  F1 {self.best['f1']:.4f}" if self.best else ""
+        self.progress.update(self.task, advance=1, best=best)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]trial"),
+        MofNCompleteColumn(),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[best]}"),
+        console=console,
+        transient=False,
+    )
+
+
+def _settings(config: RunConfig):
+    kwargs = config.search_kwargs()
+    kwargs.pop("positive_label")
+    return make_settings(**kwargs)
+
+
+def _prepared(config: RunConfig):
+    X, y = load_table(config)
+    return prepare_data(X, y, positive_label=config.data.positive_label)
+
+
+def _raise_on_sigterm() -> None:
+    """SIGTERM ends a search the way Ctrl-C does: trial closed, runs KILLED, study kept."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_config(args.config, overrides=args.set)
+    data = _prepared(config)
+    settings = _settings(config)
+    storage = config.storage_url
+    study_name = _study_name(config, storage, resume=args.resume)
+    study = create_study(settings, storage=storage, study_name=study_name)
+    study.set_user_attr("config_name", config.name)
+    from strategy_search.tracking import SearchTracker, mask_secrets, search_params
+
+    tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
+    params = search_params(settings) | {"config.overrides": " ".join(args.set) or "none"}
+    parent = tracker.start(
+        run_name=study_name,
+        params=params,
+        tags={STUDY_NAME_TAG: study_name, "strategy_search.config_name": config.name,
+              "strategy_search.storage": mask_secrets(storage)},
+        profile=data.profile,
+        config_path=config.source_path,
+        config_text=config.raw_text,
+        resume_run_id=study.user_attrs.get(PARENT_RUN_ATTR) if args.resume else None,
+    )
+    study.set_user_attr(PARENT_RUN_ATTR, parent)
+    done = len([t for t in study.trials if t.state.is_finished()])
+    verb = "resuming" if args.resume else "starting"
+    console.print(f"{verb} study [bold]{study_name}[/] ({done} trials done) - MLflow run {parent}")
+    _raise_on_sigterm()
+    try:
+        with _progress() as progress:
+            callback = ProgressCallback(progress, total=settings.n_trials, already_done=done)
+            result = run_search(data, settings, callbacks=[tracker, callback], storage=storage, study_name=study_name)
+    except KeyboardInterrupt:
+        tracker.fail("KILLED", study=study)
+        console.print(f"[yellow]interrupted[/]: study {study_name} is saved; continue it with "
+                      f"`strategy-search run {args.config} --resume`")
+        return 130
+    except BaseException:
+        tracker.fail("FAILED", study=study)
+        raise
+    tracker.finish(result)
+    _print_top(result)
+    print(f"MLflow run id: {parent}")
+    print(f"next: strategy-search export {args.config}   |   strategy-search ui {args.config}")
+    return 0
+
+
+def _study_name(config: RunConfig, storage: str, *, resume: bool) -> str:
+    if resume:
+        name = latest_study_name(storage, config_name=config.name)
+        if name is None:
+            raise UsageError(f"--resume: no earlier search of config {config.name!r} in storage {storage}; "
+                             "run it once without --resume")
+        return name
+    return f"{config.name}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+
+
+def _print_top(result: SearchResult, n: int = 5) -> None:
+    board = result.leaderboard
+    table = Table(title=f"Top strategies ({len(board)} trials, metric: {', '.join(result.settings.metrics)})")
+    for column in ("rank", "trial", "strategy", "PR-AUC", "F1", "F1@0.5", "threshold"):
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    completed = board[board["state"] == "COMPLETE"].head(n)
+    for rank, (_, row) in enumerate(completed.iterrows(), start=1):
+        strategy = result.strategy_of(result.study.trials[int(row["trial"])])
+        table.add_row(
+            str(rank), str(row["trial"]), strategy.describe(),
+            f"{row['pr_auc']:.4f} ± {row['pr_auc_std']:.3f}", f"{row['f1']:.4f} ± {row['f1_std']:.3f}",
+            f"{row['f1_at_0.5']:.4f}", f"{row['threshold']:.3f}",
+        )
+    _stdout_console().print(table)
+
+
+# -- validate -----------------------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    errors = validate_config(args.config, overrides=args.set)
+    if not errors:
+        print(f"{args.config}: OK")
+        return 0
+    print(f"{args.config}: {len(errors)} error(s)", file=sys.stderr)
+    for key, message in errors:
+        print(f"  {key or '(file)'}: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+# -- export / predict -----------------------------------------------------------------------------
+def cmd_export(args: argparse.Namespace) -> int:
+    config = load_config(args.config, overrides=args.set)
+    data = _prepared(config)
+    from strategy_search.export import export_model
+    from strategy_search.tracking import SearchTracker, find_search_run
+
+    try:
+        run = find_search_run(tracking_uri=config.tracking_uri, experiment=config.experiment_name, run_id=args.run_id)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    study_name = run["tags"].get(STUDY_NAME_TAG)
+    if not study_name:
+        raise UsageError(f"MLflow run {run['run_id']} is not a strategy-search search run (no {STUDY_NAME_TAG} tag).")
+    result = load_result(data, _settings(config), storage=config.storage_url, study_name=study_name)
+    out_dir = Path(args.out).resolve() if args.out else config.export.dir
+    best = result.best_trial
+    export_model(
+        classifier=result.best_pipeline(),
+        strategy=result.best_strategy,
+        profile=data.profile,
+        metrics=best.user_attrs["metrics"],
+        metrics_std=best.user_attrs["metrics_std"],
+        X=data.X,
+        out_dir=out_dir,
+        source={"run_id": run["run_id"], "study": study_name, "trial": best.number,
+                "config_path": str(config.source_path)},
+    )
+    tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
+    version = tracker.log_model_dir(run["run_id"], out_dir, register_as=config.tracking.register_as)
+    print(f"exported trial {best.number} ({result.best_strategy.describe()}) to {out_dir}")
+    if version is not None:
+        print(f"registered as {config.tracking.register_as!r} version {version}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from strategy_search.export import predict_table
+
+    try:
+        data = read_table(Path(args.data).resolve(), args.data)
+    except ConfigError as exc:
+        raise UsageError(exc.errors[0][1]) from None
+    model_dir = Path(args.model_dir)
+    if not (model_dir / "strategy.yaml").is_file():
+        raise UsageError(f"{model_dir} is not an exported model folder (no strategy.yaml); "
+                         "create one with `strategy-search export CONFIG`")
+    try:
+        predictions = predict_table(model_dir, data)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.out:
+        predictions.to_csv(args.out, index=False)
+        print(f"wrote {len(predictions)} predictions to {args.out}", file=sys.stderr)
+    else:
+        predictions.to_csv(sys.stdout, index=False)
+    return 0
+
+
+# -- ui / inspect / spaces -----------------------------------------------------------------------
+def cmd_ui(args: argparse.Namespace) -> int:
+    config = load_config(args.config, overrides=args.set)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]warning[/]: serving on {args.host}: the MLflow UI has no authentication; "
+                      "anyone who can reach this address can read and change your runs.")
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", config.tracking_uri,
+               "--host", args.host, "--port", str(args.port)]
+    console.print(f"MLflow UI for {config.tracking_uri} at http://{args.host}:{args.port} (Ctrl-C stops it)")
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    try:
+        frame = read_table(Path(args.data).resolve(), args.data)
+    except ConfigError as exc:
+        raise UsageError(exc.errors[0][1]) from None
+    if args.target not in frame.columns:
+        raise UsageError(f"no column {args.target!r} in {args.data}; available columns: {', '.join(frame.columns)}")
+    X = check_features(frame.drop(columns=[args.target]))
+    y01, positive, negative = encode_target(frame[args.target], args.positive_label)
+    data_profile = profile(X, y01, positive, negative)
+    _print_profile(frame, args.target, data_profile)
+    from strategy_search.plots import class_distribution_figure
+
+    plot = Path(args.plot or f"{Path(args.data).stem}_class_distribution.png")
+    class_distribution_figure(data_profile).savefig(plot)
+    print(f"class distribution plot: {plot}")
+    return 0
+
+
+def _print_profile(frame: Any, target: str, data_profile: Any) -> None:
+    out = _stdout_console()
+    out.print(f"[bold]{len(frame)} rows, {frame.shape[1] - 1} feature columns, target {target!r}[/]")
+    counts = Table(title="classes")
+    for column in ("class", "role", "rows", "share"):
+        counts.add_column(column)
+    for label, role in ((data_profile.positive_label, "positive"), (data_profile.negative_label, "negative")):
+        n = data_profile.class_counts[str(label)]
+        counts.add_row(str(label), role, str(n), f"{n / data_profile.n_rows:.1%}")
+    out.print(counts)
+    out.print(f"imbalance ratio: {data_profile.imbalance_ratio:.1f} : 1")
+    columns = Table(title="columns")
+    for column in ("column", "kind", "dtype", "missing", "distinct"):
+        columns.add_column(column)
+    categorical = set(data_profile.schema.categorical)
+    for name in data_profile.schema.columns:
+        series = frame[name]
+        columns.add_row(name, "categorical" if name in categorical else "numeric", str(series.dtype),
+                        str(int(series.isna().sum())), str(series.nunique()))
+    out.print(columns)
+
+
+def cmd_spaces(args: argparse.Namespace) -> int:
+    from strategy_search.components import all_registries
+    from strategy_search.space import builtin_space_names, load_space
+
+    out = _stdout_console()
+    for name in builtin_space_names():
+        space = load_space(name)
+        sizes = ", ".join(f"{len(space.components[s])} {s}s" for s in ("model", "resampler", "weighting", "objective"))
+        out.print(f"[bold]{name}[/]: {space.description} ({sizes}; {len(space.portfolio)} portfolio strategies)")
+    for slot, registry in all_registries().items():
+        table = Table(title=f"{slot}s")
+        table.add_column("key")
+        table.add_column("tags")
+        table.add_column("description")
+        for component in registry:
+            tags = ", ".join(k for k, v in component.tags.items() if v is True) or "-"
+            table.add_row(component.key, tags, component.description)
+        out.print(table)
+    return 0
+
+
+# -- entry point ----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="strategy-search", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("config", help="run config YAML")
+        sub.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                         help="override a config value (repeatable), e.g. --set search.n_trials=8")
+        return sub
+
+    run = with_config("run", "run a strategy search")
+    run.add_argument("--resume", action="store_true", help="continue the latest search of this config up to its budget")
+    run.set_defaults(handler=cmd_run)
+    with_config("validate", "check a config and its data without running").set_defaults(handler=cmd_validate)
+    export = with_config("export", "refit the best strategy on all data and write a model folder")
+    export.add_argument("--out", help="output folder (default: export.dir of the config)")
+    export.add_argument("--run-id", help="MLflow run id of the search (default: the latest finished one)")
+    export.set_defaults(handler=cmd_export)
+    ui = with_config("ui", "start the MLflow UI on the config's tracking store")
+    ui.add_argument("--port", type=int, default=5000)
+    ui.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; the UI has no authentication)")
+    ui.set_defaults(handler=cmd_ui)
+
+    predict = commands.add_parser("predict", help="score new rows with an exported model")
+    predict.add_argument("model_dir", help="folder written by `strategy-search export`")
+    predict.add_argument("data", help=".csv or .parquet file with the feature columns")
+    predict.add_argument("--out", help="output CSV (default: standard output)")
+    predict.set_defaults(handler=cmd_predict)
+
+    inspect = commands.add_parser("inspect", help="class balance, column types and missing values of a table")
+    inspect.add_argument("data", help=".csv or .parquet file")
+    inspect.add_argument("--target", required=True, help="target column")
+    inspect.add_argument("--positive-label", default=None, help="positive class (default: the minority)")
+    inspect.add_argument("--plot", help="PNG path for the class distribution plot")
+    inspect.set_defaults(handler=cmd_inspect)
+
+    commands.add_parser("spaces", help="list built-in search spaces and registered components").set_defaults(
+        handler=cmd_spaces
+    )
+    return parser
+
+
+def _quiet_libraries() -> None:
+    """Our own progress and summaries say what matters; library INFO chatter hides them."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_libraries()
+    try:
+        return args.handler(args)
+    except (ConfigError, DataError, UsageError) as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - the last line of defence keeps tracebacks opt-in
+        if args.debug:
+            raise
+        print(f"error: {type(exc).__name__}: {exc}\n(run with --debug for the full traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

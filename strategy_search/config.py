@@ -1,0 +1,468 @@
+"""Run configs: one YAML file that says what to search, on which data, and where results go.
+
+A config is checked completely before any work starts and every mistake is reported at once,
+with its key path, the value given and what is allowed: a typo then costs one edit instead of
+one failed (and possibly long) run per mistake. Files are read with ``yaml.safe_load`` only, so
+a config can never construct arbitrary Python objects.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import pandas as pd
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from strategy_search.data import DataError
+from strategy_search.scoring import METRICS
+from strategy_search.search import prepare_data
+from strategy_search.space import SpaceError, builtin_space_names, load_space
+
+DEFAULT_STORAGE = "sqlite:///optuna.db"
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+DATA_SUFFIXES = (".csv", ".parquet")
+SPACE_SUFFIXES = (".yaml", ".yml")
+
+Errors = list[tuple[str, str]]
+
+
+class ConfigError(ValueError):
+    """A run config (or the data it names) cannot be used. ``errors`` lists every problem as
+    ``(key path, message)``; an empty key path means the file itself."""
+
+    def __init__(self, source: str | Path, errors: Sequence[tuple[str, str]]):
+        self.source, self.errors = str(source), list(errors)
+        lines = "\n".join(f"  {path}: {message}" if path else f"  {message}" for path, message in self.errors)
+        super().__init__(f"Invalid config {self.source} ({len(self.errors)} error(s)):\n{lines}")
+
+
+def _field(default: Any = ..., *, allowed: str, **kwargs: Any) -> Any:
+    """A field whose every error reads 'got <value>; must be <allowed>': users need to know what
+    to write, not which pydantic check failed."""
+    return Field(default, json_schema_extra={"allowed": allowed}, **kwargs)
+
+
+def _base(info: ValidationInfo) -> Path:
+    """The folder relative paths start from: the config file's (passed as validation context)."""
+    return Path((info.context or {}).get("base", ".")).resolve()
+
+
+def _resolve_space(value: str, base: Path) -> str:
+    """Built-in names stay names; anything else is a file path relative to ``base``."""
+    return value if value in builtin_space_names() else str((base / value).resolve())
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Section):
+    path: Path = _field(allowed="a path to a .csv or .parquet file")
+    target: str = _field(allowed="the name of the target column", min_length=1)
+    positive_label: Union[StrictBool, StrictInt, StrictFloat, StrictStr, None] = _field(
+        None, allowed="one of the target's values (a number or a string), or null for the minority class"
+    )
+    drop: list[str] = _field(default_factory=list, allowed="a list of column names")
+
+    @field_validator("target", "drop", mode="before")
+    @classmethod
+    def _numbers_as_names(cls, value: Any) -> Any:
+        # CSV headers are text: `target: 8` names the column "8".
+        def name(v: Any) -> Any:
+            return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+        return [name(v) for v in value] if isinstance(value, list) else name(value)
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: Path, info: ValidationInfo) -> Path:
+        return (_base(info) / value.expanduser()).resolve()
+
+
+class SearchConfig(_Section):
+    space: StrictStr = _field(
+        "default",
+        allowed=f"a built-in space ({', '.join(builtin_space_names())}) or a path to a .yaml space file",
+    )
+    n_trials: Optional[StrictInt] = _field(None, ge=1, allowed="an integer >= 1 or null")
+    timeout: Optional[StrictFloat] = _field(None, gt=0, allowed="a number of seconds > 0 or null")
+    seed: StrictInt = _field(0, ge=0, allowed="an integer >= 0")
+    metric: Union[str, list[str]] = _field(
+        "pr_auc", allowed=f"one of {', '.join(METRICS)}, or a list of 2+ distinct ones for a Pareto search"
+    )
+    n_jobs: Optional[StrictInt] = _field(None, ge=1, allowed="an integer >= 1 (worker processes) or null for all cores")
+    storage: Optional[StrictStr] = _field(None, min_length=1, allowed="an Optuna storage URL or null")
+
+    @field_validator("space")
+    @classmethod
+    def _locate(cls, value: str, info: ValidationInfo) -> str:
+        # Whether the file is a valid space is checked by load_config, which can report each of
+        # the space's own errors under its key path.
+        return _resolve_space(value, _base(info))
+
+    @field_validator("metric", mode="plain")
+    @classmethod
+    def _metric(cls, value: Any) -> str | list[str]:
+        names = [value] if isinstance(value, str) else value
+        if (not isinstance(names, list) or not names or any(m not in METRICS for m in names)
+                or len(set(names)) != len(names)):
+            raise ValueError("unknown metric")  # replaced by the field's `allowed` text
+        return names[0] if len(names) == 1 else names
+
+
+class CVConfig(_Section):
+    folds: StrictInt = _field(5, ge=2, allowed="an integer >= 2")
+    repeats: StrictInt = _field(1, ge=1, allowed="an integer >= 1")
+
+
+class TrackingConfig(_Section):
+    uri: StrictStr = _field(DEFAULT_TRACKING_URI, min_length=1, allowed="an MLflow tracking URI")
+    experiment: Optional[StrictStr] = _field(None, min_length=1, allowed="an MLflow experiment name or null")
+    register_as: Optional[StrictStr] = _field(None, min_length=1, allowed="a Model Registry name or null")
+
+
+class ExportConfig(_Section):
+    # None until RunConfig fills in artifacts/<name>, which needs the run's name.
+    dir: Optional[Path] = _field(None, allowed="a folder path or null for artifacts/<name>")
+
+    @field_validator("dir")
+    @classmethod
+    def _absolute(cls, value: Optional[Path], info: ValidationInfo) -> Optional[Path]:
+        return None if value is None else (_base(info) / value.expanduser()).resolve()
+
+
+class RunConfig(_Section):
+    """A validated run config; every path in it is absolute."""
+
+    # The name becomes a folder and a study-name prefix, so it must be safe in both.
+    name: str = _field(allowed="a name of letters, digits, '.', '_' or '-'", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    data: DataConfig
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    cv: CVConfig = Field(default_factory=CVConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+
+    _source_path: Optional[Path] = PrivateAttr(default=None)
+    _raw_text: str = PrivateAttr(default="")
+
+    @model_validator(mode="after")
+    def _default_export_dir(self, info: ValidationInfo) -> RunConfig:
+        if self.export.dir is None:
+            self.export.dir = _base(info) / "artifacts" / self.name
+        return self
+
+    @property
+    def source_path(self) -> Optional[Path]:
+        """The absolute path of the config file (None for a config built in code)."""
+        return self._source_path
+
+    @property
+    def raw_text(self) -> str:
+        """The config file's text as written, for logging next to the run."""
+        return self._raw_text
+
+    @property
+    def experiment_name(self) -> str:
+        return self.tracking.experiment or self.name
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        metric = self.search.metric
+        return (metric,) if isinstance(metric, str) else tuple(metric)
+
+    @property
+    def storage_url(self) -> str:
+        """The Optuna storage, a relative sqlite path made absolute (see :func:`absolute_sqlite`)."""
+        return absolute_sqlite(self.search.storage or DEFAULT_STORAGE)
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI, a relative sqlite path made absolute."""
+        return absolute_sqlite(self.tracking.uri)
+
+    def search_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`strategy_search.search.search`."""
+        search = self.search
+        return {
+            "space": search.space,
+            "n_trials": search.n_trials,
+            "timeout": search.timeout,
+            "seed": search.seed,
+            "cv_folds": self.cv.folds,
+            "cv_repeats": self.cv.repeats,
+            "metric": search.metric,
+            "positive_label": self.data.positive_label,
+            "n_jobs": search.n_jobs,
+        }
+
+
+def absolute_sqlite(uri: str) -> str:
+    """``sqlite:///rel.db`` -> ``sqlite:////cwd/rel.db``; other URIs unchanged.
+
+    A relative sqlite path means "in the working directory" (MLflow's and Optuna's reading);
+    pinning it once keeps every later use on the same file, even if the process changes
+    directory (MLflow also caches one store per URI string).
+    """
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri.startswith(prefix + "/") or uri.endswith(":memory:"):
+        return uri
+    return prefix + str((Path.cwd() / uri[len(prefix):]).resolve())
+
+
+# -- loading ---------------------------------------------------------------------------------
+def load_config(path: str | Path, *, overrides: Sequence[str] = ()) -> RunConfig:
+    """Read and validate a run config; raise :class:`ConfigError` listing every mistake.
+
+    ``overrides`` are ``key.path=value`` strings (the CLI's ``--set``); each value is parsed as
+    YAML, so ``search.n_trials=8`` is an int and ``search.metric=[pr_auc,f1]`` a list.
+    Relative paths, in the file or in overrides, are relative to the config file's folder.
+    """
+    source = Path(path).expanduser().resolve()
+    text = _read_text(source)
+    raw = _parse_yaml(text, source)
+    errors = _apply_overrides(raw, overrides)
+    config = None
+    try:
+        config = RunConfig.model_validate(raw, context={"base": source.parent})
+    except ValidationError as exc:
+        errors += _describe(exc.errors(), raw)
+    errors += _space_errors(raw, source.parent)
+    if errors or config is None:
+        raise ConfigError(source, errors)
+    config._source_path, config._raw_text = source, text
+    return config
+
+
+def _read_text(source: Path) -> str:
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, [("", f"config file not found: {source}")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, [("", f"cannot read config file {source}: {exc}")]) from None
+    if not text.strip():
+        raise ConfigError(source, [("", f"config file {source} is empty; it needs at least `name` and `data`")])
+    return text
+
+
+def _parse_yaml(text: str, source: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        line = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+        raise ConfigError(source, [("", (
+            f"YAML tags that build Python objects (such as !!python/object) are not allowed{line}: "
+            f"{exc.problem}. Configs hold plain values only; remove the tag."
+        ))]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, [("", f"not valid YAML: {exc}")]) from None
+    if raw is None:
+        raise ConfigError(source, [("", f"config file {source} is empty; it needs at least `name` and `data`")])
+    if not isinstance(raw, dict):
+        raise ConfigError(source, [("", f"expected a mapping of sections ({_keys(RunConfig)}); got {type(raw).__name__}")])
+    return raw
+
+
+def _apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> Errors:
+    errors: Errors = []
+    for text in overrides:
+        key, sep, value_text = text.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            errors.append(("--set", f"got {text!r}; must be key.path=value, e.g. search.n_trials=8"))
+            continue
+        if parts[0] not in RunConfig.model_fields:
+            errors.append((key, f"unknown section in --set {text!r}; allowed: {_keys(RunConfig)}"))
+            continue
+        try:
+            value = yaml.safe_load(value_text)
+        except yaml.YAMLError as exc:
+            errors.append((key, f"--set value {value_text!r} is not valid YAML: {exc}"))
+            continue
+        node = raw
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                errors.append((key, f"cannot set {key} from --set: {part} is {node!r}, not a mapping"))
+                break
+        else:
+            node[parts[-1]] = value
+    return errors
+
+
+def _keys(model: type[BaseModel]) -> str:
+    return ", ".join(model.model_fields)
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _lookup(raw: Any, names: Sequence[str]) -> Any:
+    for name in names:
+        raw = raw.get(name) if isinstance(raw, Mapping) else None
+    return raw
+
+
+def _describe(errors: Sequence[Mapping[str, Any]], raw: Mapping[str, Any]) -> Errors:
+    """Pydantic errors as ``(key path, message)``, one per key: union members and list items
+    of one field would otherwise each report the same mistake."""
+    described: dict[str, str] = {}
+    for error in errors:
+        model: Any = RunConfig
+        names: list[str] = []
+        field = None
+        for part in error["loc"]:
+            if model is None or part not in model.model_fields:
+                break
+            names.append(str(part))
+            field = model.model_fields[part]
+            model = field.annotation if _is_model(field.annotation) else None
+        allowed = ((field.json_schema_extra or {}) if field else {}).get("allowed")  # type: ignore[union-attr]
+        got = _lookup(raw, names)
+        if error["type"] == "extra_forbidden":
+            key = str(error["loc"][len(names)])
+            names.append(key)
+            close = difflib.get_close_matches(key, list(model.model_fields), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            message = f"unknown key{hint}; allowed: {_keys(model)}"
+        elif model is not None and len(names) == len(error["loc"]):
+            prefix = "required" if error["type"] == "missing" else f"got {got!r}"
+            message = f"{prefix}; must be a mapping with keys: {_keys(model)}"
+        elif error["type"] == "missing":
+            message = f"required; must be {allowed}" if allowed else "required"
+        elif allowed:
+            message = f"got {got!r}; must be {allowed}"
+        else:
+            message = f"got {got!r}; {error['msg']}"
+        described.setdefault(".".join(names), message)
+    return list(described.items())
+
+
+def _space_errors(raw: Mapping[str, Any], base: Path) -> Errors:
+    """Load the space the config names, so a broken space file fails here, not mid-run."""
+    search = raw.get("search")
+    value = search.get("space", "default") if isinstance(search, Mapping) else "default"
+    if not isinstance(value, str) or value in builtin_space_names():
+        return []  # a wrong type is reported by validation; built-in spaces are tested
+    resolved = Path(_resolve_space(value, base))
+    if not resolved.is_file():
+        if resolved.suffix not in SPACE_SUFFIXES:
+            return [("search.space", f"got {value!r}; must be a built-in space ({', '.join(builtin_space_names())}) "
+                                     "or a path to a .yaml space file")]
+        return [("search.space", f"got {value!r}; space file {resolved} not found "
+                                 "(relative paths start at the config file's folder)")]
+    try:
+        load_space(resolved)
+    except SpaceError as exc:
+        return [(f"search.space.{p}" if p else "search.space", f"{m} (in {exc.source})") for p, m in exc.errors]
+    return []
+
+
+# -- data ------------------------------------------------------------------------------------
+def load_table(config: RunConfig) -> tuple[pd.DataFrame, pd.Series]:
+    """The feature table and target the config names, ``data.drop`` columns removed.
+
+    Raises :class:`ConfigError` (key paths ``data.*``) when the file or its columns do not
+    match the config, or the target is not a two-class column holding ``positive_label``.
+    """
+    source = config.source_path or "<config>"
+    frame = read_table(config.data.path, source)
+    data, path = config.data, config.data.path
+    available = f"available columns: {', '.join(map(str, frame.columns))}"
+    errors: Errors = []
+    if data.target not in frame.columns:
+        errors.append(("data.target", f"got {data.target!r}; no such column in {path}; {available}"))
+    missing = [c for c in data.drop if c not in frame.columns]
+    if missing:
+        errors.append(("data.drop", f"got {missing}; no such column(s) in {path}; {available}"))
+    if data.target in data.drop:
+        errors.append(("data.drop", f"drops the target column {data.target!r}; remove it from data.drop"))
+    elif not missing and data.target in frame.columns and frame.shape[1] - len(data.drop) < 2:
+        errors.append(("data.drop", f"no feature columns would be left in {path}; drop fewer columns"))
+    if data.target in frame.columns:
+        errors += _target_errors(frame[data.target], data.target, data.positive_label)
+    if errors:
+        raise ConfigError(source, errors)
+    return frame.drop(columns=[*data.drop, data.target]), frame[data.target]
+
+
+def read_table(path: Path, source: str | Path) -> pd.DataFrame:
+    def fail(message: str) -> ConfigError:
+        return ConfigError(source, [("data.path", message)])
+
+    if not path.exists():
+        raise fail(f"data file {path} not found; fix data.path (relative paths start at the config file's folder)")
+    if not path.is_file():
+        raise fail(f"{path} is not a file; data.path must name a .csv or .parquet file")
+    suffix = path.suffix.lower()
+    if suffix not in DATA_SUFFIXES:
+        raise fail(f"got {path.name!r}; must be a {' or '.join(DATA_SUFFIXES)} file (convert the data to one of them)")
+    try:
+        frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        # pandas renames a repeated CSV header to "name.1"; only the raw header row shows it.
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].tolist() if suffix == ".csv" else []
+    except pd.errors.EmptyDataError:
+        raise fail(f"data file {path} is empty; it needs a header row and data rows") from None
+    except Exception as exc:  # noqa: BLE001 - pandas and pyarrow raise many types for a bad file
+        raise fail(f"cannot read {path} as {suffix}: {type(exc).__name__}: {exc}") from None
+    if frame.empty:
+        raise fail(f"data file {path} has no data rows")
+    names = header or [str(c) for c in frame.columns]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise fail(f"duplicate column names {duplicated} in {path}; rename them so each column is unique")
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _target_errors(y: pd.Series, target: str, positive_label: Any) -> Errors:
+    errors: Errors = []
+    n_missing = int(y.isna().sum())
+    if n_missing:
+        errors.append(("data.target", f"column {target!r} has {n_missing} missing value(s); drop those rows"))
+    counts = y.value_counts()
+    classes = dict(zip(counts.index.tolist(), counts.tolist()))
+    described = ", ".join(f"{k!r}: {v}" for k, v in classes.items())
+    if len(classes) != 2:
+        errors.append(("data.target", (
+            f"column {target!r} must have exactly two classes; found {len(classes)} ({described})"
+        )))
+    # Same matching rule as strategy_search.data.encode_target: "1" names the class 1.
+    if positive_label is not None and not any(k == positive_label or str(k) == str(positive_label) for k in classes):
+        errors.append(("data.positive_label", f"got {positive_label!r}; must be one of the target's classes ({described})"))
+    return errors
+
+
+def validate_config(path: str | Path, *, overrides: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """Every check ``strategy-search validate`` makes: the config, its search space, the data
+    file, its columns and the target. Returns all problems found; an empty list means valid.
+    User mistakes never raise."""
+    try:
+        config = load_config(path, overrides=overrides)
+        X, y = load_table(config)
+    except ConfigError as exc:
+        return exc.errors
+    try:
+        # The search's own checks on the table (e.g. +/-inf values), so `validate` misses none.
+        prepare_data(X, y, positive_label=config.data.positive_label)
+    except DataError as exc:
+        return [("data", str(exc))]
+    return []

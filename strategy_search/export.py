@@ -1,0 +1,323 @@
+"""Export a fitted strategy as a self-describing folder, and score new rows with it.
+
+An export folder holds:
+
+* the MLflow pyfunc model (``MLmodel``, ``python_model.pkl``, ``artifacts/``, the signature and
+  an input example): ``mlflow.pyfunc.load_model(folder).predict(df)`` gives ``score`` and
+  ``prediction``;
+* ``strategy.yaml``: the strategy, feature schema, labels, threshold, CV metrics, package
+  versions and where it came from; enough to rebuild the unfitted pipeline
+  (:func:`rebuild_classifier`);
+* ``model_card.md``: what the model was trained on, how it scored and how to use it.
+
+MLflow is imported only inside the functions that read or write the model (via
+:mod:`strategy_search.tracking`), so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import shutil
+import uuid
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from strategy_search.data import DataProfile, FeatureSchema, plain
+from strategy_search.estimators.thresholded import ThresholdedClassifier
+from strategy_search.scoring import METRICS
+from strategy_search.strategy import Strategy, build_classifier
+
+STRATEGY_FILE = "strategy.yaml"
+MODEL_CARD = "model_card.md"
+FORMAT_VERSION = 1
+# The CLI's scoring command as the model card shows it ({model_dir} is filled in).
+PREDICT_COMMAND = "strategy-search predict {model_dir} new_rows.csv --out predictions.csv"
+_VERSIONED = ("strategy-search", "scikit-learn", "imbalanced-learn", "lightgbm", "xgboost", "numpy", "pandas",
+              "scipy", "optuna", "mlflow", "cloudpickle")
+_MAX_CARD_COLUMNS = 50
+
+
+# -- scoring ----------------------------------------------------------------------------------
+def score_frame(classifier: Any, X: pd.DataFrame) -> pd.DataFrame:
+    """``score`` (positive-class probability) and ``prediction`` (label at the classifier's
+    threshold) for each row of ``X``, on ``X``'s index."""
+    scores = np.asarray(classifier.predict_proba(X)[:, 1], dtype=float)
+    # Same rule as ThresholdedClassifier.predict, without a second predict_proba pass.
+    labels = classifier.classes_[(scores >= classifier.threshold).astype(int)]
+    return pd.DataFrame({"score": scores, "prediction": labels}, index=X.index)
+
+
+def predict_table(model_dir: Path, data: pd.DataFrame) -> pd.DataFrame:
+    """``data`` plus ``score`` and ``prediction`` columns (replacing any of that name).
+
+    Columns the model does not use are ignored; a missing one is a ``ValueError`` that names
+    it and lists the expected columns."""
+    classifier, meta = load_exported(model_dir)
+    features = _features(data, expected_columns(meta))
+    return data.assign(**score_frame(classifier, features))
+
+
+def expected_columns(meta: Mapping[str, Any]) -> list[str]:
+    """The input columns an exported model needs, from its parsed ``strategy.yaml``."""
+    return list(FeatureSchema.from_dict(meta["schema"]).columns)
+
+
+def _features(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"data must be a pandas DataFrame; got {type(data).__name__}.")
+    named = data.rename(columns=str)  # the search names columns by their string form
+    missing = [c for c in columns if c not in named.columns]
+    if missing:
+        raise ValueError(f"The data lacks column(s) {missing} that the model needs; expected columns: {columns}.")
+    return named[columns]
+
+
+# -- loading ----------------------------------------------------------------------------------
+def load_exported(model_dir: Path) -> tuple[ThresholdedClassifier, dict[str, Any]]:
+    """The fitted classifier of an export folder and its parsed ``strategy.yaml``."""
+    model_dir = Path(model_dir)
+    meta = read_strategy_file(model_dir)
+    from strategy_search.tracking import load_mlflow_model
+
+    return load_mlflow_model(model_dir), meta
+
+
+def read_strategy_file(model_dir: Path) -> dict[str, Any]:
+    path = Path(model_dir) / STRATEGY_FILE
+    if not path.is_file():
+        raise ValueError(f"{model_dir} is not a strategy-search export folder: {STRATEGY_FILE} is missing.")
+    return yaml.safe_load(path.read_text())
+
+
+def rebuild_classifier(meta: Mapping[str, Any]) -> ThresholdedClassifier:
+    """The unfitted classifier described by a parsed ``strategy.yaml`` (refit it on new data)."""
+    return build_classifier(
+        Strategy.from_dict(meta["strategy"]),
+        FeatureSchema.from_dict(meta["schema"]),
+        positive_label=meta["positive_label"],
+    )
+
+
+# -- writing ----------------------------------------------------------------------------------
+def export_model(
+    *,
+    classifier: ThresholdedClassifier,
+    strategy: Strategy,
+    profile: DataProfile,
+    metrics: dict[str, float],
+    metrics_std: dict[str, float],
+    X: pd.DataFrame,
+    out_dir: Path,
+    source: dict[str, Any],
+) -> Path:
+    """Write the export folder for a fitted ``classifier`` (replacing an earlier export there).
+
+    ``X`` is the training table: its first rows become the input example and signature, and
+    the model card describes its columns. ``source`` says where the model came from (run id,
+    study, config path). The folder is built beside ``out_dir`` and moved into place at the
+    end, so a failed export never leaves a half-written folder.
+    """
+    out_dir = Path(out_dir)
+    _check_replaceable(out_dir)
+    strategy = strategy.with_threshold(classifier.threshold)  # the threshold actually deployed
+    features = _features(X, list(profile.schema.columns))
+    staging = out_dir.parent / f".{out_dir.name}.staging-{uuid.uuid4().hex[:8]}"
+    from strategy_search.tracking import save_mlflow_model
+
+    try:
+        save_mlflow_model(classifier, staging, input_example=features.head(5), signature_data=features)
+        meta = strategy_metadata(strategy=strategy, profile=profile, metrics=metrics, metrics_std=metrics_std,
+                                 source=source)
+        (staging / STRATEGY_FILE).write_text(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
+        card = model_card(meta=meta, strategy=strategy, profile=profile, X=features, model_dir=out_dir)
+        (staging / MODEL_CARD).write_text(card)
+        _move_into_place(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    # Never delete a folder that is not an earlier export (a typo like --out . must not wipe).
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir} exists and is not a folder.")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        if not ((out_dir / STRATEGY_FILE).is_file() or (out_dir / "MLmodel").is_file()):
+            raise ValueError(f"{out_dir} is not empty and is not a model export; refusing to overwrite it.")
+
+
+def _move_into_place(staging: Path, out_dir: Path) -> None:
+    old = None
+    if out_dir.exists():
+        old = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}"
+        out_dir.rename(old)
+    staging.rename(out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def strategy_metadata(
+    *,
+    strategy: Strategy,
+    profile: DataProfile,
+    metrics: Mapping[str, float],
+    metrics_std: Mapping[str, float],
+    source: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The content of ``strategy.yaml``."""
+    return plain({
+        "format_version": FORMAT_VERSION,
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "strategy": strategy.to_dict(),
+        "schema": profile.schema.to_dict(),
+        "positive_label": profile.positive_label,
+        "negative_label": profile.negative_label,
+        "threshold": strategy.threshold,
+        "cv_metrics": {"mean": dict(metrics), "std": dict(metrics_std)},
+        "versions": package_versions(),
+        "source": dict(source),
+    })
+
+
+# -- the model card ---------------------------------------------------------------------------
+def model_card(*, meta: Mapping[str, Any], strategy: Strategy, profile: DataProfile, X: pd.DataFrame,
+               model_dir: Path) -> str:
+    sections = [
+        f"# Model card: {strategy.describe()}",
+        _source_section(meta),
+        _data_section(profile, X),
+        _class_section(profile),
+        _strategy_section(strategy),
+        _metrics_section(meta["cv_metrics"]["mean"], meta["cv_metrics"]["std"]),
+        _threshold_section(strategy.threshold, profile),
+        _usage_section(model_dir),
+        _versions_section(meta["versions"]),
+    ]
+    return "\n\n".join(s.strip() for s in sections) + "\n"
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _source_section(meta: Mapping[str, Any]) -> str:
+    source = meta.get("source") or {}
+    lines = [f"- {key}: `{value}`" for key, value in source.items() if value is not None]
+    return "## Source\n\n" + f"Exported {meta['created_at']}.\n\n" + "\n".join(lines)
+
+
+def _data_section(profile: DataProfile, X: pd.DataFrame) -> str:
+    categorical = set(profile.schema.categorical)
+    missing = X.isna().sum()
+    rows = [
+        [f"`{c}`", "categorical" if c in categorical else "numeric", str(X[c].dtype),
+         f"{int(missing[c])} ({missing[c] / max(len(X), 1):.1%})"]
+        for c in list(X.columns)[:_MAX_CARD_COLUMNS]
+    ]
+    more = len(X.columns) - _MAX_CARD_COLUMNS
+    tail = f"\n\n... and {more} more columns (see `strategy.yaml`)." if more > 0 else ""
+    summary = (
+        f"{profile.n_rows} rows, {len(profile.schema.numeric)} numeric and "
+        f"{len(profile.schema.categorical)} categorical columns; "
+        f"{int(missing.sum())} missing values in total."
+    )
+    return "## Training data\n\n" + summary + "\n\n" + _table(["column", "kind", "dtype", "missing"], rows) + tail
+
+
+def _class_section(profile: DataProfile) -> str:
+    rows = []
+    for role, label in (("positive", profile.positive_label), ("negative", profile.negative_label)):
+        count = profile.class_counts.get(str(label), 0)
+        rows.append([f"`{label}`", role, count, f"{count / max(profile.n_rows, 1):.1%}"])
+    return (
+        "## Class distribution\n\n"
+        + _table(["label", "role", "rows", "share"], rows)
+        + f"\n\nImbalance ratio: {profile.imbalance_ratio:.1f} negatives per positive."
+    )
+
+
+def _strategy_section(strategy: Strategy) -> str:
+    rows = []
+    for slot in ("model", "resampler", "weighting", "objective"):
+        params = strategy.params_for(slot)
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "defaults"
+        rows.append([slot, f"`{getattr(strategy, slot)}`", shown])
+    return (
+        "## Strategy\n\n"
+        + f"**{strategy.describe()}** (random seed {strategy.seed}).\n\n"
+        + _table(["slot", "component", "parameters"], rows)
+        + "\n\nPreprocessing: numeric columns are scaled (and median-imputed when a step cannot "
+        "handle missing values); categorical columns are ordinal-encoded. Resampling happens "
+        "only while fitting, never when predicting."
+    )
+
+
+def _metrics_section(means: Mapping[str, float], stds: Mapping[str, float]) -> str:
+    rows = [[m, _number(means.get(m)), _number(stds.get(m))] for m in METRICS if m in means]
+    return (
+        "## Cross-validated performance\n\n"
+        "Mean and standard deviation over the validation folds of the search's stratified "
+        "cross-validation; each fold's threshold was chosen on its training part only.\n\n"
+        + _table(["metric", "mean", "std"], rows)
+    )
+
+
+def _number(value: Any) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.4f}"
+
+
+def _threshold_section(threshold: float, profile: DataProfile) -> str:
+    return (
+        "## Decision threshold\n\n"
+        f"A row is predicted `{profile.positive_label}` (positive) when its score, the model's "
+        f"probability of the positive class, is at least **{threshold:.4f}**, and "
+        f"`{profile.negative_label}` otherwise. The threshold maximises F1 on the search's "
+        "out-of-fold predictions; rank rows by `score` to pick a different trade-off between "
+        "precision and recall."
+    )
+
+
+def _usage_section(model_dir: Path) -> str:
+    command = PREDICT_COMMAND.format(model_dir=model_dir)
+    return f"""## How to use
+
+Command line (writes the input rows plus `score` and `prediction`):
+
+```bash
+{command}
+```
+
+Python, through MLflow (needs `strategy-search` installed, since the pipeline uses its classes):
+
+```python
+import mlflow.pyfunc
+import pandas as pd
+
+model = mlflow.pyfunc.load_model("{model_dir}")
+predictions = model.predict(pd.read_csv("new_rows.csv"))  # columns: score, prediction
+```
+
+The model file is a pickle: loading it runs code, so load only exports you trust."""
+
+
+def _versions_section(versions: Mapping[str, str]) -> str:
+    return "## Package versions\n\n" + "\n".join(f"- {name} {version}" for name, version in versions.items())

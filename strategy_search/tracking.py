@@ -1,0 +1,608 @@
+"""MLflow tracking of a search and the MLflow model format: the only module that imports mlflow.
+
+``import strategy_search`` never loads this module (MLflow takes seconds to import); the CLI and
+:mod:`strategy_search.export` import it only when a search is tracked or a model is saved.
+
+Run layout, per search:
+
+* a PARENT run (tag ``strategy_search.kind=search``) with the search settings as params, the
+  config file (``config.yaml``), the data profile (``data_profile.json``,
+  ``class_distribution.png``), and after :meth:`SearchTracker.finish` the best trial's metrics
+  as ``best_<metric>`` plus tags ``best_trial_number`` and ``best_trial_run_id``;
+* one NESTED child run per finished trial (COMPLETE -> FINISHED, PRUNED -> KILLED,
+  FAIL -> FAILED), named ``trial-<number>``, tagged ``trial_number`` and ``state``, with the
+  strategy's params (``model``, ``resampler``, ``weighting``, ``objective`` and namespaced
+  hyperparameters such as ``model.lightgbm.num_leaves``), every metric's CV mean under its own
+  name and its std as ``<metric>_std``, and the per-fold values as ONE metric per name,
+  ``fold_<metric>`` (and ``fold_threshold``), logged with ``step`` = fold index: the MLflow UI
+  then draws one fold chart per metric instead of listing folds x metrics keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import tempfile
+import time
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cloudpickle
+import mlflow
+import mlflow.pyfunc
+import optuna
+import pandas as pd
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.models import Model, infer_signature
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+from mlflow.utils.validation import (
+    MAX_ENTITIES_PER_BATCH,
+    MAX_METRICS_PER_BATCH,
+    MAX_PARAM_VAL_LENGTH,
+    MAX_PARAMS_TAGS_PER_BATCH,
+    MAX_TAG_VAL_LENGTH,
+)
+from optuna.trial import FrozenTrial, TrialState
+
+from strategy_search import __version__
+from strategy_search.data import DataProfile
+from strategy_search.plots import class_distribution_figure
+
+if TYPE_CHECKING:
+    from strategy_search.search import SearchResult, SearchSettings
+
+
+KIND_TAG = "strategy_search.kind"
+TRIAL_STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "KILLED", TrialState.FAIL: "FAILED"}
+TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
+MASK = "***"
+
+
+# -- secrets ----------------------------------------------------------------------------------
+# user:password@ in any URI (postgresql://, mysql+pymysql://, https://, ...).
+_URI_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<secret>[^@/\s]+)(?=@)")
+# key=value, key: value, "key": "value" where the key names a credential.
+_KEY_VALUE = re.compile(
+    r"(?P<head>[\w.\-]*(?:password|passwd|pwd|token|secret|api[_\-]?key|access[_\-]?key|credential)s?"
+    r"[\w.\-]*[\"']?\s*[:=]\s*[\"']?)(?P<secret>[^\s\"',;&}\]]+)",
+    re.IGNORECASE,
+)
+_BEARER = re.compile(r"(?P<head>\bbearer\s+)(?P<secret>[A-Za-z0-9._~+/\-]+=*)", re.IGNORECASE)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with passwords in URIs and values of password/token/secret/api-key keys
+    replaced by ``***``: params, tags and the saved config are readable by anyone with access
+    to the tracking server."""
+    for pattern in (_URI_PASSWORD, _KEY_VALUE, _BEARER):
+        text = pattern.sub(lambda m: m.group("head") + MASK, text)
+    return text
+
+
+# -- value conversion -------------------------------------------------------------------------
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _clip(text: str, limit: int) -> str:
+    # MLflow rejects longer values; keep the head, which names the problem (fail_reason).
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _param(key: str, value: Any) -> Param:
+    return Param(key, _clip(mask_secrets(_text(value)), MAX_PARAM_VAL_LENGTH))
+
+
+def _tag(key: str, value: Any) -> RunTag:
+    return RunTag(key, _clip(mask_secrets(_text(value)), MAX_TAG_VAL_LENGTH))
+
+
+def _finite(value: Any) -> bool:
+    # NaN/inf are not stored: a metric that could not be computed is absent, not 'nan'.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _metrics(
+    values: Mapping[str, Any], timestamp: int, *, prefix: str = "", suffix: str = "", step: int = 0
+) -> list[Metric]:
+    return [
+        Metric(f"{prefix}{name}{suffix}", float(value), timestamp, step)
+        for name, value in values.items()
+        if _finite(value)
+    ]
+
+
+def _millis(moment: Any) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def _batches(
+    metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
+) -> Iterator[tuple[list[Metric], list[Param], list[RunTag]]]:
+    """Chunks within MLflow's per-request limits; a normal trial fits in one."""
+    metrics, params, tags = list(metrics), list(params), list(tags)
+    while metrics or params or tags:
+        p, params = params[:MAX_PARAMS_TAGS_PER_BATCH], params[MAX_PARAMS_TAGS_PER_BATCH:]
+        t, tags = tags[:MAX_PARAMS_TAGS_PER_BATCH], tags[MAX_PARAMS_TAGS_PER_BATCH:]
+        room = min(MAX_METRICS_PER_BATCH, MAX_ENTITIES_PER_BATCH - len(p) - len(t))
+        m, metrics = metrics[:room], metrics[room:]
+        yield m, p, t
+
+
+# -- what a trial logs ------------------------------------------------------------------------
+def trial_params(trial: FrozenTrial) -> dict[str, Any]:
+    """The strategy's slots and every namespaced hyperparameter, fixed ones included.
+
+    The recorded strategy has the values the pipeline was built with (fixed parameters of the
+    space are not Optuna params); ``trial.params`` covers a trial that failed before it."""
+    params: dict[str, Any] = {}
+    strategy = trial.user_attrs.get("strategy")
+    if strategy:
+        for slot in ("model", "resampler", "weighting", "objective"):
+            key = strategy.get(slot)
+            params[slot] = key
+            for name, value in (strategy.get(f"{slot}_params") or {}).items():
+                params[f"{slot}.{key}.{name}"] = value
+    params.update(trial.params)
+    return params
+
+
+def trial_metrics(trial: FrozenTrial) -> list[Metric]:
+    attrs = trial.user_attrs
+    now = _millis(trial.datetime_complete) or int(time.time() * 1000)
+    metrics = _metrics(attrs.get("metrics") or {}, now)
+    metrics += _metrics(attrs.get("metrics_std") or {}, now, suffix="_std")
+    for fold, values in enumerate(attrs.get("fold_metrics") or []):
+        metrics += _metrics(values, now, prefix="fold_", step=fold)
+    for fold, threshold in enumerate(attrs.get("fold_thresholds") or []):
+        metrics += _metrics({"fold_threshold": threshold}, now, step=fold)
+    extra = {"threshold": attrs.get("threshold"), "fit_seconds": attrs.get("fit_seconds")}
+    if trial.duration is not None:
+        extra["duration_s"] = trial.duration.total_seconds()
+    return metrics + _metrics(extra, now)
+
+
+def trial_tags(trial: FrozenTrial) -> dict[str, Any]:
+    attrs = trial.user_attrs
+    tags: dict[str, Any] = {"state": trial.state.name, "trial_number": trial.number}
+    for key in ("fail_reason", "portfolio", "stopped"):
+        if attrs.get(key):
+            tags[key] = attrs[key]
+    if attrs.get("notes"):
+        tags["notes"] = attrs["notes"]
+    return tags
+
+
+# -- the tracker ------------------------------------------------------------------------------
+class SearchTracker:
+    """Logs one search to MLflow; pass it to ``search(..., callbacks=[tracker])``.
+
+    Call :meth:`start` before the search, then :meth:`finish` (or :meth:`fail`) after it.
+    Every trial becomes a nested child run; :meth:`trial_run_id` maps a trial number to it.
+    A logging error does not abort the search: it is reported as a warning and the trial is
+    logged again by :meth:`finish`, which also logs trials no callback saw (interrupted ones).
+    """
+
+    def __init__(self, *, tracking_uri: str, experiment: str, artifact_location: str | None = None):
+        self.tracking_uri = tracking_uri
+        self.client = MlflowClient(tracking_uri)
+        self.experiment_name = experiment
+        self.experiment_id = _ensure_experiment(
+            self.client, experiment, artifact_location or _default_artifact_location(tracking_uri)
+        )
+        self.parent_run_id: str | None = None
+        self._trial_runs: dict[int, str] = {}
+        self._unlogged: set[int] = set()  # child run created, its batch not (yet) written
+
+    # -- parent run ----------------------------------------------------------------------------
+    def start(
+        self,
+        *,
+        run_name: str,
+        params: dict[str, Any],
+        tags: dict[str, str],
+        profile: DataProfile | None = None,
+        config_path: Path | None = None,
+        config_text: str | None = None,
+        resume_run_id: str | None = None,
+    ) -> str:
+        """Create the parent run (or reopen ``resume_run_id``) and log the search's inputs."""
+        if resume_run_id:
+            run_id = self._reopen(resume_run_id)
+        else:
+            run = self.client.create_run(self.experiment_id, run_name=run_name, tags={KIND_TAG: "search"})
+            run_id = run.info.run_id
+        self.parent_run_id = run_id
+        all_params = dict(params)
+        if profile is not None:
+            all_params.update(_profile_params(profile))
+        all_tags: dict[str, Any] = {**tags, KIND_TAG: "search", "strategy_search.version": __version__}
+        if config_path is not None:
+            all_tags["config_path"] = str(config_path)
+        self._log_parent_params(all_params, all_tags, resumed=bool(resume_run_id))
+        self._log_inputs(profile=profile, config_path=config_path, config_text=config_text)
+        return run_id
+
+    def _reopen(self, run_id: str) -> str:
+        run = _get_run(self.client, run_id)
+        if run.info.experiment_id != self.experiment_id:
+            raise ValueError(
+                f"Run {run_id} belongs to experiment id {run.info.experiment_id}, not to "
+                f"{self.experiment_name!r} (id {self.experiment_id}); cannot resume it here."
+            )
+        self.client.update_run(run_id, status="RUNNING")
+        # Trials logged before the interruption keep their child runs; remember them so the
+        # best-trial tag can point at them and finish() does not log them twice.
+        for child in _search_all(self.client, self.experiment_id, f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{run_id}'"):
+            number = child.data.tags.get("trial_number")
+            if number is not None and number.isdigit():
+                self._trial_runs.setdefault(int(number), child.info.run_id)
+        return run_id
+
+    def _log_parent_params(self, params: dict[str, Any], tags: dict[str, Any], *, resumed: bool) -> None:
+        # MLflow params are immutable: a resumed run keeps the first value of a param and
+        # records a changed one (e.g. a larger n_trials) as a tag instead.
+        existing = self.client.get_run(self.parent_run_id).data.params if resumed else {}
+        fresh = [_param(k, v) for k, v in params.items() if k not in existing]
+        changed = {f"resumed.{k}": v for k, v in params.items() if k in existing and existing[k] != _param(k, v).value}
+        all_tags = [_tag(k, v) for k, v in {**tags, **changed}.items()]
+        for m, p, t in _batches([], fresh, all_tags):
+            self.client.log_batch(self.parent_run_id, metrics=m, params=p, tags=t, synchronous=True)
+
+    def _log_inputs(self, *, profile: DataProfile | None, config_path: Path | None, config_text: str | None) -> None:
+        if config_text is None and config_path is not None:
+            config_text = Path(config_path).read_text()
+        if config_text is not None:
+            self.client.log_text(self.parent_run_id, mask_secrets(config_text), "config.yaml")
+        if profile is not None:
+            self.client.log_dict(self.parent_run_id, profile.to_dict(), "data_profile.json")
+            self.client.log_figure(self.parent_run_id, class_distribution_figure(profile), "class_distribution.png")
+
+    # -- child runs ----------------------------------------------------------------------------
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        """Optuna callback: log ``trial`` as a nested child run of the parent."""
+        if self.parent_run_id is None:
+            raise RuntimeError("SearchTracker.start() must be called before the search runs.")
+        if trial.state not in TRIAL_STATUS:
+            return  # only finished trials have anything to log
+        try:
+            self._log_trial(trial)
+        except Exception as exc:  # noqa: BLE001
+            # A tracking hiccup (server down, database locked) must not kill a long search:
+            # the trial stays in _unlogged (or has no run yet) and finish() logs it again.
+            warnings.warn(f"MLflow logging of trial {trial.number} failed ({exc}); retrying at finish().", stacklevel=2)
+
+    def _log_trial(self, trial: FrozenTrial) -> None:
+        run_id = self._trial_runs.get(trial.number)
+        if run_id is None:
+            run = self.client.create_run(
+                self.experiment_id,
+                start_time=_millis(trial.datetime_start),
+                run_name=f"trial-{trial.number}",
+                tags={MLFLOW_PARENT_RUN_ID: self.parent_run_id, KIND_TAG: "trial", "trial_number": str(trial.number)},
+            )
+            run_id = self._trial_runs[trial.number] = run.info.run_id
+        self._unlogged.add(trial.number)
+        params = [_param(k, v) for k, v in trial_params(trial).items()]
+        tags = [_tag(k, v) for k, v in trial_tags(trial).items()]
+        # One request for the whole trial (more only past MLflow's per-request limits).
+        for m, p, t in _batches(trial_metrics(trial), params, tags):
+            self.client.log_batch(run_id, metrics=m, params=p, tags=t, synchronous=True)
+        end = _millis(trial.datetime_complete) or int(time.time() * 1000)
+        self.client.set_terminated(run_id, status=TRIAL_STATUS[trial.state], end_time=end)
+        self._unlogged.discard(trial.number)
+
+    def trial_run_id(self, number: int) -> str | None:
+        """The child run id of trial ``number`` (None if it was not logged by this tracker or,
+        for a resumed parent, before)."""
+        return self._trial_runs.get(number)
+
+    # -- closing -------------------------------------------------------------------------------
+    def finish(self, result: SearchResult) -> None:
+        """Log trials no callback saw, tag the best trial, and close the parent run."""
+        self._log_missing_trials(result.study)
+        try:
+            best = result.best_trial
+        except RuntimeError as exc:
+            self.client.set_tag(self.parent_run_id, "fail_reason", _clip(mask_secrets(str(exc)), MAX_TAG_VAL_LENGTH))
+            self.client.set_terminated(self.parent_run_id, status="FAILED")
+            return
+        self._tag_best(best, result)
+        self.client.set_terminated(self.parent_run_id, status="FINISHED")
+
+    def _log_missing_trials(self, study: optuna.Study) -> None:
+        for trial in study.get_trials(deepcopy=False, states=tuple(TRIAL_STATUS)):
+            if trial.number not in self._trial_runs or trial.number in self._unlogged:
+                self._log_trial(trial)
+
+    def _tag_best(self, best: FrozenTrial, result: SearchResult) -> None:
+        best_run = self._trial_runs[best.number]
+        previous = self.client.get_run(self.parent_run_id).data.tags.get("best_trial_run_id")
+        if previous and previous != best_run:
+            self.client.set_tag(previous, "best", "false")  # a resumed search found a better one
+        self.client.set_tag(best_run, "best", "true")
+        now = int(time.time() * 1000)
+        states = [t.state for t in result.study.get_trials(deepcopy=False)]
+        counts = {f"n_trials_{s.name.lower()}": states.count(s) for s in TRIAL_STATUS}
+        metrics = _metrics(best.user_attrs.get("metrics") or {}, now, prefix="best_")
+        metrics += _metrics({"best_threshold": best.user_attrs.get("threshold"), **counts}, now)
+        tags = {
+            "best_trial_number": best.number,
+            "best_trial_run_id": best_run,
+            "best_strategy": result.strategy_of(best).describe(),
+        }
+        if result.settings.multi_objective:
+            tags["pareto_trial_numbers"] = ",".join(str(t.number) for t in result.pareto_front)
+        for m, p, t in _batches(metrics, [], [_tag(k, v) for k, v in tags.items()]):
+            self.client.log_batch(self.parent_run_id, metrics=m, params=p, tags=t, synchronous=True)
+
+    def fail(self, status: str = "KILLED", *, study: optuna.Study | None = None) -> None:
+        """Close the parent run after an interruption or error (``KILLED`` or ``FAILED``).
+
+        With ``study``, finished trials no callback logged (the one a Ctrl-C interrupted, which
+        Optuna marks FAIL without calling callbacks) are logged first, best effort."""
+        if status not in TERMINAL_STATUSES:
+            raise ValueError(f"status must be one of {TERMINAL_STATUSES}; got {status!r}.")
+        if self.parent_run_id is None:
+            return
+        if study is not None:
+            try:
+                self._log_missing_trials(study)
+            except Exception as exc:  # noqa: BLE001 - closing the parent matters more
+                warnings.warn(f"MLflow logging of the remaining trials failed ({exc}).", stacklevel=2)
+        self.client.set_terminated(self.parent_run_id, status=status)
+
+    # -- models --------------------------------------------------------------------------------
+    def log_model_dir(self, run_id: str, model_dir: Path, *, register_as: str | None = None) -> str | None:
+        """Log an exported model folder under ``model/`` of ``run_id``; with ``register_as``,
+        register it in the Model Registry and return the new version number."""
+        model_dir = Path(model_dir)
+        if not (model_dir / "MLmodel").is_file():
+            raise ValueError(f"{model_dir} is not an MLflow model folder (no MLmodel file).")
+        self.client.log_artifacts(run_id, str(model_dir), "model")
+        if register_as is None:
+            return None
+        with _global_uris(self.tracking_uri):
+            version = mlflow.register_model(f"runs:/{run_id}/model", register_as)
+        return str(version.version)
+
+
+def search_params(settings: SearchSettings) -> dict[str, Any]:
+    """The parent-run params of a search's settings (what :meth:`SearchTracker.start` wants)."""
+    return {
+        "space": settings.space.name,
+        "metrics": list(settings.metrics),
+        "primary_metric": settings.primary_metric,
+        "n_trials": settings.n_trials,
+        "timeout": settings.timeout,
+        "seed": settings.seed,
+        "cv_folds": settings.cv_folds,
+        "cv_repeats": settings.cv_repeats,
+        "threshold_folds": settings.threshold_folds,
+        "n_jobs": settings.n_jobs,
+        "pruning": settings.pruning,
+    }
+
+
+def _profile_params(profile: DataProfile) -> dict[str, Any]:
+    return {
+        "data.n_rows": profile.n_rows,
+        "data.n_positive": profile.n_positive,
+        "data.n_features": len(profile.schema.columns),
+        "data.n_categorical": len(profile.schema.categorical),
+        "data.imbalance_ratio": round(profile.imbalance_ratio, 4),
+        "data.positive_label": profile.positive_label,
+    }
+
+
+# -- experiments and runs ---------------------------------------------------------------------
+def _default_artifact_location(tracking_uri: str) -> str | None:
+    """Artifacts of a new experiment in a local sqlite store go next to the database file
+    (MLflow's default is ``./mlruns`` in whatever folder the process happens to run in)."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix) or tracking_uri.endswith(":memory:"):
+        return None
+    database = Path(tracking_uri[len(prefix):].split("?", 1)[0])
+    return (database.parent.absolute() / "mlartifacts").as_uri()
+
+
+def _ensure_experiment(client: MlflowClient, name: str, artifact_location: str | None) -> str:
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            return client.create_experiment(name, artifact_location=artifact_location)
+        except MlflowException:
+            experiment = client.get_experiment_by_name(name)  # created concurrently
+            if experiment is None:
+                raise
+    if experiment.lifecycle_stage != "active":
+        raise ValueError(
+            f"MLflow experiment {name!r} is deleted; restore it (mlflow experiments restore) or use another name."
+        )
+    return experiment.experiment_id
+
+
+def _get_run(client: MlflowClient, run_id: str) -> Any:
+    try:
+        return client.get_run(run_id)
+    except MlflowException as exc:
+        raise ValueError(f"MLflow run {run_id!r} was not found: {exc.message}") from None
+
+
+def _search_all(client: MlflowClient, experiment_id: str, filter_string: str, order_by: list[str] | None = None,
+                limit: int | None = None) -> Iterable[Any]:
+    token = None
+    seen = 0
+    while True:
+        page = client.search_runs([experiment_id], filter_string, max_results=min(limit or 1000, 1000),
+                                  order_by=order_by, page_token=token)
+        for run in page:
+            yield run
+            seen += 1
+            if limit is not None and seen >= limit:
+                return
+        token = page.token
+        if not token:
+            return
+
+
+def find_search_run(*, tracking_uri: str, experiment: str, run_id: str | None = None) -> dict[str, Any]:
+    """The parent run ``run_id``, or the latest FINISHED search run of ``experiment``.
+
+    Returns ``{"run_id", "run_name", "status", "experiment_id", "artifact_uri", "params", "tags"}``.
+    """
+    client = MlflowClient(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise ValueError(f"MLflow experiment {experiment!r} does not exist at {mask_secrets(tracking_uri)}.")
+    if run_id is not None:
+        run = _get_run(client, run_id)
+        if run.info.experiment_id != found.experiment_id or run.data.tags.get(KIND_TAG) != "search":
+            raise ValueError(f"Run {run_id!r} is not a search run of experiment {experiment!r}.")
+    else:
+        query = f"tags.`{KIND_TAG}` = 'search' and attributes.status = 'FINISHED'"
+        runs = list(_search_all(client, found.experiment_id, query, ["attributes.start_time DESC"], limit=1))
+        if not runs:
+            raise ValueError(f"Experiment {experiment!r} has no finished search run.")
+        run = runs[0]
+    return {
+        "run_id": run.info.run_id,
+        "run_name": run.info.run_name,
+        "status": run.info.status,
+        "experiment_id": run.info.experiment_id,
+        "artifact_uri": run.info.artifact_uri,
+        "params": dict(run.data.params),
+        "tags": dict(run.data.tags),
+    }
+
+
+@contextlib.contextmanager
+def _global_uris(uri: str) -> Iterator[None]:
+    """``mlflow.register_model`` reads only the global tracking and registry URIs: point them
+    at this store for one call, then put back exactly what the caller had (MLflow's setters
+    also write the environment variables, so those are restored too)."""
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    saved = tracking_utils._tracking_uri, registry_utils._registry_uri
+    try:
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        yield
+    finally:
+        mlflow.set_tracking_uri(saved[0])
+        registry_utils._registry_uri = saved[1]
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+# -- the MLflow model format ------------------------------------------------------------------
+CLASSIFIER_ARTIFACT = "classifier"
+CLASSIFIER_FILE = "classifier.pkl"
+# Pinned so saving skips MLflow's requirement inference, which re-loads the model in a
+# subprocess (seconds). strategy-search itself must be installed where the model is loaded.
+_REQUIREMENTS = ("mlflow", "cloudpickle", "numpy", "pandas", "scipy", "scikit-learn",
+                 "imbalanced-learn", "lightgbm", "xgboost")
+
+
+class ClassifierModel(mlflow.pyfunc.PythonModel):
+    """pyfunc wrapper: ``predict`` returns ``score`` (positive-class probability) and
+    ``prediction`` (label at the tuned threshold) for each input row."""
+
+    def load_context(self, context: Any) -> None:
+        self.classifier = _read_classifier(Path(context.artifacts[CLASSIFIER_ARTIFACT]))
+
+    # MLflow reads this type hint: a DataFrame hint means "validate against the saved
+    # signature" (Any or no hint makes it warn at import).
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        from strategy_search.export import score_frame
+
+        return score_frame(self.classifier, pd.DataFrame(model_input))
+
+
+# "Models from code": the model folder gets this script instead of a pickled wrapper object,
+# so only the classifier itself is serialised.
+_MODEL_CODE = """\
+import mlflow.models
+
+from strategy_search.tracking import ClassifierModel
+
+mlflow.models.set_model(ClassifierModel())
+"""
+
+
+def _read_classifier(path: Path) -> Any:
+    # Unpickling runs code from the file: load only models you trust. (A later change moves
+    # the classifier to skops, which loads only allow-listed types.)
+    with open(path, "rb") as handle:
+        return cloudpickle.load(handle)
+
+
+def _pip_requirements() -> list[str]:
+    pinned = []
+    for name in _REQUIREMENTS:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            pinned.append(f"{name}=={metadata.version(name)}")
+    return pinned
+
+
+def save_mlflow_model(
+    classifier: Any, path: Path, *, input_example: pd.DataFrame, signature_data: pd.DataFrame | None = None
+) -> None:
+    """Write a fitted classifier as an MLflow pyfunc model folder at ``path`` (which must not
+    exist): ``MLmodel``, a signature inferred from the input and the classifier's output, the
+    input example, the wrapper's code and the pickled classifier under ``artifacts/``.
+
+    ``signature_data`` (default: the example) is the table the input schema is inferred from;
+    pass the training features so every column that had missing values is marked optional.
+    """
+    from strategy_search.export import score_frame
+
+    example = input_example
+    with tempfile.TemporaryDirectory() as scratch:
+        pickled, code = Path(scratch) / CLASSIFIER_FILE, Path(scratch) / "model_code.py"
+        with open(pickled, "wb") as handle:
+            cloudpickle.dump(classifier, handle)
+        code.write_text(_MODEL_CODE)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MLflow's hint about the integer label output
+            schema_source = example if signature_data is None else signature_data
+            signature = infer_signature(schema_source, score_frame(classifier, example))
+            mlflow.pyfunc.save_model(
+                str(path),
+                python_model=str(code),
+                artifacts={CLASSIFIER_ARTIFACT: str(pickled)},
+                signature=signature,
+                input_example=example,
+                pip_requirements=_pip_requirements(),
+            )
+
+
+def load_mlflow_model(path: Path) -> Any:
+    """The fitted classifier inside an MLflow model folder written by :func:`save_mlflow_model`.
+
+    Read straight from the folder (no pyfunc environment checks): the caller wants the
+    sklearn object, not the pyfunc wrapper."""
+    path = Path(path)
+    spec = Model.load(str(path / "MLmodel"))
+    artifacts = spec.flavors.get("python_function", {}).get("artifacts", {})
+    entry = artifacts.get(CLASSIFIER_ARTIFACT)
+    if entry is None:
+        raise ValueError(f"{path} is not a strategy-search MLflow model (no {CLASSIFIER_ARTIFACT!r} artifact).")
+    return _read_classifier(path / entry["path"])

@@ -1,0 +1,231 @@
+"""The user's loop through the real CLI, in-process, against temporary MLflow and Optuna
+sqlite stores in a fresh working directory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import mlflow.pyfunc
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from strategy_search.cli import STUDY_NAME_TAG, main
+from strategy_search.config import load_config
+from strategy_search.search import load_result, make_settings, prepare_data
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICKSTART = ROOT / "experiments" / "quickstart.yaml"
+DATA = ROOT / "experiments" / "data"
+
+
+def _runs(tracking_uri: str, experiment: str):
+    # Absolute sqlite URIs only: MLflow caches one store per URI string, so a relative one
+    # would keep pointing at the first test's working directory.
+    client = MlflowClient(tracking_uri)
+    experiment_id = client.get_experiment_by_name(experiment).experiment_id
+    runs = client.search_runs([experiment_id], max_results=1000)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return parents, children
+
+
+def _write_config(folder: Path, **changes) -> Path:
+    config = {
+        "name": "tiny",
+        "data": {"path": str(DATA / "haberman.csv"), "target": "target"},
+        "search": {"space": "fast", "n_trials": 4, "seed": 0, "n_jobs": 1},
+        "cv": {"folds": 3, "repeats": 1},
+    }
+    for key, value in changes.items():
+        section, name = key.split("__")
+        config[section][name] = value
+    path = folder / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def quickstart_run(tmp_path_factory):
+    """`strategy-search run experiments/quickstart.yaml --set search.n_trials=8` in a fresh folder."""
+    folder = tmp_path_factory.mktemp("fresh")
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        code = main(["run", str(QUICKSTART), "--set", "search.n_trials=8", "--set", "search.timeout=null"])
+    finally:
+        os.chdir(previous)
+    return folder, code
+
+
+def test_run_logs_one_parent_and_a_child_run_per_trial(quickstart_run):
+    folder, code = quickstart_run
+    assert code == 0
+    parents, children = _runs(f"sqlite:///{folder / 'mlflow.db'}", "yeast5-quick")
+    assert len(parents) == 1 and len(children) == 8
+    for child in children:
+        assert {"model", "resampler", "weighting"} <= set(child.data.params)
+        assert {"pr_auc", "f1", "pr_auc_std", "f1_std"} <= set(child.data.metrics)
+    assert parents[0].data.tags["best_trial_run_id"] in {c.info.run_id for c in children}
+
+
+def test_export_then_predict_reproduces_the_in_process_best_pipeline(quickstart_run, capsys):
+    folder, _ = quickstart_run
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        assert main(["export", str(QUICKSTART), "--out", "model"]) == 0
+        assert main(["predict", "model", str(DATA / "yeast5.csv"), "--out", "predictions.csv"]) == 0
+        config = load_config(QUICKSTART)
+        parents, _ = _runs(f"sqlite:///{folder / 'mlflow.db'}", "yeast5-quick")
+        data = prepare_data(*_table(DATA / "yeast5.csv"), positive_label=1)
+        settings = make_settings(space="fast", n_trials=8, cv_folds=5)
+        result = load_result(data, settings, storage=config.storage_url,
+                             study_name=parents[0].data.tags[STUDY_NAME_TAG])
+        expected = result.best_pipeline().predict_proba(data.X)[:, 1]
+    finally:
+        os.chdir(previous)
+    model_dir = folder / "model"
+    for name in ("MLmodel", "strategy.yaml", "model_card.md"):
+        assert (model_dir / name).is_file()
+    predictions = pd.read_csv(folder / "predictions.csv")
+    np.testing.assert_allclose(predictions["score"], expected, rtol=0, atol=1e-9)
+    threshold = yaml.safe_load((model_dir / "strategy.yaml").read_text())["threshold"]
+    np.testing.assert_array_equal(predictions["prediction"], (predictions["score"] >= threshold).astype(int))
+    pyfunc = mlflow.pyfunc.load_model(str(model_dir)).predict(data.X)
+    np.testing.assert_allclose(np.asarray(pyfunc["score"], float), expected, atol=1e-9)
+
+
+def _table(path: Path):
+    frame = pd.read_csv(path)
+    return frame.drop(columns="target"), frame["target"]
+
+
+def test_predict_names_missing_columns(quickstart_run, tmp_path, capsys):
+    folder, _ = quickstart_run
+    if not (folder / "model").is_dir():
+        pytest.skip("needs the export of the previous test")
+    frame = pd.read_csv(DATA / "yeast5.csv").drop(columns=["Mcg", "Gvh"])
+    frame.to_csv(tmp_path / "partial.csv", index=False)
+    assert main(["predict", str(folder / "model"), str(tmp_path / "partial.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "Mcg" in err and "Gvh" in err and "Traceback" not in err
+
+
+def test_a_failed_trial_is_a_child_run_with_its_reason(tmp_path, monkeypatch):
+    space = {"models": {"logistic_regression": {"C": -1.0}, "lightgbm": {"n_estimators": 20}},
+             "portfolio": [{"name": "broken", "model": "logistic_regression"}]}
+    (tmp_path / "space.yaml").write_text(yaml.safe_dump(space))
+    config = _write_config(tmp_path, search__space="space.yaml", search__n_trials=3)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(config)]) == 0
+    _, children = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "tiny")
+    failed = [c for c in children if c.info.status == "FAILED"]
+    assert len(children) == 3 and failed
+    assert "InvalidParameterError" in failed[0].data.tags["fail_reason"]
+    assert failed[0].data.tags["state"] == "FAIL"
+
+
+def test_validate_reports_every_mistake_without_a_traceback(tmp_path, capsys):
+    config = _write_config(tmp_path, search__n_trials=-3, cv__folds="five")
+    text = config.read_text().replace("seed: 0", "seed: 0\n  metrik: f1")
+    config.write_text(text)
+    assert main(["validate", str(config)]) == 2
+    err = capsys.readouterr().err
+    for expected in ("search.n_trials", "cv.folds", "search.metrik"):
+        assert expected in err
+    assert "3 error(s)" in err and "Traceback" not in err
+    assert main(["validate", str(QUICKSTART)]) == 0
+
+
+def test_run_with_a_bad_config_exits_2_before_any_work(tmp_path, monkeypatch, capsys):
+    config = _write_config(tmp_path, data__target="nope")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and "available columns" in err and "Traceback" not in err
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_resume_after_an_interrupted_run_reaches_the_budget(tmp_path, monkeypatch):
+    """SIGINT a real `run` after two trials, then `--resume`: the same study ends with exactly
+    the budget of trials and no strategy was run twice."""
+    config = _write_config(tmp_path, search__n_trials=6)
+    process = subprocess.Popen([sys.executable, "-m", "strategy_search", "run", str(config)], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.5)
+        if _finished_trials(storage) >= 2:
+            process.send_signal(signal.SIGINT)
+            break
+    assert process.wait(timeout=60) == 130, process.stderr.read().decode()
+    interrupted = _finished_trials(storage)
+    assert 2 <= interrupted < 6
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(config), "--resume"]) == 0
+    studies = optuna.get_all_study_summaries(storage)
+    assert len(studies) == 1
+    trials = optuna.load_study(study_name=studies[0].study_name, storage=storage).trials
+    assert len(trials) == 6 and all(t.state.is_finished() for t in trials)
+    completed = [str(sorted(t.params.items())) for t in trials if t.state.name == "COMPLETE"]
+    assert len(completed) == len(set(completed))
+    parents, children = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "tiny")
+    assert len(parents) == 1 and len(children) == 6
+
+
+def _finished_trials(storage: str) -> int:
+    try:
+        summaries = optuna.get_all_study_summaries(storage)
+    except Exception:  # noqa: BLE001 - the store may not exist yet
+        return 0
+    if not summaries:
+        return 0
+    study = optuna.load_study(study_name=summaries[0].study_name, storage=storage)
+    return len([t for t in study.trials if t.state.is_finished()])
+
+
+def test_ui_serves_the_tracking_store_on_localhost(tmp_path):
+    config = _write_config(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "strategy_search", "ui", str(config), "--port", str(port)],
+                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, status = time.monotonic() + 60, None
+        while time.monotonic() < deadline and status is None:
+            try:
+                status = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status
+            except OSError:
+                time.sleep(0.5)
+        assert status == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_inspect_prints_the_profile_and_saves_a_plot(tmp_path, capsys):
+    plot = tmp_path / "classes.png"
+    assert main(["inspect", str(DATA / "abalone9-18.csv"), "--target", "target", "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "imbalance ratio: 16.4 : 1" in out and "Sex" in out and "categorical" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_spaces_lists_spaces_and_components(capsys):
+    assert main(["spaces"]) == 0
+    out = capsys.readouterr().out
+    for expected in ("default", "fast", "smote", "effective_number", "focal", "balanced_random_forest"):
+        assert expected in out

@@ -1,0 +1,168 @@
+"""Conformance suite: every registered component, built through build_pipeline, fits and
+predicts valid probabilities; every search-space parameter is a real parameter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from strategy_search.compat import incompatibilities
+from strategy_search.components import all_registries
+from strategy_search.data import FeatureSchema, encode_target
+from strategy_search.space import SEARCHED_TYPES, builtin_space_names, load_space, settable_params
+from strategy_search.strategy import Strategy, build_pipeline
+
+REGISTRIES = all_registries()
+# A partner model that accepts every resampler, weighting and objective.
+PARTNER = "lightgbm"
+
+
+def _cases():
+    for slot, registry in REGISTRIES.items():
+        for component in registry:
+            yield pytest.param(slot, component.key, id=f"{slot}-{component.key}")
+
+
+def _strategy(slot: str, key: str, **params) -> Strategy:
+    fields = {"model": PARTNER, slot: key, f"{slot}_params": params}
+    return Strategy(**fields)
+
+
+def _assert_valid_probabilities(pipeline, X) -> None:
+    proba = pipeline.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    assert np.all((proba >= 0) & (proba <= 1))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    assert proba[:, 1].std() > 0, "constant predictions: the model learned nothing"
+
+
+@pytest.mark.parametrize("slot,key", list(_cases()))
+def test_component_fits_numeric_data_with_nan(slot, key, small_numeric):
+    X, y = small_numeric
+    pipeline = build_pipeline(_strategy(slot, key), FeatureSchema.infer(X))
+    pipeline.fit(X, y.to_numpy())
+    _assert_valid_probabilities(pipeline, X)
+
+
+@pytest.mark.parametrize("slot,key", list(_cases()))
+def test_component_fits_categorical_data_where_allowed(slot, key, small_mixed):
+    X, y = small_mixed
+    strategy = _strategy(slot, key)
+    schema = FeatureSchema.infer(X)
+    assert schema.categorical == ("colour",)
+    problems = incompatibilities(model=strategy.model, resampler=strategy.resampler, weighting=strategy.weighting,
+                                 objective=strategy.objective, has_categorical=True)
+    if problems:
+        assert REGISTRIES[slot].get(key).tag("numeric_only"), problems
+        with pytest.raises(ValueError, match="cannot be built"):
+            build_pipeline(strategy, schema)
+        return
+    pipeline = build_pipeline(strategy, schema).fit(X, y.to_numpy())
+    _assert_valid_probabilities(pipeline, X)
+
+
+def test_all_categorical_data_uses_smoten(small_mixed):
+    X, y = small_mixed
+    X = X[["colour"]].assign(size=np.where(y == 1, "big", "small"))
+    pipeline = build_pipeline(Strategy(model="random_forest", resampler="smote"), FeatureSchema.infer(X))
+    pipeline.fit(X, y.to_numpy())
+    assert type(pipeline.named_steps["resample"].sampler_).__name__ == "SMOTEN"
+    _assert_valid_probabilities(pipeline, X)
+
+
+@pytest.mark.parametrize("space_name", builtin_space_names())
+def test_every_space_parameter_is_a_real_parameter(space_name):
+    space = load_space(space_name)
+    for slot, components in space.components.items():
+        for key, params in components.items():
+            valid = settable_params(slot, key)
+            assert set(params) <= valid, f"{space_name}: {slot} {key} has unknown {set(params) - valid}"
+
+
+def _extreme_params(params: dict, end: str) -> dict:
+    chosen = {}
+    for name, spec in params.items():
+        if not isinstance(spec, SEARCHED_TYPES):
+            chosen[name] = spec
+        elif hasattr(spec, "choices"):
+            chosen[name] = spec.choices[0 if end == "low" else -1]
+        else:
+            chosen[name] = getattr(spec, end)
+    return chosen
+
+
+@pytest.mark.parametrize("end", ["low", "high"])
+def test_default_space_ranges_build_and_fit_at_both_ends(end, small_numeric):
+    """Every component of the default space, at the low and at the high end of each of its
+    ranges, builds and fits (the adaptive sampler keeps neighbour counts within the fold)."""
+    X, y = small_numeric
+    schema = FeatureSchema.infer(X)
+    space = load_space("default")
+    for slot, components in space.components.items():
+        for key, params in components.items():
+            model = key if slot == "model" else PARTNER
+            strategy = Strategy(**{"model": model, slot: key, f"{slot}_params": _extreme_params(params, end)})
+            if slot == "model" and "n_estimators" in strategy.model_params:
+                strategy.model_params["n_estimators"] = min(strategy.model_params["n_estimators"], 60)
+            pipeline = build_pipeline(strategy, schema).fit(X.iloc[:150], y.to_numpy()[:150])
+            assert pipeline.predict_proba(X.iloc[150:]).shape == (150, 2), (slot, key)
+
+
+def test_impossible_combinations_are_refused():
+    problems = incompatibilities(model="balanced_random_forest", resampler="smote", weighting="balanced",
+                                 objective="focal", has_categorical=False)
+    assert len(problems) == 3
+    with pytest.raises(ValueError, match="focal"):
+        build_pipeline(Strategy(model="random_forest", objective="focal"), FeatureSchema(numeric=("a",)))
+
+
+def test_neighbour_count_adapts_to_a_tiny_minority(small_numeric):
+    X, y = small_numeric
+    y01 = y.to_numpy().copy()
+    keep = np.flatnonzero(y01 == 0)[:100].tolist() + np.flatnonzero(y01 == 1)[:4].tolist()
+    pipeline = build_pipeline(
+        Strategy(model="lightgbm", resampler="smote", resampler_params={"k_neighbors": 10}),
+        FeatureSchema.infer(X),
+    ).fit(X.iloc[keep], y01[keep])
+    assert pipeline.named_steps["resample"].adaptations_ == {
+        "k_neighbors": "10 -> 3 (fold has 4 minority rows)"
+    }
+
+
+def test_sampling_ratio_below_current_balance_is_a_no_op():
+    from strategy_search.estimators.adaptive import TargetRatio
+
+    y = np.array([0] * 60 + [1] * 40)
+    assert TargetRatio(0.2, "over-sampling")(y) == {1: 40}
+    assert TargetRatio(1.0, "over-sampling")(y) == {1: 60}
+    assert TargetRatio(0.5, "under-sampling")(y) == {0: 60}
+    assert TargetRatio(1.0, "under-sampling")(y) == {0: 40}
+
+
+def test_weightings_follow_their_formulas():
+    from strategy_search.estimators.weighting import BalancedWeighting, CustomWeighting, EffectiveNumberWeighting
+
+    y = np.array([0] * 90 + [1] * 10)
+    balanced = BalancedWeighting().sample_weight(y)
+    assert balanced[-1] / balanced[0] == pytest.approx(9.0)
+    assert balanced.mean() == pytest.approx(1.0)
+    beta = 0.99
+    effective = EffectiveNumberWeighting(beta=beta).sample_weight(y)
+    expected_ratio = ((1 - beta) / (1 - beta**10)) / ((1 - beta) / (1 - beta**90))
+    assert effective[-1] / effective[0] == pytest.approx(expected_ratio)
+    custom = CustomWeighting(positive_weight=25.0).sample_weight(y)
+    assert custom[-1] / custom[0] == pytest.approx(25.0)
+
+
+def test_string_labels_keep_the_users_label_values(small_numeric):
+    from strategy_search.strategy import build_classifier
+
+    X, y = small_numeric
+    labels = np.where(y == 1, "yes", "no")
+    y01, positive, negative = encode_target(labels)
+    assert (positive, negative) == ("yes", "no")
+    model = build_classifier(Strategy(model="lightgbm", threshold=0.3), FeatureSchema.infer(X), positive_label="yes")
+    model.fit(X, labels)
+    assert list(model.classes_) == ["no", "yes"]
+    predicted = model.predict(X)
+    np.testing.assert_array_equal(predicted == "yes", model.predict_proba(X)[:, 1] >= 0.3)

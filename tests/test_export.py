@@ -1,0 +1,156 @@
+"""Export folders: same scores after loading, the pyfunc works, strategy.yaml rebuilds the
+pipeline, and bad input gets a clear error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from strategy_search.export import (
+    MODEL_CARD,
+    STRATEGY_FILE,
+    export_model,
+    load_exported,
+    predict_table,
+    rebuild_classifier,
+)
+from strategy_search.search import prepare_data
+from strategy_search.strategy import Strategy, build_classifier
+
+STRATEGY = Strategy(
+    model="lightgbm",
+    resampler="smote",
+    model_params={"n_estimators": 30, "num_leaves": 8, "learning_rate": 0.1},
+    resampler_params={"sampling_strategy": 0.5, "k_neighbors": 3},
+    threshold=0.3,
+)
+METRICS = {"pr_auc": 0.61, "f1": 0.42, "roc_auc": float("nan")}
+METRICS_STD = {"pr_auc": 0.05, "f1": 0.1}
+
+
+def _export(X, y, strategy: Strategy, out_dir):
+    data = prepare_data(X, y)
+    classifier = build_classifier(strategy, data.profile.schema, positive_label=data.profile.positive_label)
+    classifier.fit(X, y)
+    export_model(
+        classifier=classifier, strategy=strategy, profile=data.profile, metrics=METRICS,
+        metrics_std=METRICS_STD, X=X, out_dir=out_dir, source={"run_id": "abc", "study": "s1", "config_path": None},
+    )
+    return classifier
+
+
+@pytest.fixture(scope="module")
+def small_yeast(yeast5):
+    X, y = yeast5
+    return X.head(400), y.head(400)
+
+
+@pytest.fixture(scope="module")
+def exported(small_yeast, tmp_path_factory):
+    X, y = small_yeast
+    out = tmp_path_factory.mktemp("export") / "model"
+    return _export(X, y, STRATEGY, out), out
+
+
+def test_predict_table_reproduces_the_classifier(exported, small_yeast):
+    classifier, out = exported
+    X, _ = small_yeast
+    table = predict_table(out, X)
+    assert list(table.columns) == list(X.columns) + ["score", "prediction"]
+    np.testing.assert_allclose(table["score"], classifier.predict_proba(X)[:, 1], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(table["prediction"], classifier.predict(X))
+    assert table["prediction"].sum() > 0  # threshold 0.3 does flag some rows
+
+
+def test_mlflow_pyfunc_loads_and_predicts(exported, small_yeast):
+    import mlflow.pyfunc
+
+    classifier, out = exported
+    X, _ = small_yeast
+    predicted = mlflow.pyfunc.load_model(str(out)).predict(X)
+    assert list(predicted.columns) == ["score", "prediction"]
+    np.testing.assert_allclose(predicted["score"], classifier.predict_proba(X)[:, 1], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(predicted["prediction"], classifier.predict(X))
+
+
+def test_strategy_yaml_rebuilds_the_same_pipeline(exported, small_yeast):
+    classifier, out = exported
+    X, y = small_yeast
+    meta = yaml.safe_load((out / STRATEGY_FILE).read_text())
+    assert Strategy.from_dict(meta["strategy"]) == STRATEGY
+    assert meta["threshold"] == STRATEGY.threshold
+    assert (meta["positive_label"], meta["negative_label"]) == (1, 0)
+    assert meta["source"]["run_id"] == "abc" and "scikit-learn" in meta["versions"]
+    rebuilt = rebuild_classifier(meta).fit(X, y)
+    np.testing.assert_allclose(rebuilt.predict_proba(X)[:, 1], classifier.predict_proba(X)[:, 1], rtol=0, atol=1e-12)
+    loaded, loaded_meta = load_exported(out)
+    assert loaded.threshold == STRATEGY.threshold and loaded_meta == meta
+
+
+def test_missing_columns_are_named_and_extra_ones_ignored(exported, small_yeast):
+    _, out = exported
+    X, _ = small_yeast
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['Alm', 'Nuc'\].*expected columns: \['Mcg'"):
+        predict_table(out, X.drop(columns=["Alm", "Nuc"]))
+    shuffled = X.iloc[:20, ::-1].assign(comment="ignored")
+    table = predict_table(out, shuffled)
+    assert list(table.columns[-2:]) == ["score", "prediction"] and "comment" in table
+    np.testing.assert_allclose(table["score"], predict_table(out, X.iloc[:20])["score"], rtol=0, atol=1e-12)
+
+
+def test_model_card_describes_data_strategy_metrics_and_usage(exported):
+    _, out = exported
+    card = (out / MODEL_CARD).read_text()
+    for expected in (
+        "400 rows, 8 numeric and 0 categorical columns",
+        "| `1` | positive | 9 | 2.2% |",
+        "lightgbm + smote",
+        "k_neighbors=3",
+        "| pr_auc | 0.6100 | 0.0500 |",
+        "| roc_auc | n/a | n/a |",
+        "at least **0.3000**",
+        "strategy-search predict",
+        "mlflow.pyfunc.load_model",
+    ):
+        assert expected in card, expected
+
+
+def test_export_replaces_an_earlier_export_only(exported, small_yeast, tmp_path):
+    X, y = small_yeast
+    out = tmp_path / "model"
+    _export(X, y, STRATEGY, out)
+    (out / "stale.txt").write_text("from an earlier export")
+    other = Strategy(model="logistic_regression", threshold=0.2)
+    _export(X, y, other, out)
+    assert not (out / "stale.txt").exists()
+    meta = yaml.safe_load((out / STRATEGY_FILE).read_text())
+    assert Strategy.from_dict(meta["strategy"]).model == "logistic_regression"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no staging leftovers
+    unrelated = tmp_path / "notes"
+    unrelated.mkdir()
+    (unrelated / "keep.txt").write_text("mine")
+    with pytest.raises(ValueError, match="refusing to overwrite"):
+        _export(X, y, other, unrelated)
+    assert (unrelated / "keep.txt").read_text() == "mine"
+
+
+def test_mixed_types_and_string_labels(small_mixed, tmp_path):
+    import mlflow.pyfunc
+
+    X, y = small_mixed
+    labels = pd.Series(np.where(y == 1, "fraud", "ok"))
+    classifier = _export(X, labels, Strategy(model="lightgbm", model_params={"n_estimators": 20}), tmp_path / "m")
+    table = predict_table(tmp_path / "m", X)
+    assert set(table["prediction"]) <= {"fraud", "ok"}
+    np.testing.assert_array_equal(table["prediction"], classifier.predict(X))
+    served = mlflow.pyfunc.load_model(str(tmp_path / "m")).predict(X)
+    np.testing.assert_allclose(served["score"], table["score"], rtol=0, atol=1e-9)
+    meta = yaml.safe_load((tmp_path / "m" / STRATEGY_FILE).read_text())
+    assert meta["positive_label"] == "fraud" and meta["schema"]["categorical"] == ["colour"]
+
+
+def test_load_exported_rejects_other_folders(tmp_path):
+    with pytest.raises(ValueError, match="not a strategy-search export"):
+        load_exported(tmp_path)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from strategy_search.data import FeatureSchema
+from strategy_search.scoring import (
+    best_f1_threshold,
+    cross_validate,
+    cv_splits,
+    effective_folds,
+    inner_splits,
+    score_predictions,
+)
+from strategy_search.strategy import Strategy, build_pipeline
+
+
+def test_best_f1_threshold_separates_a_perfect_ranking():
+    y = np.array([0, 0, 0, 1, 1])
+    scores = np.array([0.1, 0.2, 0.3, 0.7, 0.9])
+    threshold = best_f1_threshold(y, scores)
+    assert 0.3 < threshold <= 0.7
+    assert score_predictions(y, scores, threshold)["f1"] == 1.0
+
+
+def test_same_seed_same_splits_and_every_fold_has_positives():
+    y = np.array([0] * 90 + [1] * 10)
+    first, second = cv_splits(y, folds=5, repeats=2, seed=3), cv_splits(y, folds=5, repeats=2, seed=3)
+    assert len(first) == 10
+    for (a_train, a_val), (b_train, b_val) in zip(first, second):
+        np.testing.assert_array_equal(a_val, b_val)
+        assert y[a_val].sum() == 2
+
+
+def test_folds_are_reduced_when_positives_are_fewer():
+    with pytest.warns(UserWarning, match="using 3 CV folds"):
+        assert effective_folds(3, 5) == 3
+    with pytest.raises(ValueError, match="at least 2 positive"):
+        effective_folds(1, 5)
+
+
+def test_inner_threshold_rows_stay_inside_the_training_part():
+    y = np.array([0] * 80 + [1] * 20)
+    train = np.arange(0, 100, 2)
+    for folds in (1, 2, 3):
+        for a, b in inner_splits(y, train, folds=folds, seed=0):
+            assert set(a) | set(b) <= set(train)
+            assert not set(a) & set(b)
+
+
+def test_threshold_does_not_move_when_validation_labels_are_shuffled(small_numeric):
+    """The F1 threshold is chosen on the training part only: scrambling the validation
+    labels changes the validation scores' meaning but not the chosen thresholds."""
+    X, y = small_numeric
+    y = y.to_numpy()
+    splits = cv_splits(y, folds=3, repeats=1, seed=0)
+    pipeline = build_pipeline(Strategy(model="logistic_regression", weighting="balanced"), FeatureSchema.infer(X))
+    honest = cross_validate(pipeline, X, y, splits=splits, threshold_folds=2)
+    rng = np.random.default_rng(0)
+    for fold, (_, validation) in enumerate(splits):
+        shuffled = y.copy()
+        shuffled[validation] = rng.permutation(y[validation])[::-1]
+        shuffled[validation] = 1 - shuffled[validation]  # guarantee the labels really differ
+        again = cross_validate(pipeline, X, shuffled, splits=[splits[fold]], threshold_folds=2, seed=fold)
+        assert again.folds[0].threshold == pytest.approx(honest.folds[fold].threshold, abs=0.0)
+        assert again.folds[0].metrics["f1"] != honest.folds[fold].metrics["f1"]

@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from imblearn.over_sampling import SMOTE
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+import strategy_search
+from strategy_search.data import DataError
+from strategy_search.scoring import cross_validate, cv_splits
+from strategy_search.strategy import Strategy, build_pipeline
+
+FAST = {"space": "fast", "cv_folds": 3, "n_jobs": 2}
+
+
+@pytest.fixture(scope="module")
+def yeast5_search(yeast5):
+    X, y = yeast5
+    return strategy_search.search(X, y, n_trials=25, seed=0)
+
+
+def test_yeast5_search_covers_the_space_and_beats_plain_lightgbm(yeast5_search, yeast5):
+    board = yeast5_search.leaderboard
+    assert len(board) == 25
+    assert board["resampler"].nunique() >= 5, board["resampler"].unique()
+    assert board["model"].nunique() >= 4, board["model"].unique()
+    X, y = yeast5
+    y01 = (y == 1).to_numpy().astype(int)
+    plain = cross_validate(
+        build_pipeline(Strategy(model="lightgbm"), yeast5_search.profile.schema),
+        X, y01, splits=cv_splits(y01, folds=5, repeats=1, seed=0),
+    )
+    assert yeast5_search.best_scores["pr_auc"] >= plain.mean()["pr_auc"]
+
+
+def test_result_exposes_a_deployable_best_pipeline(yeast5_search, yeast5):
+    X, y = yeast5
+    result = yeast5_search
+    for column in ("state", "pr_auc", "f1", "resampler", "weighting", "objective", "model"):
+        assert column in result.leaderboard.columns
+    best = result.best_strategy
+    assert best == Strategy.from_dict(result.best_trial.user_attrs["strategy"])
+    assert set(result.best_scores) >= {"pr_auc", "f1", "f1_at_0.5", "roc_auc", "mcc"}
+    assert result.oof_scores is not None and len(result.oof_scores) == len(y)
+    model = result.best_pipeline()
+    scores = model.predict_proba(X)[:, 1]
+    np.testing.assert_array_equal(model.predict(X), np.where(scores >= best.threshold, 1, 0))
+
+
+def test_pure_noise_labels_never_score_above_chance():
+    """Leakage guard: with labels independent of the features no strategy may look good.
+    Resampling before splitting (the control below) scores far above the bound."""
+    rng = np.random.default_rng(42)
+    X = pd.DataFrame(rng.normal(size=(1000, 6)), columns=[f"f{i}" for i in range(6)])
+    y = pd.Series((rng.random(1000) < 0.05).astype(int))
+    y.iloc[:50] = 1  # exactly 5 % positives
+    y.iloc[50:] = 0
+    y = y.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    result = strategy_search.search(X, y, n_trials=14, seed=1, space="fast", n_jobs=2)
+    scored = result.leaderboard.dropna(subset=["pr_auc"])
+    assert len(scored) >= 10
+    assert scored["pr_auc"].max() < 0.15, scored[["model", "resampler", "pr_auc"]]
+
+    X_leaky, y_leaky = SMOTE(random_state=0).fit_resample(X, y)
+    leaky = cross_val_score(RandomForestClassifier(100, random_state=0), X_leaky, y_leaky,
+                            cv=StratifiedKFold(5, shuffle=True, random_state=0), scoring="average_precision")
+    assert leaky.mean() > 0.5
+
+
+def test_same_seed_gives_the_same_leaderboard(yeast5):
+    X, y = yeast5
+    columns = ["trial", "state", "model", "resampler", "weighting", "objective", "pr_auc", "f1", "threshold", "params"]
+    boards = [strategy_search.search(X, y, n_trials=10, seed=7, **FAST).leaderboard[columns] for _ in range(2)]
+    pd.testing.assert_frame_equal(boards[0], boards[1])
+
+
+def test_a_failing_trial_is_recorded_and_the_search_goes_on(small_numeric):
+    X, y = small_numeric
+    space = {
+        "models": {"logistic_regression": {"C": -1.0}, "lightgbm": {"n_estimators": 20}},
+        "portfolio": [{"name": "broken", "model": "logistic_regression"}, {"name": "ok", "model": "lightgbm"}],
+    }
+    result = strategy_search.search(X, y, space=space, n_trials=3, cv_folds=3, n_jobs=1)
+    board = result.leaderboard.set_index("trial")
+    assert board.loc[0, "state"] == "FAIL"
+    assert "InvalidParameterError" in board.loc[0, "fail_reason"] and "'C'" in board.loc[0, "fail_reason"]
+    assert board.loc[1, "state"] == "COMPLETE"
+    assert result.best_strategy.model == "lightgbm"
+
+
+def test_timeout_is_honoured_while_a_slow_candidate_runs(small_numeric):
+    X, y = small_numeric
+    X = pd.concat([X] * 20, ignore_index=True)
+    y = pd.concat([y] * 20, ignore_index=True)
+    slow = {"models": {"random_forest": {"n_estimators": 3000, "min_samples_leaf": 1}}}
+    started = time.monotonic()
+    result = strategy_search.search(X, y, space=slow, timeout=4, cv_folds=3, n_jobs=2)
+    elapsed = time.monotonic() - started
+    assert elapsed < 4 + 3, f"a 4 s budget took {elapsed:.1f} s"
+    assert result.study.trials[0].user_attrs.get("stopped") == "time budget exhausted"
+
+
+def test_pareto_search_returns_the_front(small_numeric):
+    X, y = small_numeric
+    result = strategy_search.search(X, y, metric=["pr_auc", "f1"], n_trials=8, space="fast", cv_folds=3, n_jobs=2)
+    front = result.pareto_front
+    assert front
+    assert result.best_trial in front
+    values = np.array([t.values for t in front])
+    for i, row in enumerate(values):
+        dominated = np.all(values >= row, axis=1) & np.any(values > row, axis=1)
+        assert not dominated.any(), "a Pareto trial is dominated"
+
+
+def test_a_stored_study_resumes_up_to_the_budget(tmp_path, small_numeric):
+    X, y = small_numeric
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    common = dict(space="fast", cv_folds=3, n_jobs=1, storage=storage, study_name="resume-me", seed=3)
+    strategy_search.search(X, y, n_trials=3, **common)
+    result = strategy_search.search(X, y, n_trials=5, **common)
+    numbers = [t.number for t in result.study.trials]
+    assert numbers == [0, 1, 2, 3, 4]
+    first_params = [t.params for t in result.study.trials[:3]]
+    assert len({str(p) for p in first_params}) == 3
+
+
+@pytest.mark.parametrize(
+    "labels,error",
+    [
+        (["a", "b", "c"] * 100, "exactly two classes; found 3"),
+        ([0] * 300, "exactly two classes; found 1"),
+    ],
+)
+def test_unusable_targets_are_refused_with_their_counts(labels, error, small_numeric):
+    X, _ = small_numeric
+    with pytest.raises(DataError, match=error):
+        strategy_search.search(X, pd.Series(labels), n_trials=1)
+
+
+def test_positive_label_must_exist(small_numeric):
+    X, y = small_numeric
+    with pytest.raises(DataError, match="positive_label 'yes' is not a target value"):
+        strategy_search.search(X, y, n_trials=1, positive_label="yes")
+
+
+def test_bad_arguments_say_what_is_allowed(small_numeric):
+    X, y = small_numeric
+    with pytest.raises(ValueError, match="metric must be one or more distinct names"):
+        strategy_search.search(X, y, metric="accuracy", n_trials=1)
+    with pytest.raises(ValueError, match="n_trials must be a positive integer"):
+        strategy_search.search(X, y, n_trials=0)
