@@ -23,7 +23,9 @@ from rich.table import Table
 from strategy_search.config import ConfigError, RunConfig, load_config, load_table, read_table, validate_config
 from strategy_search.data import DataError, check_features, encode_target, profile
 from strategy_search.search import (
+    SearchFailed,
     SearchResult,
+    StorageError,
     create_study,
     latest_study_name,
     load_result,
@@ -102,12 +104,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     data = _prepared(config)
     settings = _settings(config)
     storage = config.storage_url
+    from strategy_search.tracking import SearchTracker, mask_secrets, search_params
+
+    try:
+        tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
+    except ConnectionError as exc:
+        raise UsageError(str(exc)) from None
     study_name = _study_name(config, storage, resume=args.resume)
     study = create_study(settings, storage=storage, study_name=study_name)
     study.set_user_attr("config_name", config.name)
-    from strategy_search.tracking import SearchTracker, mask_secrets, search_params
-
-    tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
     params = search_params(settings) | {"config.overrides": " ".join(args.set) or "none"}
     parent = tracker.start(
         run_name=study_name,
@@ -120,6 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         resume_run_id=study.user_attrs.get(PARENT_RUN_ATTR) if args.resume else None,
     )
     study.set_user_attr(PARENT_RUN_ATTR, parent)
+    _print_data_summary(data.profile)
     done = len([t for t in study.trials if t.state.is_finished()])
     verb = "resuming" if args.resume else "starting"
     console.print(f"{verb} study [bold]{study_name}[/] ({done} trials done) - MLflow run {parent}")
@@ -128,6 +134,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         with _progress() as progress:
             callback = ProgressCallback(progress, total=settings.n_trials, already_done=done)
             result = run_search(data, settings, callbacks=[tracker, callback], storage=storage, study_name=study_name)
+    except SearchFailed as exc:
+        tracker.fail("FAILED", study=study)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         tracker.fail("KILLED", study=study)
         console.print(f"[yellow]interrupted[/]: study {study_name} is saved; continue it with "
@@ -141,6 +151,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"MLflow run id: {parent}")
     print(f"next: strategy-search export {args.config}   |   strategy-search ui {args.config}")
     return 0
+
+
+def _print_data_summary(data_profile: Any) -> None:
+    share = data_profile.n_positive / data_profile.n_rows
+    console.print(
+        f"data: {data_profile.n_rows} rows, {len(data_profile.schema.columns)} features; positive class "
+        f"{data_profile.positive_label!r}: {data_profile.n_positive} rows ({share:.1%}), "
+        f"negative class {data_profile.negative_label!r}", highlight=False,
+    )
+    for note in data_profile.notes:
+        console.print(f"[yellow]note[/]: {note}", highlight=False)
 
 
 def _study_name(config: RunConfig, storage: str, *, resume: bool) -> str:
@@ -369,6 +390,10 @@ def _quiet_libraries() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # A tracking server that goes away mid-search must not stall every trial for minutes of
+    # retries: a failed trial log is kept and written again when the search ends.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -376,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_libraries()
     try:
         return args.handler(args)
-    except (ConfigError, DataError, UsageError) as exc:
+    except (ConfigError, DataError, UsageError, StorageError) as exc:
         if args.debug:
             raise
         print(f"error: {exc}", file=sys.stderr)

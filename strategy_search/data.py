@@ -55,6 +55,9 @@ class DataProfile:
     positive_label: Any
     negative_label: Any
     class_counts: dict[str, int] = field(default_factory=dict)
+    # Facts worth a look that do not stop a search (constant or duplicated columns, ID-like
+    # columns, duplicated rows), each one sentence naming the columns.
+    notes: tuple[str, ...] = ()
 
     @property
     def has_categorical(self) -> bool:
@@ -69,6 +72,7 @@ class DataProfile:
         out["schema"] = self.schema.to_dict()
         out["positive_label"] = plain(self.positive_label)
         out["negative_label"] = plain(self.negative_label)
+        out["notes"] = list(self.notes)
         return out
 
 
@@ -142,4 +146,33 @@ def profile(X: pd.DataFrame, y01: np.ndarray, positive_label: Any, negative_labe
         positive_label=positive_label,
         negative_label=negative_label,
         class_counts={str(positive_label): int(y01.sum()), str(negative_label): int(len(y01) - y01.sum())},
+        notes=tuple(data_notes(X)),
     )
+
+
+# Above this share of distinct values a text column is more likely an identifier than a category.
+ID_LIKE_SHARE = 0.5
+
+
+def data_notes(X: pd.DataFrame) -> list[str]:
+    """Harmless-but-suspicious facts about the features; the search runs regardless."""
+    notes = []
+    constant = [c for c in X.columns if X[c].nunique(dropna=False) <= 1]
+    if constant:
+        notes.append(f"constant columns (carry no information): {constant}")
+    duplicated = X.T.duplicated() if X.shape[1] <= 500 else pd.Series(False, index=X.columns)
+    if duplicated.any():
+        notes.append(f"columns identical to an earlier column: {list(X.columns[duplicated.to_numpy()])}")
+    schema = FeatureSchema.infer(X)
+    id_like = [c for c in schema.categorical if len(X) >= 20 and X[c].nunique() > ID_LIKE_SHARE * len(X)]
+    id_like += [c for c in schema.numeric
+                if pd.api.types.is_integer_dtype(X[c]) and X[c].is_unique and len(X) >= 20 and X[c].is_monotonic_increasing]
+    if id_like:
+        notes.append(
+            f"columns that look like identifiers (mostly unique values): {id_like}; "
+            "drop them (data.drop) unless they really carry signal"
+        )
+    n_duplicated_rows = int(X.duplicated().sum())
+    if n_duplicated_rows:
+        notes.append(f"{n_duplicated_rows} duplicated feature rows")
+    return notes

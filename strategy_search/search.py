@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import os
+import re
+from collections import Counter
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -33,6 +35,22 @@ DEFAULT_TIMEOUT = 600.0
 # TPE starts modelling after this many finished trials; the portfolio counts towards it.
 TPE_STARTUP_TRIALS = 10
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+# When this many trials have finished and every one failed, the setup (not the strategies) is
+# broken: the search stops and says why instead of repeating the error up to the budget.
+FAIL_FAST_TRIALS = 5
+
+
+class SearchFailed(RuntimeError):
+    """No trial could be scored. ``reasons`` counts each distinct failure reason."""
+
+    def __init__(self, study: optuna.Study, reasons: dict[str, int]):
+        self.study, self.reasons = study, reasons
+        listed = "\n".join(f"  {count} x {reason}" for reason, count in reasons.items())
+        super().__init__(f"All {sum(reasons.values())} trials failed; stopped early. Reasons:\n{listed}")
+
+
+class StorageError(RuntimeError):
+    """The Optuna storage cannot be opened (unreachable server, damaged file)."""
 
 
 @dataclass(frozen=True)
@@ -292,9 +310,29 @@ def _pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
     return optuna.pruners.MedianPruner(n_startup_trials=TPE_STARTUP_TRIALS, n_warmup_steps=1)
 
 
+def _open_storage(storage: Any) -> Any:
+    """An RDB storage opened (and checked) now, so a damaged file or an unreachable database
+    is reported before any work, never silently replaced."""
+    if not isinstance(storage, str):
+        return storage
+    try:
+        return optuna.storages.RDBStorage(storage)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy and drivers raise many types
+        raise StorageError(
+            f"Cannot open the Optuna storage {_masked(storage)}: {type(exc).__name__}: {str(exc).splitlines()[0]}. "
+            "If it is a damaged file, move it away (its studies cannot be resumed) or point search.storage "
+            "at another one."
+        ) from None
+
+
+def _masked(url: str) -> str:
+    # The password of user:password@host never reaches a message.
+    return re.sub(r"(://[^:/@\s]*:)[^@/\s]+@", r"\1***@", url)
+
+
 def create_study(settings: SearchSettings, *, storage: Any = None, study_name: str | None = None) -> optuna.Study:
     return optuna.create_study(
-        storage=storage,
+        storage=_open_storage(storage),
         study_name=study_name,
         load_if_exists=study_name is not None,
         directions=["maximize"] * len(settings.metrics),
@@ -313,19 +351,32 @@ def _close_interrupted(study: optuna.Study) -> None:
 
 def load_result(data: PreparedData, settings: SearchSettings, *, storage: Any, study_name: str) -> SearchResult:
     """A finished (or interrupted) search's result from its stored study, e.g. to export it."""
-    study = optuna.load_study(study_name=study_name, storage=storage)
+    study = optuna.load_study(study_name=study_name, storage=_open_storage(storage))
     return SearchResult(study=study, data=data, settings=settings, oof_scores=None)
 
 
 def latest_study_name(storage: Any, *, config_name: str) -> str | None:
     """The most recently started study that ran the config named ``config_name``."""
     summaries = [
-        s for s in optuna.get_all_study_summaries(storage=storage, include_best_trial=False)
+        s for s in optuna.get_all_study_summaries(storage=_open_storage(storage), include_best_trial=False)
         if s.user_attrs.get("config_name") == config_name
     ]
     if not summaries:
         return None
     return max(summaries, key=lambda s: (s.datetime_start is not None, s.datetime_start, s._study_id)).study_name
+
+
+def _stop_when_everything_fails(study: optuna.Study, trial: FrozenTrial) -> None:
+    finished = study.get_trials(deepcopy=False, states=FINISHED)
+    if len(finished) >= FAIL_FAST_TRIALS and all(t.state == TrialState.FAIL for t in finished):
+        study.stop()
+
+
+def _raise_if_nothing_worked(study: optuna.Study) -> None:
+    finished = study.get_trials(deepcopy=False, states=FINISHED)
+    if finished and all(t.state == TrialState.FAIL for t in finished):
+        reasons = Counter(t.user_attrs.get("fail_reason", "unknown error") for t in finished)
+        raise SearchFailed(study, dict(reasons.most_common()))
 
 
 def _enqueue_portfolio(study: optuna.Study, space: SearchSpace, data: PreparedData) -> None:
@@ -448,10 +499,11 @@ def run_search(
                 objective,
                 n_trials=remaining,
                 timeout=settings.timeout,
-                callbacks=list(callbacks),
+                callbacks=[*callbacks, _stop_when_everything_fails],
                 catch=(Exception,),
                 gc_after_trial=False,
             )
     finally:
         optuna.logging.set_verbosity(previous_verbosity)
+    _raise_if_nothing_worked(study)
     return SearchResult(study=study, data=data, settings=settings, oof_scores=objective.best_oof)

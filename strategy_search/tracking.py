@@ -25,7 +25,9 @@ import json
 import math
 import os
 import re
+import socket
 import tempfile
+import urllib.parse
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -185,6 +187,26 @@ def trial_tags(trial: FrozenTrial) -> dict[str, Any]:
     return tags
 
 
+class TrackingUnavailable(ConnectionError):
+    """The MLflow tracking server does not answer."""
+
+
+def check_reachable(tracking_uri: str, *, timeout: float = 5.0) -> None:
+    """Fail in seconds, naming the URI, when a tracking server is down: MLflow's own client
+    would retry with back-off for minutes before saying anything."""
+    parts = urllib.parse.urlsplit(tracking_uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise TrackingUnavailable(
+            f"MLflow tracking server {mask_secrets(tracking_uri)} is unreachable ({exc}); "
+            "start it, or set tracking.uri to another server or to a local sqlite:///mlflow.db"
+        ) from None
+
+
 # -- the tracker ------------------------------------------------------------------------------
 class SearchTracker:
     """Logs one search to MLflow; pass it to ``search(..., callbacks=[tracker])``.
@@ -196,6 +218,7 @@ class SearchTracker:
     """
 
     def __init__(self, *, tracking_uri: str, experiment: str, artifact_location: str | None = None):
+        check_reachable(tracking_uri)
         self.tracking_uri = tracking_uri
         self.client = MlflowClient(tracking_uri)
         self.experiment_name = experiment

@@ -1,0 +1,120 @@
+"""Bad input and faults through the CLI: clear messages, the right exit code, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import strategy_search
+from strategy_search.cli import main
+from strategy_search.data import data_notes
+from strategy_search.search import FAIL_FAST_TRIALS, SearchFailed
+
+
+def _config(folder: Path, frame: pd.DataFrame, **search) -> Path:
+    frame.to_csv(folder / "table.csv", index=False)
+    config = {
+        "name": "faults",
+        "data": {"path": "table.csv", "target": "target"},
+        "search": {"space": "fast", "n_trials": 3, "n_jobs": 1, **search},
+        "cv": {"folds": 3},
+    }
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _frame(n: int = 120) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    y = (rng.random(n) < 0.2).astype(int)
+    return pd.DataFrame({"a": rng.normal(size=n) + y, "b": rng.normal(size=n), "target": y})
+
+
+def _run(args: list[str], capsys) -> tuple[int, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert "Traceback" not in output
+    return code, output
+
+
+def test_infinite_values_are_refused_naming_the_column(tmp_path, monkeypatch, capsys):
+    frame = _frame()
+    frame.loc[5, "b"] = np.inf
+    config = _config(tmp_path, frame)
+    monkeypatch.chdir(tmp_path)
+    code, output = _run(["run", str(config)], capsys)
+    assert code == 2 and "['b']" in output and "inf" in output
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_a_damaged_study_file_is_reported_not_replaced(tmp_path, monkeypatch, capsys):
+    config = _config(tmp_path, _frame())
+    (tmp_path / "optuna.db").write_bytes(b"this is not a sqlite database")
+    monkeypatch.chdir(tmp_path)
+    code, output = _run(["run", str(config)], capsys)
+    assert code == 2 and "optuna.db" in output and "not a database" in output
+    assert (tmp_path / "optuna.db").read_bytes() == b"this is not a sqlite database"
+
+
+def test_a_search_where_everything_fails_stops_early_with_the_reasons(small_numeric):
+    X, y = small_numeric
+    broken = {"models": {"logistic_regression": {"C": -1.0}}}
+    with pytest.raises(SearchFailed) as raised:
+        strategy_search.search(X, y, space=broken, n_trials=50, cv_folds=3, n_jobs=1)
+    assert len(raised.value.study.trials) == FAIL_FAST_TRIALS
+    assert "InvalidParameterError" in str(raised.value) and f"{FAIL_FAST_TRIALS} x" in str(raised.value)
+
+
+def test_everything_failing_through_the_cli_exits_1_with_the_summary(tmp_path, monkeypatch, capsys):
+    (tmp_path / "broken.yaml").write_text(yaml.safe_dump({"models": {"logistic_regression": {"C": -1.0}}}))
+    config = _config(tmp_path, _frame(), space="broken.yaml", n_trials=20)
+    monkeypatch.chdir(tmp_path)
+    code, output = _run(["run", str(config)], capsys)
+    assert code == 1 and "All 5 trials failed" in output and "InvalidParameterError" in output
+
+
+def test_profile_notes_constant_duplicated_and_id_like_columns(tmp_path, monkeypatch, capsys):
+    frame = _frame()
+    frame["constant"] = 7
+    frame["a_copy"] = frame["a"]
+    frame["customer"] = [f"c{i}" for i in range(len(frame))]
+    notes = " ".join(data_notes(frame.drop(columns="target")))
+    for column in ("constant", "a_copy", "customer"):
+        assert column in notes
+    config = _config(tmp_path, frame, n_trials=2)
+    monkeypatch.chdir(tmp_path)
+    code, output = _run(["run", str(config)], capsys)
+    assert code == 0 and "look like identifiers" in output and "constant" in output
+
+
+@pytest.mark.parametrize("labels,positive", [(["no", "yes"], "yes"), ([1, 2], 2)])
+def test_string_and_one_two_labels_work_with_the_positive_label_stated(labels, positive, tmp_path,
+                                                                       monkeypatch, capsys):
+    frame = _frame()
+    frame["target"] = np.where(frame["target"] == 1, labels[1], labels[0])
+    config = _config(tmp_path, frame, n_trials=2)
+    monkeypatch.chdir(tmp_path)
+    code, output = _run(["run", str(config)], capsys)
+    assert code == 0 and f"positive class {positive!r}" in output
+
+
+def test_an_unreachable_tracking_server_fails_fast_naming_the_uri(tmp_path, monkeypatch, capsys):
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = _config(tmp_path, _frame())
+    monkeypatch.chdir(tmp_path)
+    started = time.monotonic()
+    code, output = _run(["run", str(config), "--set", f"tracking.uri=http://alice:s3cret@127.0.0.1:{port}"], capsys)
+    assert code == 2 and time.monotonic() - started < 20
+    assert f"127.0.0.1:{port}" in output and "unreachable" in output
+    assert "s3cret" not in output
+    assert not (tmp_path / "optuna.db").exists()
