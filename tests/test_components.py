@@ -3,6 +3,8 @@ predicts valid probabilities; every search-space parameter is a real parameter."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -166,3 +168,15 @@ def test_string_labels_keep_the_users_label_values(small_numeric):
     assert list(model.classes_) == ["no", "yes"]
     predicted = model.predict(X)
     np.testing.assert_array_equal(predicted == "yes", model.predict_proba(X)[:, 1] >= 0.3)
+
+
+def test_an_installed_package_carries_its_search_spaces():
+    """CI installs with `pip install .` (not editable): the spaces must be inside the wheel."""
+    import strategy_search
+    from strategy_search.space import _builtin_folder
+
+    if "site-packages" not in strategy_search.__file__:
+        pytest.skip("source checkout (editable install): spaces are read from search_spaces/")
+    folder = Path(str(_builtin_folder()))
+    assert folder.parent == Path(strategy_search.__file__).parent
+    assert {"default.yaml", "fast.yaml"} <= {p.name for p in folder.iterdir()}
