@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -270,10 +269,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", config.tracking_uri,
                "--host", args.host, "--port", str(args.port)]
     console.print(f"MLflow UI for {config.tracking_uri} at http://{args.host}:{args.port} (Ctrl-C stops it)")
-    try:
-        return subprocess.call(command)
-    except KeyboardInterrupt:
-        return 0
+    sys.stderr.flush()
+    # Become the MLflow UI process, so Ctrl-C and SIGTERM reach the server itself and no
+    # orphaned server outlives this command.
+    os.execv(sys.executable, command)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

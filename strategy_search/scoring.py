@@ -16,17 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.base import clone
-from sklearn.metrics import (
-    average_precision_score,
-    balanced_accuracy_score,
-    f1_score,
-    matthews_corrcoef,
-    precision_recall_curve,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-)
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, StratifiedShuffleSplit
 
 from strategy_search.parallel import Stopped, TaskRunner
@@ -36,25 +27,73 @@ MAXIMIZE = dict.fromkeys(METRICS, True)
 
 
 # -- metrics ----------------------------------------------------------------------------------
+# Computed with numpy from one sort and the confusion counts: scikit-learn's metric functions
+# validate their inputs on every call, which costs more than many small fits (a search scores
+# thousands of folds). tests/test_scoring.py checks every value against scikit-learn.
+def _ranking_curve(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct thresholds (descending) with the true and false positives at or above each."""
+    order = np.argsort(-scores, kind="mergesort")
+    sorted_scores, sorted_y = scores[order], y[order]
+    last_of_each = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(sorted_scores) - 1]
+    true_positives = np.cumsum(sorted_y)[last_of_each]
+    false_positives = last_of_each + 1 - true_positives
+    return sorted_scores[last_of_each], true_positives, false_positives
+
+
 def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
-    """The score threshold with the highest F1 on (y, scores); 0.5 when y has no positive."""
-    y = np.asarray(y)
+    """The threshold with the highest F1 on (y, scores), placed halfway between the lowest
+    score it accepts and the next lower score, so rows scored a hair lower on new data are
+    not all lost; 0.5 when y holds a single class. Ties go to the higher threshold."""
+    y, scores = np.asarray(y, dtype=int), np.asarray(scores, dtype=float)
     if y.sum() == 0 or y.sum() == len(y):
         return 0.5
-    precision, recall, thresholds = precision_recall_curve(y, scores)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    # The last PR point has no threshold; ties go to the highest threshold (fewest alarms).
-    best = len(thresholds) - 1 - int(np.argmax(f1[:-1][::-1]))
+    thresholds, tp, fp = _ranking_curve(y, scores)
+    f1 = 2 * tp / (tp + fp + y.sum())
+    best = int(np.argmax(f1))
+    if best + 1 < len(thresholds):
+        return float((thresholds[best] + thresholds[best + 1]) / 2)
     return float(thresholds[best])
 
 
+def _average_precision(y: np.ndarray, scores: np.ndarray) -> float:
+    _, tp, fp = _ranking_curve(y, scores)
+    precision, recall = tp / (tp + fp), tp / tp[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def _roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
+    # Mann-Whitney U with average ranks for ties.
+    ranks = rankdata(scores)
+    n_positive = y.sum()
+    n_negative = len(y) - n_positive
+    return float((ranks[y == 1].sum() - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative))
+
+
+def _confusion_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    tp = float(np.sum(predicted & (y == 1)))
+    fp = float(np.sum(predicted & (y == 0)))
+    fn = float(np.sum(~predicted & (y == 1)))
+    tn = float(len(y) - tp - fp - fn)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    specificity = tn / (tn + fp) if tn + fp else 0.0
+    denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return {
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+        "precision": precision,
+        "recall": recall,
+        "balanced_accuracy": (recall + specificity) / 2 if tp + fn and tn + fp else recall or specificity,
+        "mcc": float((tp * tn - fp * fn) / denominator) if denominator else 0.0,
+    }
+
+
 def threshold_free_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    y, scores = np.asarray(y, dtype=int), np.asarray(scores, dtype=float)
     two_classes = 0 < y.sum() < len(y)
     return {
-        "pr_auc": float(average_precision_score(y, scores)) if y.sum() else float("nan"),
-        "roc_auc": float(roc_auc_score(y, scores)) if two_classes else float("nan"),
-        "f1_at_0.5": float(f1_score(y, (scores >= 0.5).astype(int), zero_division=0)),
+        "pr_auc": _average_precision(y, scores) if y.sum() else float("nan"),
+        "roc_auc": _roc_auc(y, scores) if two_classes else float("nan"),
+        "f1_at_0.5": _confusion_metrics(y, scores >= 0.5)["f1"],
     }
 
 
@@ -64,14 +103,7 @@ def score_predictions(y: np.ndarray, scores: np.ndarray, threshold: float | None
     metrics = threshold_free_metrics(y, scores)
     if threshold is None:
         return {m: metrics.get(m, float("nan")) for m in METRICS}
-    predicted = (scores >= threshold).astype(int)
-    metrics.update({
-        "f1": float(f1_score(y, predicted, zero_division=0)),
-        "precision": float(precision_score(y, predicted, zero_division=0)),
-        "recall": float(recall_score(y, predicted, zero_division=0)),
-        "balanced_accuracy": float(balanced_accuracy_score(y, predicted)),
-        "mcc": float(matthews_corrcoef(y, predicted)),
-    })
+    metrics.update(_confusion_metrics(np.asarray(y, dtype=int), np.asarray(scores, dtype=float) >= threshold))
     return {m: metrics[m] for m in METRICS}
 
 

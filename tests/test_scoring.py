@@ -64,3 +64,39 @@ def test_threshold_does_not_move_when_validation_labels_are_shuffled(small_numer
         again = cross_validate(pipeline, X, shuffled, splits=[splits[fold]], threshold_folds=2, seed=fold)
         assert again.folds[0].threshold == pytest.approx(honest.folds[fold].threshold, abs=0.0)
         assert again.folds[0].metrics["f1"] != honest.folds[fold].metrics["f1"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_metrics_agree_with_scikit_learn(seed):
+    from sklearn import metrics as sk
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 300))
+    y = (rng.random(n) < rng.uniform(0.05, 0.5)).astype(int)
+    y[:2] = [0, 1]
+    scores = np.round(rng.random(n) * 0.6 + y * rng.uniform(0, 0.5), 2)  # rounding makes ties
+    threshold = float(rng.uniform(0.2, 0.8))
+    ours = score_predictions(y, scores, threshold)
+    predicted = (scores >= threshold).astype(int)
+    expected = {
+        "pr_auc": sk.average_precision_score(y, scores),
+        "roc_auc": sk.roc_auc_score(y, scores),
+        "f1_at_0.5": sk.f1_score(y, (scores >= 0.5).astype(int), zero_division=0),
+        "f1": sk.f1_score(y, predicted, zero_division=0),
+        "precision": sk.precision_score(y, predicted, zero_division=0),
+        "recall": sk.recall_score(y, predicted, zero_division=0),
+        "balanced_accuracy": sk.balanced_accuracy_score(y, predicted),
+        "mcc": sk.matthews_corrcoef(y, predicted),
+    }
+    for name, value in expected.items():
+        assert ours[name] == pytest.approx(value, abs=1e-12), name
+
+
+def test_best_f1_threshold_maximises_f1_and_sits_between_scores():
+    rng = np.random.default_rng(0)
+    y = (rng.random(200) < 0.2).astype(int)
+    scores = np.round(rng.random(200) * 0.7 + 0.3 * y, 3)
+    threshold = best_f1_threshold(y, scores)
+    assert threshold not in set(scores)
+    best_possible = max(score_predictions(y, scores, t)["f1"] for t in np.unique(scores))
+    assert score_predictions(y, scores, threshold)["f1"] == pytest.approx(best_possible)
