@@ -1,0 +1,520 @@
+"""What the engine itself costs per trial, next to the model fitting it drives (issue 4).
+
+A real search on yeast5 (1484 rows, 8 features) with a space restricted to LightGBM (no
+resampler, weighting or objective choice: the cheapest strategies, so the engine's share is
+as large as it gets), ``search(..., n_trials=N, n_jobs=2)`` with MLflow logging of every trial
+(``SearchTracker``, a temporary sqlite store), at N = 100 and N = 1000. Each N runs in a fresh
+child process, so peak memory is that search's alone.
+
+Every part of a trial is timed by wrapping, in the child process only (no engine code changes):
+
+* trial cycle: from the sampler's ``before_trial`` of one trial to that of the next (the last:
+  to the end of its callback). ``trial.duration`` misses the callbacks and Optuna's ``tell``;
+  the cycle is what a user waits per trial.
+* fitting: wall time inside ``TaskRunner.run`` (the CV fits running in the worker processes:
+  dispatch, worker compute, results back), minus the per-fold ``on_result`` hook it calls.
+* sampler: ``TPESampler`` ``before_trial``, ``infer_relative_search_space``, ``sample_relative``,
+  ``sample_independent``, ``after_trial``.
+* suggest (rest): ``SearchSpace.suggest`` minus the sampler calls inside it (parameter storage,
+  compatibility rules, building the Strategy).
+* pruning: ``Trial.report`` + ``Trial.should_prune``; fold metrics: the rest of ``on_result``.
+* fold scores + thresholds: ``scoring.score_predictions`` and ``scoring.best_f1_threshold``
+  (every metric of every fold, each fold's threshold, the deployment threshold).
+* objective (rest): the objective minus suggest, ``TaskRunner.run`` and the scoring above
+  (building the pipeline, user attributes).
+* MLflow: the ``SearchTracker`` callback.
+* Optuna (rest): the cycle minus all of the above (``ask``/``tell``, storage).
+
+Engine overhead = cycle - fitting. The one-off start of the two worker processes is timed
+separately (the executor is started before the search with the engine's own arguments, so the
+search reuses it) and reported next to the per-trial numbers.
+
+    .venv/bin/python benchmarks/engine_overhead.py                 # N = 100 and 1000 -> results/engine_overhead.md
+    .venv/bin/python benchmarks/engine_overhead.py --quick         # N = 100 -> results/engine_overhead-quick.md
+    .venv/bin/python benchmarks/engine_overhead.py --trials 20 --out /tmp/overhead.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import importlib
+import json
+import os
+import platform
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATA = ROOT / "benchmarks" / "data" / "keel" / "yeast5.csv"
+RESULTS = ROOT / "benchmarks" / "results"
+N_JOBS = 2
+TARGET_SHARE = 0.05
+SPACE = {
+    "description": "LightGBM only (engine overhead benchmark)",
+    "models": {
+        "lightgbm": {
+            "n_estimators": {"type": "int", "low": 20, "high": 100},
+            "num_leaves": {"type": "int", "low": 4, "high": 32},
+        }
+    },
+}
+PARTS = [
+    "fit",
+    "sampler",
+    "suggest_rest",
+    "pruning",
+    "fold_metrics",
+    "scoring",
+    "objective_rest",
+    "mlflow",
+    "optuna_rest",
+]
+LABELS = {
+    "fit": "fitting (wall in TaskRunner.run)",
+    "sampler": "TPE sampler",
+    "suggest_rest": "SearchSpace.suggest (rest)",
+    "pruning": "pruning (report + should_prune)",
+    "fold_metrics": "per-fold metrics for pruning",
+    "scoring": "fold scores + thresholds (score_predictions, best_f1_threshold)",
+    "objective_rest": "objective (rest: pipeline, user attrs)",
+    "mlflow": "MLflow callback",
+    "optuna_rest": "Optuna ask/tell + storage (rest)",
+}
+
+
+# -- the child: one instrumented search -------------------------------------------------------
+class Probe:
+    """Accumulates seconds per (trial number, part) from the wrapped functions."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.starts: dict[int, float] = {}
+        self.ends: dict[int, float] = {}
+        self.rss_mb: dict[int, float] = {}
+        self.current = -1  # the trial whose objective is running
+        self._depth = 0
+
+    def add(self, trial: int, part: str, seconds: float) -> None:
+        self.seconds[trial][part] += seconds
+
+    def timed(self, part: str, trial_of: Any, *, outermost: bool = False):
+        """Decorator: add the wrapped call's wall time to ``part`` of ``trial_of(*args)``."""
+
+        def wrap(fn):
+            @functools.wraps(fn)
+            def inner(*args, **kwargs):
+                if outermost and self._depth:
+                    return fn(*args, **kwargs)
+                self._depth += outermost
+                started = time.perf_counter()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    self._depth -= outermost
+                    self.add(trial_of(*args, **kwargs), part, time.perf_counter() - started)
+
+            return inner
+
+        return wrap
+
+
+def instrument(probe: Probe) -> None:
+    """Wrap the engine's and Optuna's functions (class attributes, this process only)."""
+    import optuna
+    from optuna.samplers import TPESampler
+
+    search_module = importlib.import_module("strategy_search.search")  # the package re-exports search()
+    from strategy_search import scoring
+    from strategy_search.parallel import TaskRunner
+    from strategy_search.space import SearchSpace
+
+    current = lambda *a, **k: probe.current
+    by_trial_arg = lambda self, study, trial, *a, **k: trial.number
+
+    original_before = TPESampler.before_trial
+
+    def before_trial(self, study, trial):
+        probe.starts[trial.number] = time.perf_counter()
+        started = time.perf_counter()
+        original_before(self, study, trial)
+        probe.add(trial.number, "sampler_ask", time.perf_counter() - started)
+
+    TPESampler.before_trial = before_trial
+    for name in ("infer_relative_search_space", "sample_relative", "sample_independent"):
+        setattr(
+            TPESampler, name, probe.timed("sampler_suggest", by_trial_arg, outermost=True)(getattr(TPESampler, name))
+        )
+    TPESampler.after_trial = probe.timed("sampler_tell", by_trial_arg)(TPESampler.after_trial)
+
+    objective_call = search_module._Objective.__call__
+
+    def objective(self, trial):
+        probe.current = trial.number
+        started = time.perf_counter()
+        try:
+            return objective_call(self, trial)
+        finally:
+            probe.add(trial.number, "objective", time.perf_counter() - started)
+
+    search_module._Objective.__call__ = objective
+    # Replaying a finished trial (optuna.trial.FixedTrial, e.g. in tracker.finish) is no trial's time.
+    in_trial = lambda self, trial, *a, **k: probe.current if isinstance(trial, optuna.trial.Trial) else -1
+    SearchSpace.suggest = probe.timed("suggest", in_trial)(SearchSpace.suggest)
+    optuna.trial.Trial.report = probe.timed("pruning", current)(optuna.trial.Trial.report)
+    optuna.trial.Trial.should_prune = probe.timed("pruning", current)(optuna.trial.Trial.should_prune)
+
+    # Module globals, looked up at call time by scoring.py's own functions.
+    scoring.score_predictions = probe.timed("scoring", current, outermost=True)(scoring.score_predictions)
+    scoring.best_f1_threshold = probe.timed("scoring", current, outermost=True)(scoring.best_f1_threshold)
+
+    run = TaskRunner.run
+
+    def timed_run(self, fn, tasks, *, on_result=lambda i, r: True, deadline=None):
+        hook = probe.timed("on_result", current)(on_result)
+        started = time.perf_counter()
+        try:
+            return run(self, fn, tasks, on_result=hook, deadline=deadline)
+        finally:
+            probe.add(probe.current, "runner", time.perf_counter() - started)
+
+    TaskRunner.run = timed_run
+
+
+def rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child_pids() -> list[int]:
+    pids = []
+    for task in Path("/proc/self/task").iterdir():
+        pids += [int(p) for p in (task / "children").read_text().split()]
+    return pids
+
+
+def start_workers() -> float:
+    """Start the engine's worker pool (same arguments as ``TaskRunner``, so the search reuses
+    it) and wait until both workers have imported what a fit needs; returns the seconds."""
+    from joblib.externals.loky import get_reusable_executor
+
+    from strategy_search.parallel import _WORKER_ENV
+
+    started = time.perf_counter()
+    executor = get_reusable_executor(max_workers=N_JOBS, env=_WORKER_ENV, timeout=300)
+    futures = [executor.submit(_warm_worker, 0.5) for _ in range(N_JOBS)]
+    [f.result() for f in futures]
+    return time.perf_counter() - started
+
+
+def _warm_worker(hold: float) -> int:
+    import strategy_search.scoring
+    import strategy_search.strategy  # noqa: F401
+
+    time.sleep(hold)  # so both workers take one task each
+    return os.getpid()
+
+
+def run_child(n_trials: int, out: Path) -> None:
+    started_all = time.perf_counter()
+    import optuna
+
+    import strategy_search
+    from strategy_search.tracking import SearchTracker
+
+    imported = time.perf_counter() - started_all
+    frame = pd.read_csv(DATA)
+    X, y = frame.drop(columns="target"), frame["target"]
+    probe = Probe()
+    instrument(probe)
+    one_off: dict[str, float] = {"import strategy_search + MLflow": imported}
+    one_off["start worker processes"] = start_workers()
+    with tempfile.TemporaryDirectory() as folder:
+        t = time.perf_counter()
+        tracker = SearchTracker(tracking_uri=f"sqlite:///{folder}/mlflow.db", experiment="engine-overhead")
+        tracker.start(run_name=f"overhead-{n_trials}", params={}, tags={})
+        one_off["MLflow store + parent run"] = time.perf_counter() - t
+
+        def callback(study: optuna.Study, trial: Any) -> None:
+            started = time.perf_counter()
+            tracker(study, trial)
+            now = time.perf_counter()
+            probe.add(trial.number, "mlflow", now - started)
+            probe.ends[trial.number] = now
+            probe.rss_mb[trial.number] = rss_mb()
+
+        t = time.perf_counter()
+        result = strategy_search.search(
+            X, y, space=SPACE, n_trials=n_trials, seed=0, n_jobs=N_JOBS, callbacks=[callback]
+        )
+        returned = time.perf_counter()
+        search_seconds = returned - t
+        one_off["search setup (before trial 0)"] = probe.starts[min(probe.starts)] - t
+        one_off["search wrap-up (after the last callback)"] = returned - probe.ends[max(probe.ends)]
+        t = time.perf_counter()
+        tracker.finish(result)
+        one_off["tracker.finish"] = time.perf_counter() - t
+        db_mb = (Path(folder) / "mlflow.db").stat().st_size / 2**20
+    workers = child_pids()
+    worker_peak = {pid: rss_mb(pid, "VmHWM") for pid in workers if Path(f"/proc/{pid}/status").exists()}
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)  # workers end, so RUSAGE_CHILDREN covers them
+    trials = trial_rows(result.study, probe)
+    payload = {
+        "n_trials": n_trials,
+        "search_seconds": search_seconds,
+        "one_off": one_off,
+        "maxrss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "maxrss_children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "worker_peak_mb": list(worker_peak.values()),
+        "mlflow_db_mb": db_mb,
+        "trials": trials,
+    }
+    out.write_text(json.dumps(payload))
+
+
+def trial_rows(study: Any, probe: Probe) -> list[dict[str, Any]]:
+    numbers = sorted(probe.starts)
+    rows = []
+    for i, number in enumerate(numbers):
+        trial = study.trials[number]
+        s = probe.seconds[number]
+        end = probe.starts[numbers[i + 1]] if i + 1 < len(numbers) else probe.ends.get(number, np.nan)
+        cycle = end - probe.starts[number]
+        row = {
+            "trial": number,
+            "state": trial.state.name,
+            "cycle": cycle,
+            "duration": trial.duration.total_seconds() if trial.duration else np.nan,
+            "fit": s["runner"] - s["on_result"],
+            "fit_worker_seconds": trial.user_attrs.get("fit_seconds", 0.0),
+            "sampler": s["sampler_ask"] + s["sampler_suggest"] + s["sampler_tell"],
+            "suggest_rest": s["suggest"] - s["sampler_suggest"],
+            "pruning": s["pruning"],
+            "fold_metrics": s["on_result"] - s["pruning"],
+            "scoring": s["scoring"],
+            "objective_rest": s["objective"] - s["suggest"] - s["runner"] - s["scoring"],
+            "mlflow": s["mlflow"],
+            "rss_mb": probe.rss_mb.get(number, np.nan),
+        }
+        row["optuna_rest"] = cycle - sum(row[p] for p in PARTS if p != "optuna_rest")
+        rows.append(row)
+    return rows
+
+
+# -- the parent: run the children, write the report -------------------------------------------
+def run_all(trial_counts: list[int]) -> list[dict[str, Any]]:
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n in trial_counts:
+            out = Path(folder) / f"n{n}.json"
+            print(f"running N={n} ...", flush=True)
+            started = time.perf_counter()
+            subprocess.run([sys.executable, __file__, "--child", str(n), "--child-out", str(out)], check=True)
+            print(f"N={n} done in {time.perf_counter() - started:.0f} s", flush=True)
+            results.append(json.loads(out.read_text()))
+    return results
+
+
+def summarize(result: dict[str, Any]) -> dict[str, Any]:
+    trials = pd.DataFrame(result["trials"])
+    cycle = trials["cycle"].sum()
+    overhead = cycle - trials["fit"].sum()
+    one_off = result["one_off"]["start worker processes"]
+    strict_fit = trials["fit_worker_seconds"].sum() / N_JOBS
+    return {
+        "trials": trials,
+        "cycle": cycle,
+        "overhead": overhead,
+        "share": overhead / cycle,
+        "share_with_start": (overhead + one_off) / (cycle + one_off),
+        "share_strict": (cycle - strict_fit) / cycle,
+        "states": trials["state"].value_counts().to_dict(),
+    }
+
+
+def fmt_ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+def parts_table(summaries: list[tuple[int, dict[str, Any]]]) -> list[str]:
+    header = "| part | " + " | ".join(f"N={n}: mean ms/trial | N={n}: share of cycle" for n, _ in summaries) + " |"
+    lines = [header, "|---|" + "---|---|" * len(summaries)]
+    for part in [*PARTS, "cycle"]:
+        cells = []
+        for _, s in summaries:
+            t = s["trials"]
+            cells += [fmt_ms(t[part].mean()), f"{t[part].sum() / s['cycle']:.2%}"]
+        label = "**trial cycle (total)**" if part == "cycle" else LABELS[part]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    cells = []
+    for _, s in summaries:
+        cells += [fmt_ms(s["overhead"] / len(s["trials"])), f"**{s['share']:.2%}**"]
+    lines.append("| **engine overhead (cycle - fitting)** | " + " | ".join(cells) + " |")
+    return lines
+
+
+def growth_table(n: int, s: dict[str, Any], blocks: int = 10) -> list[str]:
+    t = s["trials"]
+    size = max(1, len(t) // blocks)
+    lines = [
+        f"Per block of {size} trials (N={n}): does the overhead grow with the study?",
+        "",
+        (
+            "| trials | mean cycle ms | mean fitting ms | mean overhead ms | overhead share | sampler ms | "
+            "pruning ms | MLflow ms | Optuna rest ms | RSS at end MB |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for start in range(0, len(t), size):
+        b = t.iloc[start : start + size]
+        over = b["cycle"] - b["fit"]
+        lines.append(
+            f"| {b['trial'].iloc[0]}-{b['trial'].iloc[-1]} | {fmt_ms(b['cycle'].mean())} | {fmt_ms(b['fit'].mean())} | "
+            f"{fmt_ms(over.mean())} | {over.sum() / b['cycle'].sum():.2%} | {fmt_ms(b['sampler'].mean())} | "
+            f"{fmt_ms(b['pruning'].mean())} | {fmt_ms(b['mlflow'].mean())} | {fmt_ms(b['optuna_rest'].mean())} | "
+            f"{b['rss_mb'].iloc[-1]:.0f} |"
+        )
+    return lines
+
+
+def machine_line() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown",
+    )
+    versions = []
+    for package in ("strategy-search", "optuna", "mlflow", "lightgbm", "scikit-learn", "joblib"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} (not installed)")
+    return (
+        f"Machine: `nproc` = {len(os.sched_getaffinity(0))}, CPU {cpu}, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}; " + ", ".join(versions) + "."
+    )
+
+
+def report(results: list[dict[str, Any]], command: str, started: dt.datetime, out_csvs: list[Path]) -> str:
+    summaries = [(r["n_trials"], summarize(r)) for r in results]
+    holds_all = all(s["share"] <= TARGET_SHARE for _, s in summaries)
+    verdict = "**HOLDS**" if holds_all else "**DOES NOT HOLD**"
+    lines = [
+        "# Engine overhead per trial",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Date: {started:%Y-%m-%d %H:%M}.",
+        "",
+        machine_line(),
+        "",
+        f"Search: yeast5 (1484 rows), space restricted to LightGBM (n_estimators 20-100, num_leaves 4-32), "
+        f"5-fold CV with a holdout threshold fit per fold (10 fits per complete trial), n_jobs={N_JOBS}, seed 0, "
+        "pruning on (the default), every trial logged to MLflow (temporary sqlite store). Raw per-trial rows: "
+        + ", ".join(f"`{p.name}`" for p in out_csvs)
+        + ".",
+        "",
+        "## Target",
+        "",
+        f"Engine overhead <= {TARGET_SHARE:.0%} of trial time, also at 1000 trials: "
+        + ", ".join(f"N={n}: {s['share']:.2%}" for n, s in summaries)
+        + f" -> {verdict}"
+        + ("" if any(n >= 1000 for n, _ in summaries) else " (not measured at 1000 trials: NOT ESTABLISHED for N=1000)")
+        + ".",
+        "",
+        "Trial time is the trial cycle (before_trial of one trial to before_trial of the next), which includes "
+        "the MLflow callback and Optuna's bookkeeping; `trial.duration` leaves the callbacks out. Fitting is the "
+        "wall time the main process spends in `TaskRunner.run` waiting for the CV fits (minus the per-fold pruning "
+        "hook it calls): this counts dispatching the tasks to the workers and idle workers at the end of a CV as "
+        "fitting. The trial attribute `fit_seconds` (worker compute summed over the trial's fits) divided by the "
+        f"{N_JOBS} workers is the stricter view: overhead share "
+        + ", ".join(f"N={n}: {s['share_strict']:.2%}" for n, s in summaries)
+        + " (an upper bound: it also charges dispatch, worker idle time and the fits of pruned trials still "
+        "running when the next trial starts to the engine).",
+        "",
+        "## Where a trial's time goes",
+        "",
+        *parts_table(summaries),
+        "",
+    ]
+    for n, s in summaries:
+        r = next(x for x in results if x["n_trials"] == n)
+        t = s["trials"]
+        lines += [
+            f"## N = {n}",
+            "",
+            (
+                f"Trials: {s['states']}; search wall time {r['search_seconds']:.1f} s; sum of trial cycles "
+                f"{s['cycle']:.1f} s; sum of `trial.duration` {t['duration'].sum():.1f} s; median cycle "
+                f"{fmt_ms(t['cycle'].median())} ms (complete trials: {fmt_ms(t.loc[t['state'] == 'COMPLETE', 'cycle'].median())} ms)."
+            ),
+            "",
+            "One-off costs (not in any trial): "
+            + "; ".join(f"{k} {v:.2f} s" for k, v in r["one_off"].items())
+            + f". With the worker start counted, the overhead share is {s['share_with_start']:.2%}.",
+            "",
+            (
+                f"Peak memory (ru_maxrss): main process {r['maxrss_self_mb']:.0f} MB, largest child process "
+                f"{r['maxrss_children_mb']:.0f} MB (the workers, reaped after shutting the pool down; VmHWM of the "
+                f"child processes while alive: {', '.join(f'{m:.0f}' for m in r['worker_peak_mb'])} MB); main RSS after trial 0 "
+                f"{t['rss_mb'].iloc[0]:.0f} MB, after the last {t['rss_mb'].iloc[-1]:.0f} MB; MLflow db {r['mlflow_db_mb']:.1f} MB."
+            ),
+            "",
+            *growth_table(n, s),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=str, default=None, help="comma-separated N values (default 100,1000)")
+    parser.add_argument("--quick", action="store_true", help="N = 100 only")
+    parser.add_argument("--out", type=Path, default=None, help="default results/engine_overhead.md (-quick.md)")
+    parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child-out", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is not None:
+        run_child(args.child, args.child_out)
+        return
+    counts = [int(n) for n in (args.trials or ("100" if args.quick else "100,1000")).split(",")]
+    out = args.out or RESULTS / ("engine_overhead-quick.md" if args.quick else "engine_overhead.md")
+    command = ".venv/bin/python " + " ".join(
+        shlex.quote(a) for a in [f"benchmarks/{Path(__file__).name}", *(sys.argv[1:] if argv is None else argv)]
+    )
+    started = dt.datetime.now()
+    results = run_all(counts)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    csvs = []
+    for r in results:
+        csv = out.with_name(f"{out.stem}-N{r['n_trials']}.csv")
+        pd.DataFrame(r["trials"]).to_csv(csv, index=False)
+        csvs.append(csv)
+    text = report(results, command, started, csvs)
+    out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
