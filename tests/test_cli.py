@@ -157,9 +157,11 @@ def test_run_with_a_bad_config_exits_2_before_any_work(tmp_path, monkeypatch, ca
     assert not (tmp_path / "mlflow.db").exists()
 
 
-def test_resume_after_an_interrupted_run_reaches_the_budget(tmp_path, monkeypatch):
-    """SIGINT a real `run` after two trials, then `--resume`: the same study ends with exactly
-    the budget of trials and no strategy was run twice."""
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_resume_after_an_interrupted_run_reaches_the_budget(stop_signal, tmp_path, monkeypatch):
+    """Stop a real `run` after two trials (Ctrl-C or SIGTERM), then `--resume`: the same study
+    ends with exactly the budget of trials, no strategy was run twice, and the interrupted
+    MLflow parent run is reopened rather than duplicated."""
     config = _write_config(tmp_path, search__n_trials=6)
     process = subprocess.Popen([sys.executable, "-m", "strategy_search", "run", str(config)], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -168,11 +170,13 @@ def test_resume_after_an_interrupted_run_reaches_the_budget(tmp_path, monkeypatc
     while time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.5)
         if _finished_trials(storage) >= 2:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(stop_signal)
             break
     assert process.wait(timeout=60) == 130, process.stderr.read().decode()
     interrupted = _finished_trials(storage)
     assert 2 <= interrupted < 6
+    parents, _ = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "tiny")
+    assert [p.info.status for p in parents] == ["KILLED"]
     monkeypatch.chdir(tmp_path)
     assert main(["run", str(config), "--resume"]) == 0
     studies = optuna.get_all_study_summaries(storage)
@@ -183,6 +187,7 @@ def test_resume_after_an_interrupted_run_reaches_the_budget(tmp_path, monkeypatc
     assert len(completed) == len(set(completed))
     parents, children = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "tiny")
     assert len(parents) == 1 and len(children) == 6
+    assert parents[0].info.status == "FINISHED"
 
 
 def _finished_trials(storage: str) -> int:
