@@ -62,6 +62,10 @@ if TYPE_CHECKING:
     from strategy_search.search import SearchResult, SearchSettings
 
 
+# MLflow prints "View run <name> at: <tracking URI>/..." after every run against a server: the
+# URI may hold credentials, it would print once per trial, and it costs an extra request.
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+
 KIND_TAG = "strategy_search.kind"
 TRIAL_STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "KILLED", TrialState.FAIL: "FAILED"}
 TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
