@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections import Counter
 import time
 import warnings
@@ -23,6 +22,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from strategy_search.data import DataProfile, check_features, encode_target, profile
+from strategy_search.masking import mask_secrets
 from strategy_search.parallel import TaskRunner
 from strategy_search.scoring import METRICS, THRESHOLD_FREE, CVResult, cross_validate, cv_splits, effective_folds
 from strategy_search.space import SearchSpace, load_space
@@ -319,15 +319,10 @@ def _open_storage(storage: Any) -> Any:
         return optuna.storages.RDBStorage(storage)
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy and drivers raise many types
         raise StorageError(
-            f"Cannot open the Optuna storage {_masked(storage)}: {type(exc).__name__}: {str(exc).splitlines()[0]}. "
+            f"Cannot open the Optuna storage {mask_secrets(storage)}: {type(exc).__name__}: {str(exc).splitlines()[0]}. "
             "If it is a damaged file, move it away (its studies cannot be resumed) or point search.storage "
             "at another one."
         ) from None
-
-
-def _masked(url: str) -> str:
-    # The password of user:password@host never reaches a message.
-    return re.sub(r"(://[^:/@\s]*:)[^@/\s]+@", r"\1***@", url)
 
 
 def create_study(settings: SearchSettings, *, storage: Any = None, study_name: str | None = None) -> optuna.Study:

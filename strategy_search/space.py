@@ -157,7 +157,7 @@ class SearchSpace:
         (portfolio trials, and replaying a finished trial with ``optuna.trial.FixedTrial``).
         """
         models = self._registries["model"]
-        model_key = self._choose(trial, "model", self.keys("model"), self.keys("model"))
+        model_key = self._choose(trial, "model", self.keys("model"))
         model = models.get(model_key)
         chosen = {"model": model_key}
         for slot in ("resampler", "weighting", "objective"):
@@ -171,7 +171,7 @@ class SearchSpace:
             # One name per set of choices: a name whose choices changed between trials would
             # be a "dynamic value space" for Optuna.
             name = slot if allowed == every_model else f"{slot}.{model_key}"
-            chosen[slot] = self._choose(trial, name, allowed, allowed)
+            chosen[slot] = self._choose(trial, name, allowed)
         params = {
             f"{slot}_params": self._suggest_params(trial, slot, chosen[slot], only) for slot in SLOTS
         }
@@ -186,7 +186,7 @@ class SearchSpace:
         return objective_allowed(component, model)
 
     @staticmethod
-    def _choose(trial: Any, name: str, choices: list[str], _all: list[str]) -> str:
+    def _choose(trial: Any, name: str, choices: list[str]) -> str:
         if len(choices) == 1:
             return choices[0]
         return trial.suggest_categorical(name, choices)
