@@ -52,7 +52,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve
+from sklearn.metrics import average_precision_score, f1_score
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -61,6 +61,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import strategy_search
+from strategy_search.scoring import best_f1_threshold  # the engine's rule: best F1, cut halfway to the next lower score
 
 DATA_DIR = ROOT / "benchmarks" / "data" / "keel"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -85,21 +86,6 @@ def string_columns(X: pd.DataFrame) -> list[str]:
 
 
 # -- scoring ----------------------------------------------------------------------------------
-def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
-    """Best-F1 threshold on (y, scores), predicting positive for score >= threshold; ties go to
-    the highest cut. The cut is placed halfway to the next lower score: a threshold equal to an
-    observed score (e.g. the lowest positive score on separable data, 0.99998) misses every test
-    positive that scores a hair lower, which turned F1 1.0 into 0.0 in a smoke test."""
-    if y.sum() in (0, len(y)):
-        return 0.5
-    precision, recall, thresholds = precision_recall_curve(y, scores)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    cut = float(thresholds[len(thresholds) - 1 - int(np.argmax(f1[:-1][::-1]))])
-    below = scores[scores < cut]
-    return (cut + float(below.max())) / 2 if len(below) else cut
-
-
 def pr_auc(y: np.ndarray, scores: np.ndarray) -> float:
     return float(average_precision_score(y, scores))
 

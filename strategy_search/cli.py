@@ -237,13 +237,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_data(path: str) -> Any:
+    """A data file named on the command line, with the same checks and messages as data.path."""
+    try:
+        return read_table(Path(path).resolve(), path)
+    except ConfigError as exc:
+        raise UsageError(exc.errors[0][1]) from None
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from strategy_search.export import predict_table
 
-    try:
-        data = read_table(Path(args.data).resolve(), args.data)
-    except ConfigError as exc:
-        raise UsageError(exc.errors[0][1]) from None
+    data = _read_data(args.data)
     model_dir = Path(args.model_dir)
     if not (model_dir / "strategy.yaml").is_file():
         raise UsageError(f"{model_dir} is not an exported model folder (no strategy.yaml); "
@@ -276,10 +281,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    try:
-        frame = read_table(Path(args.data).resolve(), args.data)
-    except ConfigError as exc:
-        raise UsageError(exc.errors[0][1]) from None
+    frame = _read_data(args.data)
     if args.target not in frame.columns:
         raise UsageError(f"no column {args.target!r} in {args.data}; available columns: {', '.join(frame.columns)}")
     X = check_features(frame.drop(columns=[args.target]))

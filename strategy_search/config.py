@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from strategy_search.data import DataError
+from strategy_search.data import DataError, find_label
 from strategy_search.scoring import METRICS
 from strategy_search.search import prepare_data
 from strategy_search.space import SpaceError, builtin_space_names, load_space
@@ -445,8 +445,7 @@ def _target_errors(y: pd.Series, target: str, positive_label: Any) -> Errors:
         errors.append(("data.target", (
             f"column {target!r} must have exactly two classes; found {len(classes)} ({described})"
         )))
-    # Same matching rule as strategy_search.data.encode_target: "1" names the class 1.
-    if positive_label is not None and not any(k == positive_label or str(k) == str(positive_label) for k in classes):
+    if positive_label is not None and find_label(classes, positive_label) is None:
         errors.append(("data.positive_label", f"got {positive_label!r}; must be one of the target's classes ({described})"))
     return errors
 

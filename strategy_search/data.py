@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -122,12 +122,18 @@ def encode_target(y: Any, positive_label: Any = None) -> tuple[np.ndarray, Any, 
         # The minority is positive; a tie goes to the larger label so {0, 1} gives 1.
         ordered = sorted(counts.items(), key=lambda kv: (kv[1], -_sort_key(kv[0])))
         positive_label = ordered[0][0]
-    matches = [k for k in counts.index if k == positive_label or str(k) == str(positive_label)]
-    if not matches:
+    found = find_label(counts.index, positive_label)
+    if found is None:
         raise DataError(f"positive_label {positive_label!r} is not a target value; the classes are {described}.")
-    positive_label = matches[0]
+    positive_label = found
     negative_label = next(k for k in counts.index if k != positive_label)
     return (labels == positive_label).to_numpy(dtype=int), plain(positive_label), plain(negative_label)
+
+
+def find_label(classes: Iterable[Any], label: Any) -> Any:
+    """The class ``label`` names, or None. A label from a YAML file or the command line may be
+    text for a numeric class: "1" names the class 1."""
+    return next((k for k in classes if k == label or str(k) == str(label)), None)
 
 
 def _sort_key(value: Any) -> float:
