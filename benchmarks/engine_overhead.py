@@ -1,10 +1,12 @@
 """What the engine itself costs per trial, next to the model fitting it drives (issue 4).
 
-A real search on yeast5 (1484 rows, 8 features) with a space restricted to LightGBM (no
-resampler, weighting or objective choice: the cheapest strategies, so the engine's share is
-as large as it gets), ``search(..., n_trials=N, n_jobs=2)`` with MLflow logging of every trial
-(``SearchTracker``, a temporary sqlite store), at N = 100 and N = 1000. Each N runs in a fresh
-child process, so peak memory is that search's alone.
+A real search on yeast5 (1484 rows, 8 features) with a space restricted to LightGBM with the
+default space's LightGBM ranges (no resampler, weighting or objective choice),
+``search(..., n_trials=N, n_jobs=2)`` with MLflow logging of every trial (``SearchTracker``, a
+temporary sqlite store), at N = 100 and N = 1000. Each N runs in a fresh child process, so
+peak memory is that search's alone. For N <= ``--baseline-max`` the same search (same seed,
+so the same trials) also runs without MLflow: the difference in wall time is what logging
+really costs, including the background writer's share of the CPU.
 
 Every part of a trial is timed by wrapping, in the child process only (no engine code changes):
 
@@ -22,7 +24,7 @@ Every part of a trial is timed by wrapping, in the child process only (no engine
   (every metric of every fold, each fold's threshold, the deployment threshold).
 * objective (rest): the objective minus suggest, ``TaskRunner.run`` and the scoring above
   (building the pipeline, user attributes).
-* MLflow: the ``SearchTracker`` callback.
+* MLflow: the ``SearchTracker`` callback (it queues the trial; a background thread writes it).
 * Optuna (rest): the cycle minus all of the above (``ask``/``tell``, storage).
 
 Engine overhead = cycle - fitting. The one-off start of the two worker processes is timed
@@ -64,15 +66,19 @@ DATA = ROOT / "benchmarks" / "data" / "keel" / "yeast5.csv"
 RESULTS = ROOT / "benchmarks" / "results"
 N_JOBS = 2
 TARGET_SHARE = 0.05
-SPACE = {
-    "description": "LightGBM only (engine overhead benchmark)",
-    "models": {
-        "lightgbm": {
-            "n_estimators": {"type": "int", "low": 20, "high": 100},
-            "num_leaves": {"type": "int", "low": 4, "high": 32},
-        }
-    },
-}
+DEFAULT_SPACE = ROOT / "search_spaces" / "default.yaml"
+
+
+def lightgbm_space() -> dict[str, Any]:
+    """The default space with LightGBM as the only model and no resampler/weighting/objective."""
+    import yaml
+
+    ranges = yaml.safe_load(DEFAULT_SPACE.read_text())["models"]["lightgbm"]
+    return {"description": "LightGBM only, default ranges (engine overhead benchmark)", "models": {"lightgbm": ranges}}
+
+
+def describe_ranges(ranges: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v['low']}-{v['high']}" if isinstance(v, dict) else f"{k}={v}" for k, v in ranges.items())
 PARTS = [
     "fit",
     "sampler",
@@ -231,6 +237,18 @@ def _warm_worker(hold: float) -> int:
     return os.getpid()
 
 
+def run_child_untracked(n_trials: int, out: Path) -> None:
+    """The same search without MLflow: only its wall time matters."""
+    import strategy_search
+
+    frame = pd.read_csv(DATA)
+    X, y = frame.drop(columns="target"), frame["target"]
+    start_workers()
+    t = time.perf_counter()
+    strategy_search.search(X, y, space=lightgbm_space(), n_trials=n_trials, seed=0, n_jobs=N_JOBS)
+    out.write_text(json.dumps({"n_trials": n_trials, "search_seconds": time.perf_counter() - t}))
+
+
 def run_child(n_trials: int, out: Path) -> None:
     started_all = time.perf_counter()
     import optuna
@@ -261,7 +279,7 @@ def run_child(n_trials: int, out: Path) -> None:
 
         t = time.perf_counter()
         result = strategy_search.search(
-            X, y, space=SPACE, n_trials=n_trials, seed=0, n_jobs=N_JOBS, callbacks=[callback]
+            X, y, space=lightgbm_space(), n_trials=n_trials, seed=0, n_jobs=N_JOBS, callbacks=[callback]
         )
         returned = time.perf_counter()
         search_seconds = returned - t
@@ -320,7 +338,7 @@ def trial_rows(study: Any, probe: Probe) -> list[dict[str, Any]]:
 
 
 # -- the parent: run the children, write the report -------------------------------------------
-def run_all(trial_counts: list[int]) -> list[dict[str, Any]]:
+def run_all(trial_counts: list[int], baseline_max: int) -> list[dict[str, Any]]:
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for n in trial_counts:
@@ -329,7 +347,14 @@ def run_all(trial_counts: list[int]) -> list[dict[str, Any]]:
             started = time.perf_counter()
             subprocess.run([sys.executable, __file__, "--child", str(n), "--child-out", str(out)], check=True)
             print(f"N={n} done in {time.perf_counter() - started:.0f} s", flush=True)
-            results.append(json.loads(out.read_text()))
+            result = json.loads(out.read_text())
+            if n <= baseline_max:
+                base = Path(folder) / f"n{n}-untracked.json"
+                subprocess.run([sys.executable, __file__, "--child", str(n), "--child-out", str(base), "--untracked"],
+                               check=True)
+                result["untracked_seconds"] = json.loads(base.read_text())["search_seconds"]
+                print(f"N={n} without MLflow: {result['untracked_seconds']:.0f} s", flush=True)
+            results.append(result)
     return results
 
 
@@ -348,6 +373,25 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "share_strict": (cycle - strict_fit) / cycle,
         "states": trials["state"].value_counts().to_dict(),
     }
+
+
+def baseline_lines(results: list[dict[str, Any]]) -> list[str]:
+    measured = [r for r in results if "untracked_seconds" in r]
+    if not measured:
+        return []
+    lines = [
+        "MLflow's whole cost, measured end to end: the same search (same seed, same trials) without the tracker. "
+        "The difference includes the background writer thread's share of the 2 cores, which the per-part table "
+        "below counts as fitting.",
+        "",
+        "| N | search wall with MLflow s | without s | MLflow cost ms/trial | share of the tracked search |",
+        "|---|---|---|---|---|",
+    ]
+    for r in measured:
+        extra = r["search_seconds"] - r["untracked_seconds"]
+        lines.append(f"| {r['n_trials']} | {r['search_seconds']:.1f} | {r['untracked_seconds']:.1f} | "
+                     f"{extra / r['n_trials'] * 1000:.1f} | {extra / r['search_seconds']:.2%} |")
+    return [*lines, ""]
 
 
 def fmt_ms(seconds: float) -> str:
@@ -429,7 +473,8 @@ def report(results: list[dict[str, Any]], command: str, started: dt.datetime, ou
         "",
         machine_line(),
         "",
-        f"Search: yeast5 (1484 rows), space restricted to LightGBM (n_estimators 20-100, num_leaves 4-32), "
+        f"Search: yeast5 (1484 rows), space restricted to LightGBM with the default space's ranges "
+        f"({describe_ranges(lightgbm_space()['models']['lightgbm'])}), "
         f"5-fold CV with a holdout threshold fit per fold (10 fits per complete trial), n_jobs={N_JOBS}, seed 0, "
         "pruning on (the default), every trial logged to MLflow (temporary sqlite store). Raw per-trial rows: "
         + ", ".join(f"`{p.name}`" for p in out_csvs)
@@ -453,6 +498,7 @@ def report(results: list[dict[str, Any]], command: str, started: dt.datetime, ou
         + " (an upper bound: it also charges dispatch, worker idle time and the fits of pruned trials still "
         "running when the next trial starts to the engine).",
         "",
+        *baseline_lines(results),
         "## Where a trial's time goes",
         "",
         *parts_table(summaries),
@@ -492,11 +538,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trials", type=str, default=None, help="comma-separated N values (default 100,1000)")
     parser.add_argument("--quick", action="store_true", help="N = 100 only")
     parser.add_argument("--out", type=Path, default=None, help="default results/engine_overhead.md (-quick.md)")
+    parser.add_argument("--baseline-max", type=int, default=100,
+                        help="also run searches of up to this many trials without MLflow (default 100)")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--untracked", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        run_child(args.child, args.child_out)
+        (run_child_untracked if args.untracked else run_child)(args.child, args.child_out)
         return
     counts = [int(n) for n in (args.trials or ("100" if args.quick else "100,1000")).split(",")]
     out = args.out or RESULTS / ("engine_overhead-quick.md" if args.quick else "engine_overhead.md")
@@ -504,7 +553,7 @@ def main(argv: list[str] | None = None) -> None:
         shlex.quote(a) for a in [f"benchmarks/{Path(__file__).name}", *(sys.argv[1:] if argv is None else argv)]
     )
     started = dt.datetime.now()
-    results = run_all(counts)
+    results = run_all(counts, args.baseline_max)
     out.parent.mkdir(parents=True, exist_ok=True)
     csvs = []
     for r in results:

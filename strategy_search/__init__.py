@@ -3,6 +3,7 @@
 MLflow is never imported here: tracking loads only when a search is tracked.
 """
 
+from strategy_search.export import load_model
 from strategy_search.scoring import cross_validate
 from strategy_search.search import SearchResult, SearchSettings, search
 from strategy_search.space import SearchSpace, load_space
@@ -18,6 +19,7 @@ __all__ = [
     "build_classifier",
     "build_pipeline",
     "cross_validate",
+    "load_model",
     "load_space",
     "search",
 ]

@@ -10,6 +10,7 @@ import argparse
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ from rich.table import Table
 
 from strategy_search.config import ConfigError, RunConfig, load_config, load_table, read_table, validate_config
 from strategy_search.data import DataError, check_features, encode_target, profile
+from strategy_search.masking import mask_secrets
 from strategy_search.search import (
     SearchFailed,
     SearchResult,
@@ -103,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     data = _prepared(config)
     settings = _settings(config)
     storage = config.storage_url
-    from strategy_search.tracking import SearchTracker, mask_secrets, search_params
+    from strategy_search.tracking import SearchTracker, search_params
 
     try:
         tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
@@ -135,7 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             result = run_search(data, settings, callbacks=[tracker, callback], storage=storage, study_name=study_name)
     except SearchFailed as exc:
         tracker.fail("FAILED", study=study)
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         tracker.fail("KILLED", study=study)
@@ -146,6 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         tracker.fail("FAILED", study=study)
         raise
     tracker.finish(result)
+    _print_adaptations(result)
     _print_top(result)
     print(f"MLflow run id: {parent}")
     print(f"next: strategy-search export {args.config}   |   strategy-search ui {args.config}")
@@ -171,6 +174,22 @@ def _study_name(config: RunConfig, storage: str, *, resume: bool) -> str:
                              "run it once without --resume")
         return name
     return f"{config.name}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+
+
+def _print_adaptations(result: SearchResult, examples: int = 3) -> None:
+    """One line on samplers that had to adapt to small folds (the details are in each trial's
+    ``notes`` user attribute and MLflow tag)."""
+    trials, changes = set(), []
+    for trial in result.study.trials:
+        for fold_notes in (trial.user_attrs.get("notes") or {}).values():
+            for name, change in (fold_notes.get("resampler_adapted") or {}).items():
+                trials.add(trial.number)
+                if f"{name} {change}" not in changes:
+                    changes.append(f"{name} {change}")
+    if trials:
+        shown = "; ".join(changes[:examples]) + ("; ..." if len(changes) > examples else "")
+        console.print(f"[yellow]note[/]: the resampler adapted to small folds in {len(trials)} trial(s): {shown}. "
+                      "Each trial's MLflow run lists its changes in the `notes` tag.", highlight=False)
 
 
 def _print_top(result: SearchResult, n: int = 5) -> None:
@@ -246,7 +265,7 @@ def _read_data(path: str) -> Any:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from strategy_search.export import predict_table
+    from strategy_search.export import input_notes, predict_table, read_strategy_file
 
     data = _read_data(args.data)
     model_dir = Path(args.model_dir)
@@ -257,6 +276,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         predictions = predict_table(model_dir, data)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    for note in input_notes(read_strategy_file(model_dir), data):
+        console.print(f"[yellow]note[/]: {note}", highlight=False)
     if args.out:
         predictions.to_csv(args.out, index=False)
         print(f"wrote {len(predictions)} predictions to {args.out}", file=sys.stderr)
@@ -273,7 +294,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
                       "anyone who can reach this address can read and change your runs.")
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", config.tracking_uri,
                "--host", args.host, "--port", str(args.port)]
-    console.print(f"MLflow UI for {config.tracking_uri} at http://{args.host}:{args.port} (Ctrl-C stops it)")
+    console.print(f"MLflow UI for {mask_secrets(config.tracking_uri)} at http://{args.host}:{args.port} (Ctrl-C stops it)")
     sys.stderr.flush()
     # Become the MLflow UI process, so Ctrl-C and SIGTERM reach the server itself and no
     # orphaned server outlives this command.
@@ -397,20 +418,35 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    # The engine's warnings are messages to the user (folds reduced, a sampler adapted), not
+    # code locations; other libraries' warnings keep their origin for bug reports.
+    origin = "" if "strategy_search" in filename else f" ({category.__name__} from {Path(filename).name}:{lineno})"
+    console.print(f"[yellow]warning[/]: {mask_secrets(str(message))}{origin}", highlight=False)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_libraries()
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _handle(args)
+
+
+def _handle(args: argparse.Namespace) -> int:
     try:
         return args.handler(args)
     except (ConfigError, DataError, UsageError, StorageError) as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - the last line of defence keeps tracebacks opt-in
         if args.debug:
             raise
-        print(f"error: {type(exc).__name__}: {exc}\n(run with --debug for the full traceback)", file=sys.stderr)
+        print(f"error: {type(exc).__name__}: {mask_secrets(str(exc))}\n(run with --debug for the full traceback)",
+              file=sys.stderr)
         return 1
 
 

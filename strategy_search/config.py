@@ -9,6 +9,8 @@ a config can never construct arbitrary Python objects.
 from __future__ import annotations
 
 import difflib
+import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -30,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from strategy_search.data import DataError, find_label
+from strategy_search.data import DataError, class_count_problem, describe_counts, find_label
 from strategy_search.scoring import METRICS
 from strategy_search.search import prepare_data
 from strategy_search.space import SpaceError, builtin_space_names, load_space
@@ -238,6 +240,7 @@ def load_config(path: str | Path, *, overrides: Sequence[str] = ()) -> RunConfig
     text = _read_text(source)
     raw = _parse_yaml(text, source)
     errors = _apply_overrides(raw, overrides)
+    errors += _expand_environment(raw)
     config = None
     try:
         config = RunConfig.model_validate(raw, context={"base": source.parent})
@@ -248,6 +251,27 @@ def load_config(path: str | Path, *, overrides: Sequence[str] = ()) -> RunConfig
         raise ConfigError(source, errors)
     config._source_path, config._raw_text = source, text
     return config
+
+
+# Keys whose values may name environment variables as ${NAME}, so credentials in a storage or
+# tracking URI can stay out of the config file (the file, not the expanded value, is logged).
+EXPANDED_KEYS = (("search", "storage"), ("tracking", "uri"))
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand_environment(raw: dict[str, Any]) -> Errors:
+    errors: Errors = []
+    for section, key in EXPANDED_KEYS:
+        block = raw.get(section)
+        if not isinstance(block, dict) or not isinstance(block.get(key), str):
+            continue
+        unset = [name for name in _ENV_REFERENCE.findall(block[key]) if name not in os.environ]
+        if unset:
+            errors.append((f"{section}.{key}", f"environment variable(s) {unset} are not set; export them or "
+                                               "write the value in the config"))
+            continue
+        block[key] = _ENV_REFERENCE.sub(lambda m: os.environ[m.group(1)], block[key])
+    return errors
 
 
 def _read_text(source: Path) -> str:
@@ -439,14 +463,12 @@ def _target_errors(y: pd.Series, target: str, positive_label: Any) -> Errors:
     if n_missing:
         errors.append(("data.target", f"column {target!r} has {n_missing} missing value(s); drop those rows"))
     counts = y.value_counts()
-    classes = dict(zip(counts.index.tolist(), counts.tolist()))
-    described = ", ".join(f"{k!r}: {v}" for k, v in classes.items())
-    if len(classes) != 2:
-        errors.append(("data.target", (
-            f"column {target!r} must have exactly two classes; found {len(classes)} ({described})"
-        )))
-    if positive_label is not None and find_label(classes, positive_label) is None:
-        errors.append(("data.positive_label", f"got {positive_label!r}; must be one of the target's classes ({described})"))
+    problem = class_count_problem(counts)
+    if problem:
+        errors.append(("data.target", f"column {target!r} {problem}"))
+    if positive_label is not None and find_label(counts.index, positive_label) is None:
+        errors.append(("data.positive_label",
+                       f"got {positive_label!r}; must be one of the target's classes ({describe_counts(counts)})"))
     return errors
 
 

@@ -112,12 +112,10 @@ def encode_target(y: Any, positive_label: Any = None) -> tuple[np.ndarray, Any, 
     if labels.isna().any():
         raise DataError(f"The target has {int(labels.isna().sum())} missing values; drop those rows.")
     counts = labels.value_counts()
-    described = ", ".join(f"{k!r}: {v}" for k, v in counts.items())
-    if len(counts) != 2:
-        raise DataError(
-            f"The target must have exactly two classes; found {len(counts)} ({described}). "
-            "Multi-class targets are not supported yet."
-        )
+    described = describe_counts(counts)
+    problem = class_count_problem(counts)
+    if problem:
+        raise DataError(f"The target {problem}.")
     if positive_label is None:
         # The minority is positive; a tie goes to the larger label so {0, 1} gives 1.
         ordered = sorted(counts.items(), key=lambda kv: (kv[1], -_sort_key(kv[0])))
@@ -128,6 +126,21 @@ def encode_target(y: Any, positive_label: Any = None) -> tuple[np.ndarray, Any, 
     positive_label = found
     negative_label = next(k for k in counts.index if k != positive_label)
     return (labels == positive_label).to_numpy(dtype=int), plain(positive_label), plain(negative_label)
+
+
+def describe_counts(counts: pd.Series) -> str:
+    return ", ".join(f"{k!r}: {v}" for k, v in counts.items())
+
+
+def class_count_problem(counts: pd.Series) -> str | None:
+    """Why a target with these class counts cannot be searched (None when it can)."""
+    if len(counts) == 1:
+        return (f"has a single class ({describe_counts(counts)}); a classifier needs rows of both classes, "
+                "so check the file and the target column")
+    if len(counts) > 2:
+        return (f"has {len(counts)} classes ({describe_counts(counts)}); multi-class targets are not supported "
+                "yet: keep two classes, or map the others onto one (one class against the rest)")
+    return None
 
 
 def find_label(classes: Iterable[Any], label: Any) -> Any:
@@ -181,4 +194,13 @@ def data_notes(X: pd.DataFrame) -> list[str]:
     n_duplicated_rows = int(X.duplicated().sum())
     if n_duplicated_rows:
         notes.append(f"{n_duplicated_rows} duplicated feature rows")
+    missing = X.isna().sum()
+    missing = missing[missing > 0]
+    if len(missing):
+        shown = ", ".join(f"{c} ({n})" for c, n in missing.head(10).items())
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        notes.append(
+            f"missing values in {shown}{more}: models that handle them natively get them as they are; "
+            "for the others they are imputed inside the pipeline, from training folds only"
+        )
     return notes

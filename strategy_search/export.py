@@ -2,12 +2,12 @@
 
 An export folder holds:
 
-* the MLflow pyfunc model (``MLmodel``, ``python_model.pkl``, ``artifacts/``, the signature and
-  an input example): ``mlflow.pyfunc.load_model(folder).predict(df)`` gives ``score`` and
-  ``prediction``;
+* the MLflow pyfunc model (``MLmodel``, the wrapper's code, the signature and an input example,
+  and the fitted classifier in skops format under ``artifacts/``):
+  ``mlflow.pyfunc.load_model(folder).predict(df)`` gives ``score`` and ``prediction``;
 * ``strategy.yaml``: the strategy, feature schema, labels, threshold, CV metrics, package
-  versions and where it came from; enough to rebuild the unfitted pipeline
-  (:func:`rebuild_classifier`);
+  versions, where it came from and the classifier file's SHA-256; enough to rebuild the
+  unfitted pipeline (:func:`rebuild_classifier`);
 * ``model_card.md``: what the model was trained on, how it scored and how to use it.
 
 MLflow is imported only inside the functions that read or write the model (via
@@ -31,6 +31,7 @@ import yaml
 
 from strategy_search.data import DataProfile, FeatureSchema, plain
 from strategy_search.estimators.thresholded import ThresholdedClassifier
+from strategy_search.safe_model import UntrustedModelError
 from strategy_search.scoring import METRICS
 from strategy_search.strategy import Strategy, build_classifier
 
@@ -40,8 +41,9 @@ FORMAT_VERSION = 1
 # The CLI's scoring command as the model card shows it ({model_dir} is filled in).
 PREDICT_COMMAND = "strategy-search predict {model_dir} new_rows.csv --out predictions.csv"
 _VERSIONED = ("strategy-search", "scikit-learn", "imbalanced-learn", "lightgbm", "xgboost", "numpy", "pandas",
-              "scipy", "optuna", "mlflow", "cloudpickle")
+              "scipy", "optuna", "mlflow", "skops")
 _MAX_CARD_COLUMNS = 50
+_MAX_RECORDED_LEVELS = 1000
 
 
 # -- scoring ----------------------------------------------------------------------------------
@@ -58,10 +60,43 @@ def predict_table(model_dir: Path, data: pd.DataFrame) -> pd.DataFrame:
     """``data`` plus ``score`` and ``prediction`` columns (replacing any of that name).
 
     Columns the model does not use are ignored; a missing one is a ``ValueError`` that names
-    it and lists the expected columns."""
+    it and lists the expected columns. Category levels unseen in training are scored as one
+    "unknown" level (:func:`input_notes` says which)."""
     classifier, meta = load_exported(model_dir)
     features = _features(data, expected_columns(meta))
     return data.assign(**score_frame(classifier, features))
+
+
+def input_notes(meta: Mapping[str, Any], data: pd.DataFrame) -> list[str]:
+    """What scoring ``data`` will ignore or treat specially: unused columns and category levels
+    the model never saw in training."""
+    named = data.rename(columns=str)
+    expected = expected_columns(meta)
+    notes = []
+    unused = [c for c in named.columns if c not in set(expected)]
+    if unused:
+        notes.append(f"columns the model does not use, ignored: {unused}")
+    for column, levels in (meta.get("category_levels") or {}).items():
+        if column not in named.columns:
+            continue
+        values = named[column].dropna().astype(str)
+        unseen = values[~values.isin(set(levels))]
+        if len(unseen):
+            shown = sorted(unseen.unique())[:10]
+            notes.append(f"column {column!r}: {len(unseen)} rows have levels not seen in training {shown}; "
+                         "they are scored as one unknown level")
+    return notes
+
+
+def category_levels(X: pd.DataFrame, schema: FeatureSchema) -> dict[str, list[str]]:
+    """Each categorical column's training levels (as the encoder sees them: text), for
+    :func:`input_notes`; columns with more than ``_MAX_RECORDED_LEVELS`` levels are left out."""
+    levels = {}
+    for column in schema.categorical:
+        values = X[column].dropna().astype(str).unique()
+        if len(values) <= _MAX_RECORDED_LEVELS:
+            levels[column] = sorted(values)
+    return levels
 
 
 def expected_columns(meta: Mapping[str, Any]) -> list[str]:
@@ -80,13 +115,29 @@ def _features(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 # -- loading ----------------------------------------------------------------------------------
+def load_model(model_dir: Path) -> ThresholdedClassifier:
+    """The fitted classifier of an export folder, checked as :func:`load_exported` does:
+    ``load_model(dir).predict_proba(X)[:, 1]`` scores rows, ``predict`` applies the tuned threshold."""
+    return load_exported(model_dir)[0]
+
+
 def load_exported(model_dir: Path) -> tuple[ThresholdedClassifier, dict[str, Any]]:
-    """The fitted classifier of an export folder and its parsed ``strategy.yaml``."""
+    """The fitted classifier of an export folder and its parsed ``strategy.yaml``.
+
+    Loading runs no code from the folder: the classifier file must match the SHA-256 recorded
+    at export and hold only types on the engine's allowlist
+    (:class:`~strategy_search.safe_model.UntrustedModelError` otherwise)."""
     model_dir = Path(model_dir)
     meta = read_strategy_file(model_dir)
+    recorded = (meta.get("model_file") or {}).get("sha256")
+    if not recorded:
+        raise UntrustedModelError(
+            f"{model_dir}/{STRATEGY_FILE} records no model checksum (model_file.sha256): it was not "
+            "written by this version's export, or was edited. Export the model again from its search."
+        )
     from strategy_search.tracking import load_mlflow_model
 
-    return load_mlflow_model(model_dir), meta
+    return load_mlflow_model(model_dir, expected_sha256=recorded), meta
 
 
 def read_strategy_file(model_dir: Path) -> dict[str, Any]:
@@ -132,9 +183,10 @@ def export_model(
     from strategy_search.tracking import save_mlflow_model
 
     try:
-        save_mlflow_model(classifier, staging, input_example=features.head(5), signature_data=features)
+        model_file = save_mlflow_model(classifier, staging, input_example=features.head(5), signature_data=features)
         meta = strategy_metadata(strategy=strategy, profile=profile, metrics=metrics, metrics_std=metrics_std,
-                                 source=source)
+                                 source=source, model_file=model_file)
+        meta["category_levels"] = category_levels(features, profile.schema)
         (staging / STRATEGY_FILE).write_text(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
         card = model_card(meta=meta, strategy=strategy, profile=profile, X=features, model_dir=out_dir)
         (staging / MODEL_CARD).write_text(card)
@@ -180,6 +232,7 @@ def strategy_metadata(
     metrics: Mapping[str, float],
     metrics_std: Mapping[str, float],
     source: Mapping[str, Any],
+    model_file: Mapping[str, str],
 ) -> dict[str, Any]:
     """The content of ``strategy.yaml``."""
     return plain({
@@ -193,6 +246,7 @@ def strategy_metadata(
         "cv_metrics": {"mean": dict(metrics), "std": dict(metrics_std)},
         "versions": package_versions(),
         "source": dict(source),
+        "model_file": dict(model_file),
     })
 
 
@@ -316,7 +370,10 @@ model = mlflow.pyfunc.load_model("{model_dir}")
 predictions = model.predict(pd.read_csv("new_rows.csv"))  # columns: score, prediction
 ```
 
-The model file is a pickle: loading it runs code, so load only exports you trust."""
+`strategy-search predict` and `strategy_search.load_model` run no code from this folder: they
+refuse a classifier file whose SHA-256 differs from the one in `strategy.yaml` or that names a
+type outside the engine's allowlist (skops format). `mlflow.pyfunc.load_model` runs the
+folder's `python_model` code first, so use it only on folders you trust."""
 
 
 def _versions_section(versions: Mapping[str, str]) -> str:

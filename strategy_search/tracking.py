@@ -24,17 +24,18 @@ import contextlib
 import json
 import math
 import os
+import queue
 import socket
 import tempfile
-import urllib.parse
+import threading
 import time
+import urllib.parse
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cloudpickle
 import mlflow
 import mlflow.pyfunc
 import optuna
@@ -57,6 +58,7 @@ from strategy_search import __version__
 from strategy_search.data import DataProfile
 from strategy_search.masking import mask_secrets
 from strategy_search.plots import class_distribution_figure
+from strategy_search.safe_model import read_classifier, write_classifier
 
 if TYPE_CHECKING:
     from strategy_search.search import SearchResult, SearchSettings
@@ -210,6 +212,7 @@ class SearchTracker:
         self.parent_run_id: str | None = None
         self._trial_runs: dict[int, str] = {}
         self._unlogged: set[int] = set()  # child run created, its batch not (yet) written
+        self._writer = _BackgroundWriter()
 
     # -- parent run ----------------------------------------------------------------------------
     def start(
@@ -277,17 +280,29 @@ class SearchTracker:
 
     # -- child runs ----------------------------------------------------------------------------
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        """Optuna callback: log ``trial`` as a nested child run of the parent."""
+        """Optuna callback: queue ``trial`` to be logged as a nested child run of the parent.
+
+        A background thread writes it while the next trial runs, so the search never waits on
+        the tracking store; :meth:`finish` and :meth:`fail` wait for the queue to empty."""
         if self.parent_run_id is None:
             raise RuntimeError("SearchTracker.start() must be called before the search runs.")
         if trial.state not in TRIAL_STATUS:
             return  # only finished trials have anything to log
+        self._writer.submit(self._log_trial_or_warn, trial)
+
+    def _log_trial_or_warn(self, trial: FrozenTrial) -> None:
         try:
             self._log_trial(trial)
         except Exception as exc:  # noqa: BLE001
             # A tracking hiccup (server down, database locked) must not kill a long search:
             # the trial stays in _unlogged (or has no run yet) and finish() logs it again.
-            warnings.warn(f"MLflow logging of trial {trial.number} failed ({exc}); retrying at finish().", stacklevel=2)
+            warnings.warn(f"MLflow logging of trial {trial.number} failed ({mask_secrets(str(exc))}); "
+                          "retrying at finish().", stacklevel=2)
+
+    def flush(self) -> None:
+        """Wait until every queued trial has been written (or has failed and been kept for
+        :meth:`finish`)."""
+        self._writer.drain()
 
     def _log_trial(self, trial: FrozenTrial) -> None:
         run_id = self._trial_runs.get(trial.number)
@@ -317,6 +332,7 @@ class SearchTracker:
     # -- closing -------------------------------------------------------------------------------
     def finish(self, result: SearchResult) -> None:
         """Log trials no callback saw, tag the best trial, and close the parent run."""
+        self.flush()
         self._log_missing_trials(result.study)
         try:
             best = result.best_trial
@@ -362,6 +378,7 @@ class SearchTracker:
             raise ValueError(f"status must be one of {TERMINAL_STATUSES}; got {status!r}.")
         if self.parent_run_id is None:
             return
+        self.flush()
         if study is not None:
             try:
                 self._log_missing_trials(study)
@@ -382,6 +399,35 @@ class SearchTracker:
         with _global_uris(self.tracking_uri):
             version = mlflow.register_model(f"runs:/{run_id}/model", register_as)
         return str(version.version)
+
+
+class _BackgroundWriter:
+    """Runs logging calls one at a time, in order, on a daemon thread (started on first use)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[Any, tuple[Any, ...]]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Any, *args: Any) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="mlflow-writer", daemon=True)
+                self._thread.start()
+        self._queue.put((fn, args))
+
+    def drain(self) -> None:
+        self._queue.join()
+
+    def _work(self) -> None:
+        while True:
+            fn, args = self._queue.get()
+            try:
+                fn(*args)  # callers catch their own errors; this keeps the thread alive regardless
+            except BaseException as exc:  # noqa: BLE001
+                warnings.warn(f"MLflow background logging failed ({mask_secrets(str(exc))}).", stacklevel=1)
+            finally:
+                self._queue.task_done()
 
 
 def search_params(settings: SearchSettings) -> dict[str, Any]:
@@ -519,10 +565,11 @@ def _global_uris(uri: str) -> Iterator[None]:
 
 # -- the MLflow model format ------------------------------------------------------------------
 CLASSIFIER_ARTIFACT = "classifier"
-CLASSIFIER_FILE = "classifier.pkl"
+CLASSIFIER_FILE = "classifier.skops"
+EXPORT_METADATA = "strategy.yaml"  # written beside MLmodel by strategy_search.export
 # Pinned so saving skips MLflow's requirement inference, which re-loads the model in a
 # subprocess (seconds). strategy-search itself must be installed where the model is loaded.
-_REQUIREMENTS = ("mlflow", "cloudpickle", "numpy", "pandas", "scipy", "scikit-learn",
+_REQUIREMENTS = ("mlflow", "skops", "numpy", "pandas", "scipy", "scikit-learn",
                  "imbalanced-learn", "lightgbm", "xgboost")
 
 
@@ -531,7 +578,9 @@ class ClassifierModel(mlflow.pyfunc.PythonModel):
     ``prediction`` (label at the tuned threshold) for each input row."""
 
     def load_context(self, context: Any) -> None:
-        self.classifier = _read_classifier(Path(context.artifacts[CLASSIFIER_ARTIFACT]))
+        artifact = Path(context.artifacts[CLASSIFIER_ARTIFACT])
+        # The artifact sits at <model>/artifacts/<file>; the export's checksum is at <model>.
+        self.classifier = read_classifier(artifact, expected_sha256=_recorded_sha256(artifact.parent.parent))
 
     # MLflow reads this type hint: a DataFrame hint means "validate against the saved
     # signature" (Any or no hint makes it warn at import).
@@ -552,11 +601,15 @@ mlflow.models.set_model(ClassifierModel())
 """
 
 
-def _read_classifier(path: Path) -> Any:
-    # Unpickling runs code from the file: load only models you trust. (A later change moves
-    # the classifier to skops, which loads only allow-listed types.)
-    with open(path, "rb") as handle:
-        return cloudpickle.load(handle)
+def _recorded_sha256(model_dir: Path) -> str | None:
+    """The classifier checksum an export recorded in its ``strategy.yaml`` (None without one)."""
+    import yaml
+
+    path = model_dir / EXPORT_METADATA
+    if not path.is_file():
+        return None
+    meta = yaml.safe_load(path.read_text()) or {}
+    return (meta.get("model_file") or {}).get("sha256")
 
 
 def _pip_requirements() -> list[str]:
@@ -569,10 +622,11 @@ def _pip_requirements() -> list[str]:
 
 def save_mlflow_model(
     classifier: Any, path: Path, *, input_example: pd.DataFrame, signature_data: pd.DataFrame | None = None
-) -> None:
+) -> dict[str, str]:
     """Write a fitted classifier as an MLflow pyfunc model folder at ``path`` (which must not
     exist): ``MLmodel``, a signature inferred from the input and the classifier's output, the
-    input example, the wrapper's code and the pickled classifier under ``artifacts/``.
+    input example, the wrapper's code and the classifier (skops format) under ``artifacts/``.
+    Returns the classifier file's ``path`` (relative to the folder) and ``sha256``.
 
     ``signature_data`` (default: the example) is the table the input schema is inferred from;
     pass the training features so every column that had missing values is marked optional.
@@ -581,9 +635,8 @@ def save_mlflow_model(
 
     example = input_example
     with tempfile.TemporaryDirectory() as scratch:
-        pickled, code = Path(scratch) / CLASSIFIER_FILE, Path(scratch) / "model_code.py"
-        with open(pickled, "wb") as handle:
-            cloudpickle.dump(classifier, handle)
+        saved, code = Path(scratch) / CLASSIFIER_FILE, Path(scratch) / "model_code.py"
+        sha256 = write_classifier(classifier, saved)
         code.write_text(_MODEL_CODE)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # MLflow's hint about the integer label output
@@ -592,22 +645,31 @@ def save_mlflow_model(
             mlflow.pyfunc.save_model(
                 str(path),
                 python_model=str(code),
-                artifacts={CLASSIFIER_ARTIFACT: str(pickled)},
+                artifacts={CLASSIFIER_ARTIFACT: str(saved)},
                 signature=signature,
                 input_example=example,
                 pip_requirements=_pip_requirements(),
             )
+    return {"path": _classifier_file(Path(path)).relative_to(Path(path)).as_posix(), "sha256": sha256}
 
 
-def load_mlflow_model(path: Path) -> Any:
-    """The fitted classifier inside an MLflow model folder written by :func:`save_mlflow_model`.
-
-    Read straight from the folder (no pyfunc environment checks): the caller wants the
-    sklearn object, not the pyfunc wrapper."""
-    path = Path(path)
-    spec = Model.load(str(path / "MLmodel"))
-    artifacts = spec.flavors.get("python_function", {}).get("artifacts", {})
-    entry = artifacts.get(CLASSIFIER_ARTIFACT)
+def _classifier_file(model_dir: Path) -> Path:
+    if not (model_dir / "MLmodel").is_file():
+        raise ValueError(f"{model_dir} is not an MLflow model folder: MLmodel is missing.")
+    spec = Model.load(str(model_dir / "MLmodel"))
+    entry = spec.flavors.get("python_function", {}).get("artifacts", {}).get(CLASSIFIER_ARTIFACT)
     if entry is None:
-        raise ValueError(f"{path} is not a strategy-search MLflow model (no {CLASSIFIER_ARTIFACT!r} artifact).")
-    return _read_classifier(path / entry["path"])
+        raise ValueError(f"{model_dir} is not a strategy-search MLflow model (no {CLASSIFIER_ARTIFACT!r} artifact).")
+    file = (model_dir / entry["path"]).resolve()
+    if not file.is_relative_to(model_dir.resolve()):
+        raise ValueError(f"{model_dir}/MLmodel points its classifier outside the folder ({entry['path']!r}).")
+    return file
+
+
+def load_mlflow_model(path: Path, *, expected_sha256: str | None) -> Any:
+    """The fitted classifier inside an MLflow model folder written by :func:`save_mlflow_model`,
+    checked against the allowlist and, when given, the checksum recorded at export.
+
+    Read straight from the folder (no pyfunc environment checks, no model code run): the caller
+    wants the sklearn object, not the pyfunc wrapper."""
+    return read_classifier(_classifier_file(Path(path)), expected_sha256=expected_sha256)

@@ -38,12 +38,21 @@ def _assert_valid_probabilities(pipeline, X) -> None:
     assert proba[:, 1].std() > 0, "constant predictions: the model learned nothing"
 
 
+def _assert_saves_in_the_safe_format(pipeline) -> None:
+    import skops.io as sio
+
+    from strategy_search.safe_model import untrusted_types
+
+    assert untrusted_types(sio.dumps(pipeline)) == [], "add these to strategy_search.safe_model.TRUSTED_TYPES"
+
+
 @pytest.mark.parametrize("slot,key", list(_cases()))
 def test_component_fits_numeric_data_with_nan(slot, key, small_numeric):
     X, y = small_numeric
     pipeline = build_pipeline(_strategy(slot, key), FeatureSchema.infer(X))
     pipeline.fit(X, y.to_numpy())
     _assert_valid_probabilities(pipeline, X)
+    _assert_saves_in_the_safe_format(pipeline)
 
 
 @pytest.mark.parametrize("slot,key", list(_cases()))
@@ -61,6 +70,7 @@ def test_component_fits_categorical_data_where_allowed(slot, key, small_mixed):
         return
     pipeline = build_pipeline(strategy, schema).fit(X, y.to_numpy())
     _assert_valid_probabilities(pipeline, X)
+    _assert_saves_in_the_safe_format(pipeline)
 
 
 def test_all_categorical_data_uses_smoten(small_mixed):
@@ -70,6 +80,7 @@ def test_all_categorical_data_uses_smoten(small_mixed):
     pipeline.fit(X, y.to_numpy())
     assert type(pipeline.named_steps["resample"].sampler_).__name__ == "SMOTEN"
     _assert_valid_probabilities(pipeline, X)
+    _assert_saves_in_the_safe_format(pipeline)
 
 
 @pytest.mark.parametrize("space_name", builtin_space_names())
@@ -96,7 +107,8 @@ def _extreme_params(params: dict, end: str) -> dict:
 @pytest.mark.parametrize("end", ["low", "high"])
 def test_default_space_ranges_build_and_fit_at_both_ends(end, small_numeric):
     """Every component of the default space, at the low and at the high end of each of its
-    ranges, builds and fits (the adaptive sampler keeps neighbour counts within the fold)."""
+    ranges, builds, fits (the adaptive sampler keeps neighbour counts within the fold) and
+    saves in the safe model format."""
     X, y = small_numeric
     schema = FeatureSchema.infer(X)
     space = load_space("default")
@@ -108,6 +120,7 @@ def test_default_space_ranges_build_and_fit_at_both_ends(end, small_numeric):
                 strategy.model_params["n_estimators"] = min(strategy.model_params["n_estimators"], 60)
             pipeline = build_pipeline(strategy, schema).fit(X.iloc[:150], y.to_numpy()[:150])
             assert pipeline.predict_proba(X.iloc[150:]).shape == (150, 2), (slot, key)
+            _assert_saves_in_the_safe_format(pipeline)
 
 
 def test_impossible_combinations_are_refused():

@@ -154,3 +154,59 @@ def test_mixed_types_and_string_labels(small_mixed, tmp_path):
 def test_load_exported_rejects_other_folders(tmp_path):
     with pytest.raises(ValueError, match="not a strategy-search export"):
         load_exported(tmp_path)
+
+
+def _copy_export(exported, tmp_path):
+    import shutil
+
+    _, out = exported
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    meta = yaml.safe_load((copy / STRATEGY_FILE).read_text())
+    return copy, meta, copy / meta["model_file"]["path"]
+
+
+def test_the_classifier_is_saved_in_skops_format_with_its_checksum(exported):
+    from strategy_search.safe_model import sha256_of
+
+    _, out = exported
+    meta = yaml.safe_load((out / STRATEGY_FILE).read_text())
+    assert meta["model_file"]["path"].endswith(".skops")
+    assert meta["model_file"]["sha256"] == sha256_of(out / meta["model_file"]["path"])
+    assert not list(out.rglob("*.pkl")), "no pickle files in an export"
+
+
+def test_a_model_file_changed_after_export_is_refused(exported, small_yeast, tmp_path):
+    from strategy_search.safe_model import UntrustedModelError
+
+    copy, _, model_file = _copy_export(exported, tmp_path)
+    model_file.write_bytes(model_file.read_bytes() + b"\0")
+    with pytest.raises(UntrustedModelError, match="changed after export"):
+        load_exported(copy)
+
+
+def test_a_model_file_naming_untrusted_code_is_refused_even_with_a_matching_checksum(exported, tmp_path):
+    import os
+
+    import skops.io as sio
+    from sklearn.preprocessing import FunctionTransformer
+
+    from strategy_search.safe_model import UntrustedModelError, sha256_of
+
+    copy, meta, model_file = _copy_export(exported, tmp_path)
+    # An attacker who can write the folder can also rewrite strategy.yaml's checksum.
+    model_file.write_bytes(sio.dumps(FunctionTransformer(func=os.system)))
+    meta["model_file"]["sha256"] = sha256_of(model_file)
+    (copy / STRATEGY_FILE).write_text(yaml.safe_dump(meta))
+    with pytest.raises(UntrustedModelError, match=r"does not trust: \[.*system"):
+        load_exported(copy)
+
+
+def test_an_export_without_a_recorded_checksum_is_refused(exported, tmp_path):
+    from strategy_search.safe_model import UntrustedModelError
+
+    copy, meta, _ = _copy_export(exported, tmp_path)
+    del meta["model_file"]
+    (copy / STRATEGY_FILE).write_text(yaml.safe_dump(meta))
+    with pytest.raises(UntrustedModelError, match="records no model checksum"):
+        load_exported(copy)

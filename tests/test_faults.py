@@ -42,16 +42,6 @@ def _run(args: list[str], capsys) -> tuple[int, str]:
     return code, output
 
 
-def test_infinite_values_are_refused_naming_the_column(tmp_path, monkeypatch, capsys):
-    frame = _frame()
-    frame.loc[5, "b"] = np.inf
-    config = _config(tmp_path, frame)
-    monkeypatch.chdir(tmp_path)
-    code, output = _run(["run", str(config)], capsys)
-    assert code == 2 and "['b']" in output and "inf" in output
-    assert not (tmp_path / "mlflow.db").exists()
-
-
 def test_a_damaged_study_file_is_reported_not_replaced(tmp_path, monkeypatch, capsys):
     config = _config(tmp_path, _frame())
     (tmp_path / "optuna.db").write_bytes(b"this is not a sqlite database")
@@ -90,17 +80,6 @@ def test_profile_notes_constant_duplicated_and_id_like_columns(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     code, output = _run(["run", str(config)], capsys)
     assert code == 0 and "look like identifiers" in output and "constant" in output
-
-
-@pytest.mark.parametrize("labels,positive", [(["no", "yes"], "yes"), ([1, 2], 2)])
-def test_string_and_one_two_labels_work_with_the_positive_label_stated(labels, positive, tmp_path,
-                                                                       monkeypatch, capsys):
-    frame = _frame()
-    frame["target"] = np.where(frame["target"] == 1, labels[1], labels[0])
-    config = _config(tmp_path, frame, n_trials=2)
-    monkeypatch.chdir(tmp_path)
-    code, output = _run(["run", str(config)], capsys)
-    assert code == 0 and f"positive class {positive!r}" in output
 
 
 def test_an_unreachable_tracking_server_fails_fast_naming_the_uri(tmp_path, monkeypatch, capsys):

@@ -81,14 +81,16 @@ def _everything_logged(client: MlflowClient, experiment: str, folder: Path) -> s
     return "\n".join(texts)
 
 
-def test_credentials_in_uris_are_never_logged_or_printed(server, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("password", [SECRET, "${TEST_TRACKING_PASSWORD}"], ids=["in-config", "from-environment"])
+def test_credentials_in_uris_are_never_logged_or_printed(password, server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TEST_TRACKING_PASSWORD", SECRET)
     host_part = server.uri.removeprefix("http://")
     config = {
         "name": "secrets",
         "data": {"path": str(ROOT / "experiments" / "data" / "haberman.csv"), "target": "target"},
         "search": {"space": "fast", "n_trials": 3, "n_jobs": 1},
         "cv": {"folds": 3},
-        "tracking": {"uri": f"http://alice:{SECRET}@{host_part}"},
+        "tracking": {"uri": f"http://alice:{password}@{host_part}"},
     }
     (tmp_path / "secrets.yaml").write_text(yaml.safe_dump(config))
     monkeypatch.chdir(tmp_path)
@@ -115,10 +117,10 @@ def test_a_tracking_server_that_dies_mid_search_loses_no_trial(server, small_num
         if trial.number == 3:
             server.start()
 
-    with pytest.warns(UserWarning, match="MLflow logging of trial"):
+    with pytest.warns(UserWarning, match="MLflow logging of trial"):  # noqa: PT031 - finish() drains the writer
         result = strategy_search.search(X, y, space="fast", n_trials=6, cv_folds=3, n_jobs=1,
                                         callbacks=[tracker, outage])
-    tracker.finish(result)
+        tracker.finish(result)  # the failed writes happen on the writer thread, before this returns
     client = MlflowClient(server.uri)
     experiment_id = client.get_experiment_by_name("outage").experiment_id
     children = [r for r in client.search_runs([experiment_id]) if "mlflow.parentRunId" in r.data.tags]

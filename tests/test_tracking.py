@@ -169,6 +169,7 @@ def test_pruned_and_empty_trials_are_logged_too(store):
     pruned, failed = _synthetic_trials()
     for trial in (pruned, failed):
         tracker(None, trial)
+    tracker.flush()  # trials are written on a background thread
     client = MlflowClient(store)
     run = client.get_run(tracker.trial_run_id(pruned.number))
     assert run.info.status == "KILLED"
@@ -262,6 +263,12 @@ def test_import_strategy_search_does_not_load_mlflow():
 )
 def test_mask_secrets(text, expected):
     assert mask_secrets(text) == expected
+
+
+def test_mask_secrets_hides_credential_environment_values(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tok-123456")
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")  # not a credential: left alone
+    assert mask_secrets("401 for alice with tok-123456") == "401 for alice with ***"
 
 
 def test_search_params_flattens_the_settings(tracked):

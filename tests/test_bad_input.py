@@ -1,0 +1,357 @@
+"""Every bad-input row of the reliability table, fed through the real CLI: exit code, message,
+no traceback, and no study storage created when the input is refused.
+
+The same cases write ``docs/bad-input.md``; a test checks that each message shown there is the
+one the CLI prints today. After changing a message, regenerate the page with
+``python tests/test_bad_input.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from strategy_search.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "bad-input.md"
+MESSAGE_PREFIXES = ("error:", "warning:", "note:", "data:")
+
+
+# -- inputs -------------------------------------------------------------------------------------
+def frame(n: int = 120, positives: int | None = None, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.2).astype(int) if positives is None else np.r_[np.ones(positives), np.zeros(n - positives)]
+    return pd.DataFrame({"a": rng.normal(size=n) + y, "b": rng.normal(size=n), "target": y.astype(int)})
+
+
+def config(folder: Path, data: str = "table.csv", space: str = "fast", n_trials: int = 2, folds: int = 3,
+           **data_keys) -> list[str]:
+    """Write config.yaml for ``data`` and return the ``run`` command line."""
+    content = {
+        "name": "bad-input",
+        "data": {"path": data, "target": "target", **data_keys},
+        "search": {"space": space, "n_trials": n_trials, "n_jobs": 1, "seed": 0},
+        "cv": {"folds": folds},
+    }
+    (folder / "config.yaml").write_text(yaml.safe_dump(content))
+    return ["run", str(folder / "config.yaml")]
+
+
+def with_table(table: pd.DataFrame, **config_keys) -> Callable[[Path], list[str]]:
+    def make(folder: Path) -> list[str]:
+        table.to_csv(folder / "table.csv", index=False)
+        return config(folder, **config_keys)
+
+    return make
+
+
+def with_file(name: str, content: bytes) -> Callable[[Path], list[str]]:
+    def make(folder: Path) -> list[str]:
+        (folder / name).write_bytes(content)
+        return config(folder, data=name)
+
+    return make
+
+
+def labels(values: tuple) -> pd.DataFrame:
+    table = frame()
+    table["target"] = np.where(table["target"] == 1, values[1], values[0])
+    return table
+
+
+def three_classes() -> pd.DataFrame:
+    table = frame()
+    table.loc[:9, "target"] = 2
+    return table
+
+
+def with_inf() -> pd.DataFrame:
+    table = frame()
+    table.loc[5, "b"] = np.inf
+    table.loc[7, "a"] = -np.inf
+    return table
+
+
+def with_nan() -> pd.DataFrame:
+    table = frame()
+    table.loc[[1, 4, 9, 30, 31], "b"] = np.nan
+    return table
+
+
+def mixed(n: int = 120) -> pd.DataFrame:
+    table = frame(n)
+    rng = np.random.default_rng(3)
+    table.insert(0, "customer_id", [f"C{i:05d}" for i in range(n)])
+    table.insert(1, "colour", np.where(table["target"] == 1, rng.choice(["red", "blue"], n),
+                                       rng.choice(["green", "blue"], n)))
+    return table
+
+
+def redundant() -> pd.DataFrame:
+    table = frame()
+    table.insert(0, "constant", 7)
+    table.insert(1, "a_copy", table["a"])
+    return pd.concat([table, table.head(3)], ignore_index=True)
+
+
+def duplicate_columns(folder: Path) -> list[str]:
+    # pandas would rename a repeated header on read ("a.1"); write the file by hand.
+    rows = ["a,b,a,target"] + [f"{i % 7},{i % 5},{i % 3},{int(i % 5 == 0)}" for i in range(60)]
+    (folder / "table.csv").write_text("\n".join(rows) + "\n")
+    return config(folder)
+
+
+def tiny_minority_for_smote(folder: Path) -> list[str]:
+    space = {"resamplers": {"smote": {"k_neighbors": 5, "sampling_strategy": 0.5}},
+             "models": {"logistic_regression": {}}}
+    (folder / "smote_only.yaml").write_text(yaml.safe_dump(space))
+    frame(60, positives=6).to_csv(folder / "table.csv", index=False)
+    return config(folder, space="smote_only.yaml", n_trials=1)
+
+
+def config_mistakes(folder: Path) -> list[str]:
+    frame().to_csv(folder / "table.csv", index=False)
+    space = {"models": {"lightgbm": {"num_leaves": {"type": "int", "low": 64, "high": 8}}}}
+    (folder / "space.yaml").write_text(yaml.safe_dump(space))
+    content = {
+        "name": "bad-input",
+        "data": {"path": "table.csv", "target": "target"},
+        "serch": {"n_trials": 5},
+        "search": {"space": "space.yaml", "n_trials": "many"},
+        "cv": {"folds": 3},
+    }
+    (folder / "config.yaml").write_text(yaml.safe_dump(content))
+    return ["run", str(folder / "config.yaml")]
+
+
+def python_tag(folder: Path) -> list[str]:
+    (folder / "config.yaml").write_text("name: !!python/object/apply:os.system ['echo owned']\n")
+    return ["run", str(folder / "config.yaml")]
+
+
+# -- prediction inputs: an exported model on a table with a categorical column ----------------------
+@pytest.fixture(scope="module")
+def exported_model(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("exported")
+    return export_model_for_prediction(folder)
+
+
+def export_model_for_prediction(folder: Path) -> Path:
+    mixed().drop(columns="customer_id").to_csv(folder / "table.csv", index=False)
+    argv = config(folder)
+    with _cwd(folder):
+        assert main(argv) == 0
+        assert main(["export", argv[1], "--out", "model"]) == 0
+    return folder / "model"
+
+
+def predict_with(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path, Path], list[str]]:
+    def make(folder: Path, model: Path) -> list[str]:
+        change(mixed().drop(columns=["customer_id", "target"])).to_csv(folder / "new_rows.csv", index=False)
+        return ["predict", str(model), "new_rows.csv", "--out", "predictions.csv"]
+
+    return make
+
+
+def new_level(table: pd.DataFrame) -> pd.DataFrame:
+    table.loc[:2, "colour"] = "purple"
+    return table
+
+
+def tampered(folder: Path, model: Path) -> list[str]:
+    import shutil
+
+    copy = folder / "model"
+    shutil.copytree(model, copy)
+    meta = yaml.safe_load((copy / "strategy.yaml").read_text())
+    target = copy / meta["model_file"]["path"]
+    target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
+    mixed().drop(columns=["customer_id", "target"]).to_csv(folder / "new_rows.csv", index=False)
+    return ["predict", "model", "new_rows.csv"]
+
+
+# -- the table ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Case:
+    id: str
+    row: str  # the input, as the reliability table names it
+    handling: str  # what the engine does, in one phrase
+    make: Callable[..., list[str]]
+    exit_code: int
+    says: tuple[str, ...]  # fragments the output must contain; lines holding them are the docs' message
+    needs_model: bool = False
+    refuses: bool = field(default=False)  # refused before any study storage is created
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "refuses", self.exit_code == 2 and not self.needs_model)
+
+
+CASES = [
+    Case("missing-file", "data file missing", "error naming the path", with_table(frame(), data="nowhere.csv"),
+         2, ("nowhere.csv", "not found")),
+    Case("unreadable-file", "data file unreadable", "error naming the path and the reader's complaint",
+         with_file("table.parquet", b"these bytes are not parquet"), 2, ("table.parquet",)),
+    Case("empty-file", "data file empty", "error naming the path", with_file("table.csv", b""), 2,
+         ("table.csv", "empty")),
+    Case("wrong-extension", "data file with a wrong extension", "error naming the path and the formats read",
+         with_file("table.txt", b"a,target\n1,0\n"), 2, ("table.txt", ".csv")),
+    Case("missing-target", "target column missing", "error listing the available columns",
+         with_table(frame(), target="label"), 2, ("'label'", "a, b, target")),
+    Case("duplicate-columns", "duplicate column names", "error naming the duplicates", duplicate_columns, 2,
+         ("duplicate column names ['a']",)),
+    Case("single-class", "a single class", "error with the class counts",
+         with_table(frame().assign(target=0)), 2, ("single class (0: 120)",)),
+    Case("absent-positive-label", "positive_label not present in the target", "error with the class counts",
+         with_table(frame(), positive_label=5), 2, ("got 5", "(0: 96, 1: 24)")),
+    Case("three-classes", "more than two classes", "error that says so, with the class counts",
+         with_table(three_classes()), 2, ("has 3 classes", "2: 10", "not supported yet")),
+    Case("positives-fewer-than-folds", "fewer positives than CV folds",
+         "folds reduced with a warning; every validation fold holds a positive",
+         with_table(frame(positives=4), folds=5), 0, ("using 4 CV folds instead of 5",)),
+    Case("positives-fewer-than-k", "fewer positives than k_neighbors + 1",
+         "k_neighbors adapted down in that fold, noted on the console and in the trial's `notes` tag",
+         tiny_minority_for_smote, 0, ("k_neighbors 5 -> ",)),
+    Case("nan-features", "NaN in features",
+         "noted; kept for NaN-capable models, imputed inside the pipeline (training folds only) for the rest",
+         with_table(with_nan()), 0, ("missing values in b (5)",)),
+    Case("inf-features", "+/-inf in features", "error naming the columns", with_table(with_inf()), 2,
+         ("['a', 'b']", "inf")),
+    Case("categorical-and-ids", "string / categorical features, high-cardinality IDs",
+         "categorical columns encoded inside the pipeline (SMOTE becomes SMOTE-NC); ID-like columns noted",
+         with_table(mixed()), 0, ("look like identifiers", "customer_id")),
+    Case("yes-no-labels", 'string labels ("yes"/"no")', "work; the positive label is printed",
+         with_table(labels(("no", "yes"))), 0, ("positive class 'yes'",)),
+    Case("one-two-labels", "labels {1, 2}", "work; the larger label is positive unless `data.positive_label` says",
+         with_table(labels((1, 2))), 0, ("positive class 2",)),
+    Case("redundant-data", "constant and duplicated columns; duplicated rows", "work; noted in the data profile",
+         with_table(redundant()), 0, ("constant columns", "identical to an earlier column", "3 duplicated")),
+    Case("config-mistakes", "a config with unknown keys, wrong types, bad ranges in a space file",
+         "every error at once with the path of its key, exit 2", config_mistakes, 2,
+         ("3 error(s)", "serch", "search.n_trials", "num_leaves")),
+    Case("python-tag", "a config with a `!!python/object` tag", "refused (YAML is read with safe_load)",
+         python_tag, 2, ("config.yaml", "!!python/object")),
+    Case("predict-missing-columns", "a prediction file with missing columns",
+         "error naming the missing columns and listing the expected ones",
+         predict_with(lambda t: t.drop(columns=["b"])), 2, ("['b']",), needs_model=True),
+    Case("predict-extra-columns", "a prediction file with extra columns", "scored; the extra columns are noted and ignored",
+         predict_with(lambda t: t.assign(comment="hi")), 0, ("ignored: ['comment']",), needs_model=True),
+    Case("predict-new-levels", "a prediction file with new category levels",
+         "scored; the unseen levels are noted and scored as one unknown level",
+         predict_with(new_level), 0, ("not seen in training ['purple']",), needs_model=True),
+    Case("predict-tampered-model", "a model file changed after export", "refused, nothing of it is loaded",
+         tampered, 2, ("changed after export",), needs_model=True),
+]
+
+
+# -- running a case -------------------------------------------------------------------------------
+class _cwd:
+    def __init__(self, folder: Path):
+        self.folder, self.previous = folder, None
+
+    def __enter__(self) -> None:
+        import os
+
+        self.previous = Path.cwd()
+        os.chdir(self.folder)
+
+    def __exit__(self, *exc: object) -> None:
+        import os
+
+        os.chdir(self.previous)
+
+
+def run_case(case: Case, folder: Path, model: Path | None, read_output: Callable[[], str]) -> tuple[int, str]:
+    argv = case.make(folder, model) if case.needs_model else case.make(folder)
+    with _cwd(folder):
+        code = main(argv)
+    return code, read_output()
+
+
+def message_lines(case: Case, output: str, folder: Path) -> list[str]:
+    """The output lines that carry the case's message, with the temporary folder removed."""
+    blocks: list[list[str]] = []
+    for line in output.splitlines():
+        if line.startswith(MESSAGE_PREFIXES):
+            blocks.append([line])
+        elif line.startswith("  ") and blocks and blocks[-1][0].startswith("error:"):
+            blocks[-1].append(line.strip())  # the lines of a multi-line error
+    shown = [line for block in blocks if any(f in " ".join(block) for f in case.says) for line in block]
+    return [line.replace(str(folder) + "/", "").replace(str(folder), ".") for line in shown]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input_through_the_cli(case, tmp_path, capsys, request):
+    model = request.getfixturevalue("exported_model") if case.needs_model else None
+    capsys.readouterr()
+
+    def read_output() -> str:
+        captured = capsys.readouterr()
+        return captured.out + captured.err
+
+    code, output = run_case(case, tmp_path, model, read_output)
+    assert "Traceback" not in output
+    assert code == case.exit_code, output
+    for fragment in case.says:
+        assert fragment in output, f"{fragment!r} not in:\n{output}"
+    if case.refuses:
+        assert not (tmp_path / "optuna.db").exists() and not (tmp_path / "mlflow.db").exists()
+    documented = DOCS.read_text()
+    for line in message_lines(case, output, tmp_path):
+        assert _cell(line) in documented, f"docs/bad-input.md is out of date; run `python {Path(__file__).name}`"
+
+
+def test_the_docs_table_has_every_case():
+    documented = DOCS.read_text()
+    for case in CASES:
+        assert f"| {case.row} |" in documented, case.row
+
+
+# -- the docs page --------------------------------------------------------------------------------
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+HEADER = """# Bad input: what the CLI says
+
+Each row is a test in `tests/test_bad_input.py`, which feeds the input to the real CLI (mostly
+`strategy-search run config.yaml`) and checks the exit code, the message, that no Python
+traceback is printed (`--debug` shows one) and, for refused input, that no study or MLflow
+store was created. The messages are copied from those runs, with paths shown relative to the
+folder the command ran in (`python tests/test_bad_input.py` rewrites this page; a test fails
+when a message here no longer matches).
+
+Exit codes: 0 = done, 2 = input refused before any search work, 1 = the search itself failed.
+"""
+
+
+def write_docs() -> None:
+    import contextlib
+    import io
+    import tempfile
+
+    rows = []
+    model_folder = Path(tempfile.mkdtemp())
+    model = export_model_for_prediction(model_folder)
+    for case in CASES:
+        folder = Path(tempfile.mkdtemp())
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            code, output = run_case(case, folder, model if case.needs_model else None, buffer.getvalue)
+        message = "<br>".join(_cell(line) for line in message_lines(case, output, folder))
+        rows.append(f"| {case.row} | {case.handling} | {code} | {message} |")
+        print(case.id, code, file=sys.stderr)
+    table = ["| input | what happens | exit | message (verbatim) |", "|---|---|---|---|", *rows]
+    DOCS.parent.mkdir(exist_ok=True)
+    DOCS.write_text(HEADER + "\n" + "\n".join(table) + "\n")
+
+
+if __name__ == "__main__":
+    write_docs()
