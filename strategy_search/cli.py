@@ -7,6 +7,7 @@ unless ``--debug`` is given. MLflow is imported only by the commands that track 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -426,6 +427,39 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     console.print(f"[yellow]warning[/]: {mask_secrets(str(message))}{origin}", highlight=False)
 
 
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    """A write that failed for lack of space: an OSError, or SQLite's own report of it
+    (wrapped by SQLAlchemy in Optuna's and MLflow's stores)."""
+    for error in _chain(exc):
+        if isinstance(error, OSError) and error.errno in _DISK_FULL_ERRNOS:
+            return True
+        if "database or disk is full" in str(error):
+            return True
+    return False
+
+
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _disk_full_message(exc: BaseException) -> str:
+    where = next((e.filename for e in _chain(exc) if isinstance(e, OSError) and e.filename), None)
+    place = f" while writing {where}" if where else ""
+    return (
+        f"no space left on the device{place}. Writes are staged (exports) or transactional (the Optuna "
+        "and MLflow stores), so the study, its finished trials and any earlier export are as they were "
+        "before this write. Free some space, or point --out / the stores elsewhere, and run the command "
+        "again (`run --resume` continues a search)."
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_libraries()
@@ -445,6 +479,9 @@ def _handle(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence keeps tracebacks opt-in
         if args.debug:
             raise
+        if _is_disk_full(exc):
+            print(f"error: {_disk_full_message(exc)}", file=sys.stderr)
+            return 1
         print(f"error: {type(exc).__name__}: {mask_secrets(str(exc))}\n(run with --debug for the full traceback)",
               file=sys.stderr)
         return 1

@@ -97,3 +97,52 @@ def test_an_unreachable_tracking_server_fails_fast_naming_the_uri(tmp_path, monk
     assert f"127.0.0.1:{port}" in output and "unreachable" in output
     assert "s3cret" not in output
     assert not (tmp_path / "optuna.db").exists()
+
+
+def _private_mounts_work() -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+                           capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _private_mounts_work(), reason="needs `unshare -rm` and tmpfs mounts for a real full disk")
+def test_a_full_disk_during_export_keeps_the_earlier_export_and_the_study(tmp_path, monkeypatch, capsys):
+    """A real full disk: the export folder lives on a tmpfs (in a private mount namespace)
+    with room for one export but not for a second one staged beside it."""
+    import shlex
+    import subprocess
+    import sys
+
+    config = _config(tmp_path, _frame(), n_trials=2)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(config)]) == 0
+    assert main(["export", str(config), "--out", "reference"]) == 0
+    size_kb = sum(p.stat().st_size for p in (tmp_path / "reference").rglob("*") if p.is_file()) // 1024
+    (tmp_path / "full").mkdir()
+    cli = f"{shlex.quote(sys.executable)} -m strategy_search"
+    script = (
+        f"mount -t tmpfs -o size={int(size_kb * 1.5) + 64}k tmpfs full || exit 99\n"
+        f"{cli} export config.yaml --out full/model >/dev/null 2>&1 || exit 98\n"
+        "cp full/model/strategy.yaml first.yaml\n"
+        f"{cli} export config.yaml --out full/model 2>second.err; echo $? > second.rc\n"
+        "ls -A full > listing.txt\n"
+        f"{cli} predict full/model table.csv --out predictions.csv 2>/dev/null; echo $? > predict.rc\n"
+    )
+    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    error = (tmp_path / "second.err").read_text()
+    assert (tmp_path / "second.rc").read_text().strip() == "1"
+    assert "no space left on the device" in error and "Traceback" not in error
+    assert (tmp_path / "listing.txt").read_text().split() == ["model"], "no staging folder left behind"
+    assert (tmp_path / "predict.rc").read_text().strip() == "0", "the earlier export still loads and predicts"
+    assert len(pd.read_csv(tmp_path / "predictions.csv")) == 120
+    # The study and the MLflow store are untouched: exporting elsewhere still works.
+    assert main(["export", str(config), "--out", "again"]) == 0
+    assert (tmp_path / "again" / "strategy.yaml").read_text().split("created_at")[0] == \
+        (tmp_path / "first.yaml").read_text().split("created_at")[0]
