@@ -319,10 +319,19 @@ def _open_storage(storage: Any) -> Any:
         return optuna.storages.RDBStorage(storage)
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy and drivers raise many types
         raise StorageError(
-            f"Cannot open the Optuna storage {mask_secrets(storage)}: {type(exc).__name__}: {str(exc).splitlines()[0]}. "
-            "If it is a damaged file, move it away (its studies cannot be resumed) or point search.storage "
-            "at another one."
+            f"Cannot open the Optuna storage {mask_secrets(storage)}: {type(exc).__name__}: "
+            f"{mask_secrets(str(exc).splitlines()[0])}. {_storage_hint(storage, exc)}"
         ) from None
+
+
+def _storage_hint(storage: str, exc: Exception) -> str:
+    if isinstance(exc, ImportError):
+        extra = " (pip install 'strategy-search[postgres]')" if storage.startswith("postgres") else ""
+        return f"The database driver for this URL is not installed{extra}."
+    if storage.startswith("sqlite"):
+        return ("If it is a damaged file, move it away (its studies cannot be resumed) or point "
+                "search.storage at another one.")
+    return "Check that the database server is running and reachable, and the user name and password."
 
 
 def create_study(settings: SearchSettings, *, storage: Any = None, study_name: str | None = None) -> optuna.Study:

@@ -18,6 +18,7 @@ import strategy_search
 from strategy_search.cli import main
 from strategy_search.search import prepare_data
 from strategy_search.tracking import SearchTracker
+from tracking_helpers import everything_logged
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-Pa55"
@@ -69,18 +70,6 @@ def server(tmp_path):
     running.stop()
 
 
-def _everything_logged(client: MlflowClient, experiment: str, folder: Path) -> str:
-    experiment_id = client.get_experiment_by_name(experiment).experiment_id
-    texts = []
-    for run in client.search_runs([experiment_id], max_results=1000):
-        texts += [str(run.data.params), str(run.data.tags), str(run.info.run_name)]
-        for artifact in client.list_artifacts(run.info.run_id):
-            if not artifact.is_dir:
-                local = client.download_artifacts(run.info.run_id, artifact.path, str(folder))
-                texts.append(Path(local).read_bytes().decode("utf-8", errors="replace"))
-    return "\n".join(texts)
-
-
 @pytest.mark.parametrize("password", [SECRET, "${TEST_TRACKING_PASSWORD}"], ids=["in-config", "from-environment"])
 def test_credentials_in_uris_are_never_logged_or_printed(password, server, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TEST_TRACKING_PASSWORD", SECRET)
@@ -98,7 +87,7 @@ def test_credentials_in_uris_are_never_logged_or_printed(password, server, tmp_p
     printed = capsys.readouterr()
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    logged = _everything_logged(MlflowClient(server.uri), "secrets", downloads)
+    logged = everything_logged(MlflowClient(server.uri), "secrets", downloads)
     assert f"alice:***@{host_part}" in logged  # the saved config and tags, masked
     for text in (logged, printed.out, printed.err):
         assert SECRET not in text
