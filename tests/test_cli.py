@@ -201,13 +201,28 @@ def _finished_trials(storage: str) -> int:
     return len([t for t in study.trials if t.state.is_finished()])
 
 
-def test_ui_serves_the_tracking_store_on_localhost(tmp_path):
+def _listening_hosts(port: int) -> set[str]:
+    """The IPv4 addresses with a socket listening on ``port`` (from /proc/net/tcp)."""
+    hosts = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, local_port = local.split(":")
+        if int(local_port, 16) == port and state == "0A":  # 0A = LISTEN
+            hosts.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    return hosts
+
+
+def _start_ui(config: Path, port: int, *extra: str, stderr: int = subprocess.DEVNULL) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "strategy_search", "ui", str(config), "--port", str(port), *extra],
+                            cwd=config.parent, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+
+
+def test_ui_serves_the_tracking_store_on_localhost_only(tmp_path):
     config = _write_config(tmp_path)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "strategy_search", "ui", str(config), "--port", str(port)],
-                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = _start_ui(config, port)
     try:
         deadline, status = time.monotonic() + 60, None
         while time.monotonic() < deadline and status is None:
@@ -216,6 +231,21 @@ def test_ui_serves_the_tracking_store_on_localhost(tmp_path):
             except OSError:
                 time.sleep(0.5)
         assert status == 200
+        assert _listening_hosts(port) == {"127.0.0.1"}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_ui_on_another_host_warns_that_mlflow_has_no_authentication(tmp_path):
+    config = _write_config(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = _start_ui(config, port, "--host", "0.0.0.0", stderr=subprocess.PIPE)
+    try:
+        first_line = process.stderr.readline()  # printed before the command becomes MLflow's server
+        assert "warning: serving on 0.0.0.0" in first_line and "no authentication" in first_line
     finally:
         process.terminate()
         process.wait(timeout=30)
