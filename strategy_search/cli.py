@@ -194,18 +194,23 @@ def _print_adaptations(result: SearchResult, examples: int = 3) -> None:
 
 
 def _print_top(result: SearchResult, n: int = 5) -> None:
+    """The best ``n`` completed trials; a Pareto search also shows every front trial, marked."""
     board = result.leaderboard
+    front = {t.number for t in result.pareto_front} if result.settings.multi_objective else set()
     table = Table(title=f"Top strategies ({len(board)} trials, metric: {', '.join(result.settings.metrics)})")
-    for column in ("rank", "trial", "strategy", "PR-AUC", "F1", "F1@0.5", "threshold"):
+    columns = ["rank", "trial", "strategy", "PR-AUC", "F1", "F1@0.5", "threshold"] + (["Pareto front"] if front else [])
+    for column in columns:
         table.add_column(column, justify="left" if column == "strategy" else "right")
-    completed = board[board["state"] == "COMPLETE"].head(n)
-    for rank, (_, row) in enumerate(completed.iterrows(), start=1):
+    completed = board[board["state"] == "COMPLETE"]
+    shown = completed[(completed.index < n) | completed["trial"].isin(front)] if front else completed.head(n)
+    for rank, row in shown.iterrows():
         strategy = result.strategy_of(result.study.trials[int(row["trial"])])
-        table.add_row(
-            str(rank), str(row["trial"]), strategy.describe(),
+        cells = [
+            str(rank + 1), str(row["trial"]), strategy.describe(),
             f"{row['pr_auc']:.4f} ± {row['pr_auc_std']:.3f}", f"{row['f1']:.4f} ± {row['f1_std']:.3f}",
             f"{row['f1_at_0.5']:.4f}", f"{row['threshold']:.3f}",
-        )
+        ]
+        table.add_row(*cells, *(["yes" if int(row["trial"]) in front else ""] if front else []))
     _stdout_console().print(table)
 
 

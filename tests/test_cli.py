@@ -264,3 +264,14 @@ def test_spaces_lists_spaces_and_components(capsys):
     out = capsys.readouterr().out
     for expected in ("default", "fast", "smote", "effective_number", "focal", "balanced_random_forest"):
         assert expected in out
+
+
+def test_a_pareto_search_marks_its_front_in_the_summary(tmp_path, monkeypatch, capsys):
+    config = _write_config(tmp_path, search__metric=["pr_auc", "f1"], search__n_trials=5)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "Pareto front" in out
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    marked = [line for line in rows if line.rstrip("│ ").endswith("yes")]
+    assert 1 <= len(marked) <= len(rows)
