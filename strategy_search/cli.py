@@ -18,10 +18,24 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from strategy_search.config import ConfigError, RunConfig, load_config, load_table, read_table, validate_config
+from strategy_search.config import (
+    ConfigError,
+    RunConfig,
+    load_config,
+    load_table,
+    read_table,
+    validate_config,
+)
 from strategy_search.data import DataError, check_features, encode_target, profile
 from strategy_search.masking import mask_secrets
 from strategy_search.search import (
@@ -37,6 +51,12 @@ from strategy_search.search import (
 )
 
 console = Console(stderr=True, soft_wrap=True)
+
+
+def _say(kind: str, text: str) -> None:
+    """``kind: text`` on stderr; ``text`` (column names, labels, messages) is never read as
+    rich markup, so brackets in it print as they are."""
+    console.print(f"[yellow]{kind}[/]: {escape(mask_secrets(text))}", highlight=False)
 
 
 def _stdout_console() -> Console:
@@ -130,7 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _print_data_summary(data.profile)
     done = len([t for t in study.trials if t.state.is_finished()])
     verb = "resuming" if args.resume else "starting"
-    console.print(f"{verb} study [bold]{study_name}[/] ({done} trials done) - MLflow run {parent}")
+    console.print(f"{verb} study [bold]{escape(study_name)}[/] ({done} trials done) - MLflow run {parent}")
     _raise_on_sigterm()
     try:
         with _progress() as progress:
@@ -142,8 +162,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         tracker.fail("KILLED", study=study)
-        console.print(f"[yellow]interrupted[/]: study {study_name} is saved; continue it with "
-                      f"`strategy-search run {args.config} --resume`")
+        _say("interrupted", f"study {study_name} is saved; continue it with "
+                            f"`strategy-search run {args.config} --resume`")
         return 130
     except BaseException:
         tracker.fail("FAILED", study=study)
@@ -158,13 +178,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _print_data_summary(data_profile: Any) -> None:
     share = data_profile.n_positive / data_profile.n_rows
-    console.print(
+    console.print(escape(
         f"data: {data_profile.n_rows} rows, {len(data_profile.schema.columns)} features; positive class "
         f"{data_profile.positive_label!r}: {data_profile.n_positive} rows ({share:.1%}), "
-        f"negative class {data_profile.negative_label!r}", highlight=False,
+        f"negative class {data_profile.negative_label!r}"), highlight=False,
     )
     for note in data_profile.notes:
-        console.print(f"[yellow]note[/]: {note}", highlight=False)
+        _say("note", note)
 
 
 def _study_name(config: RunConfig, storage: str, *, resume: bool) -> str:
@@ -189,8 +209,8 @@ def _print_adaptations(result: SearchResult, examples: int = 3) -> None:
                     changes.append(f"{name} {change}")
     if trials:
         shown = "; ".join(changes[:examples]) + ("; ..." if len(changes) > examples else "")
-        console.print(f"[yellow]note[/]: the resampler adapted to small folds in {len(trials)} trial(s): {shown}. "
-                      "Each trial's MLflow run lists its changes in the `notes` tag.", highlight=False)
+        _say("note", f"the resampler adapted to small folds in {len(trials)} trial(s): {shown}. "
+                     "Each trial's MLflow run lists its changes in the `notes` tag.")
 
 
 def _print_top(result: SearchResult, n: int = 5) -> None:
@@ -283,7 +303,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     for note in input_notes(read_strategy_file(model_dir), data):
-        console.print(f"[yellow]note[/]: {note}", highlight=False)
+        _say("note", note)
     if args.out:
         predictions.to_csv(args.out, index=False)
         print(f"wrote {len(predictions)} predictions to {args.out}", file=sys.stderr)
@@ -296,11 +316,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides=args.set)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        console.print(f"[yellow]warning[/]: serving on {args.host}: the MLflow UI has no authentication; "
-                      "anyone who can reach this address can read and change your runs.")
+        _say("warning", f"serving on {args.host}: the MLflow UI has no authentication; "
+                        "anyone who can reach this address can read and change your runs.")
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", config.tracking_uri,
                "--host", args.host, "--port", str(args.port)]
-    console.print(f"MLflow UI for {mask_secrets(config.tracking_uri)} at http://{args.host}:{args.port} (Ctrl-C stops it)")
+    console.print(escape(f"MLflow UI for {mask_secrets(config.tracking_uri)} at http://{args.host}:{args.port} "
+                         "(Ctrl-C stops it)"))
     sys.stderr.flush()
     # Become the MLflow UI process, so Ctrl-C and SIGTERM reach the server itself and no
     # orphaned server outlives this command.
@@ -429,7 +450,7 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     # The engine's warnings are messages to the user (folds reduced, a sampler adapted), not
     # code locations; other libraries' warnings keep their origin for bug reports.
     origin = "" if "strategy_search" in filename else f" ({category.__name__} from {Path(filename).name}:{lineno})"
-    console.print(f"[yellow]warning[/]: {mask_secrets(str(message))}{origin}", highlight=False)
+    _say("warning", f"{message}{origin}")
 
 
 _DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
@@ -454,15 +475,20 @@ def _chain(exc: BaseException | None) -> list[BaseException]:
     return seen
 
 
-def _disk_full_message(exc: BaseException) -> str:
+_AFTER_DISK_FULL = {
+    "run": "The Optuna and MLflow stores write in transactions, so the study keeps every trial that "
+           "finished; free some space and continue with `run --resume`.",
+    "export": "The export was staged beside its folder, so an earlier export there is unchanged and "
+              "nothing half-written was kept; free some space (or choose another --out) and export again.",
+}
+
+
+def _disk_full_message(exc: BaseException, command: str) -> str:
     where = next((e.filename for e in _chain(exc) if isinstance(e, OSError) and e.filename), None)
     place = f" while writing {where}" if where else ""
-    return (
-        f"no space left on the device{place}. Writes are staged (exports) or transactional (the Optuna "
-        "and MLflow stores), so the study, its finished trials and any earlier export are as they were "
-        "before this write. Free some space, or point --out / the stores elsewhere, and run the command "
-        "again (`run --resume` continues a search)."
-    )
+    after = _AFTER_DISK_FULL.get(command, "Anything this command was writing may be incomplete; free some "
+                                          "space and run it again.")
+    return f"no space left on the device{place}. {after}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -485,7 +511,7 @@ def _handle(args: argparse.Namespace) -> int:
         if args.debug:
             raise
         if _is_disk_full(exc):
-            print(f"error: {_disk_full_message(exc)}", file=sys.stderr)
+            print(f"error: {_disk_full_message(exc, args.command)}", file=sys.stderr)
             return 1
         print(f"error: {type(exc).__name__}: {mask_secrets(str(exc))}\n(run with --debug for the full traceback)",
               file=sys.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -32,7 +33,13 @@ from pydantic import (
     model_validator,
 )
 
-from strategy_search.data import DataError, class_count_problem, describe_counts, find_label
+from strategy_search.data import (
+    DataError,
+    class_count_problem,
+    describe_counts,
+    find_label,
+)
+from strategy_search.masking import register_secret
 from strategy_search.scoring import METRICS
 from strategy_search.search import prepare_data
 from strategy_search.space import SpaceError, builtin_space_names, load_space
@@ -270,8 +277,17 @@ def _expand_environment(raw: dict[str, Any]) -> Errors:
             errors.append((f"{section}.{key}", f"environment variable(s) {unset} are not set; export them or "
                                                "write the value in the config"))
             continue
-        block[key] = _ENV_REFERENCE.sub(lambda m: os.environ[m.group(1)], block[key])
+        block[key] = _ENV_REFERENCE.sub(lambda m: _uri_part(os.environ[m.group(1)]), block[key])
     return errors
+
+
+def _uri_part(value: str) -> str:
+    # Percent-encoded, so a password holding @ : / or % stays one URI component; both forms
+    # are masked from now on, whatever the variable's name.
+    encoded = urllib.parse.quote(value, safe="")
+    register_secret(value)
+    register_secret(encoded)
+    return encoded
 
 
 def _read_text(source: Path) -> str:

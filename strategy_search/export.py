@@ -129,15 +129,22 @@ def load_exported(model_dir: Path) -> tuple[ThresholdedClassifier, dict[str, Any
     (:class:`~strategy_search.safe_model.UntrustedModelError` otherwise)."""
     model_dir = Path(model_dir)
     meta = read_strategy_file(model_dir)
+    from strategy_search.tracking import load_mlflow_model
+
+    return load_mlflow_model(model_dir, expected_sha256=recorded_sha256(model_dir, meta)), meta
+
+
+def recorded_sha256(model_dir: Path, meta: Mapping[str, Any] | None = None) -> str:
+    """The classifier checksum the export recorded in ``strategy.yaml``; a folder without one
+    is refused (:class:`~strategy_search.safe_model.UntrustedModelError`)."""
+    meta = read_strategy_file(model_dir) if meta is None else meta
     recorded = (meta.get("model_file") or {}).get("sha256")
     if not recorded:
         raise UntrustedModelError(
             f"{model_dir}/{STRATEGY_FILE} records no model checksum (model_file.sha256): it was not "
             "written by this version's export, or was edited. Export the model again from its search."
         )
-    from strategy_search.tracking import load_mlflow_model
-
-    return load_mlflow_model(model_dir, expected_sha256=recorded), meta
+    return recorded
 
 
 def read_strategy_file(model_dir: Path) -> dict[str, Any]:

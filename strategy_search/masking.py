@@ -7,9 +7,15 @@ import re
 
 MASK = "***"
 # Environment variables whose values are credentials (MLFLOW_TRACKING_PASSWORD, PGPASSWORD,
-# AWS_SECRET_ACCESS_KEY, ...): their values are masked wherever they show up in text.
-_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|ACCESS_?KEY|CREDENTIAL", re.IGNORECASE)
+# AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN, ...): their values are masked wherever they show up.
+# Matched on whole name parts, so TOKENIZERS_PARALLELISM is not one; PWD is the working folder.
+_SECRET_PARTS = {"PASSWORD", "PASSWD", "PGPASSWORD", "TOKEN", "SECRET", "CREDENTIAL", "CREDENTIALS", "APIKEY"}
+_KEY_QUALIFIERS = {"API", "ACCESS", "PRIVATE", "SECRET"}  # API_KEY, ACCESS_KEY, PRIVATE_KEY
+_NOT_A_VALUE = {"FILE", "DIR", "DIRECTORY", "PATH"}  # *_TOKEN_FILE holds a path, not the token
+_PLAIN_VALUE = re.compile(r"(?i)^(true|false|yes|no|on|off|none|null|[0-9]+(\.[0-9]+)?)$")
 _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words and numbers
+_registered: set[str] = set()  # values taken from the environment through ${NAME} in a config
+
 
 # user:password@ in any URI (postgresql://, mysql+pymysql://, https://, ...).
 _URI_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<secret>[^@/\s]+)(?=@)")
@@ -33,6 +39,20 @@ def mask_secrets(text: str) -> str:
     return text
 
 
+def register_secret(value: str) -> None:
+    """Mask ``value`` from now on, whatever the name of the variable it came from."""
+    if len(value) >= _MIN_SECRET_LENGTH:
+        _registered.add(value)
+
+
+def is_secret_name(name: str) -> bool:
+    parts = name.upper().split("_")
+    if parts[-1] in _NOT_A_VALUE:
+        return False
+    return bool(_SECRET_PARTS.intersection(parts)) or ("KEY" in parts and bool(_KEY_QUALIFIERS.intersection(parts)))
+
+
 def _secret_environment_values() -> list[str]:
-    values = {v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= _MIN_SECRET_LENGTH}
-    return sorted(values, key=len, reverse=True)  # a longer secret first, in case one contains another
+    values = {v for k, v in os.environ.items()
+              if is_secret_name(k) and len(v) >= _MIN_SECRET_LENGTH and not _PLAIN_VALUE.match(v)}
+    return sorted(values | _registered, key=len, reverse=True)  # a longer secret first, in case one contains another

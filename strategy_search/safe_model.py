@@ -3,8 +3,9 @@
 Pickle runs whatever code a file names while it loads. skops instead lists the types a file
 would create; :func:`read_classifier` refuses the file unless every one of them is on
 :data:`TRUSTED_TYPES`, which lives in this module and never comes from the file itself. On
-top, the export records the file's SHA-256 and :func:`read_classifier` compares it, so a
-model file swapped or edited after export is refused even when it holds only trusted types.
+top, the export records the file's SHA-256 in ``strategy.yaml`` and :func:`read_classifier`
+compares it. That catches a file damaged or replaced on its own; someone who can write the
+folder can rewrite the checksum too, so against tampering the allowlist is the defence.
 
 Adding a component that creates a new type means adding that type's name here; the
 conformance suite (``tests/test_components.py``) saves every registered component and fails
@@ -80,7 +81,11 @@ def untrusted_types(data: bytes) -> list[str]:
 
 
 def sha256_of(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return _sha256(Path(path).read_bytes())
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def write_classifier(classifier: Any, path: Path) -> str:
@@ -96,7 +101,7 @@ def write_classifier(classifier: Any, path: Path) -> str:
             "If a new component brought them, add them to strategy_search.safe_model.TRUSTED_TYPES."
         )
     Path(path).write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
+    return _sha256(data)
 
 
 def read_classifier(path: Path, *, expected_sha256: str | None) -> Any:
@@ -106,7 +111,7 @@ def read_classifier(path: Path, *, expected_sha256: str | None) -> Any:
     model folders written without one, such as MLflow's own copy of the artifact)."""
     path = Path(path)
     data = path.read_bytes()
-    if expected_sha256 is not None and hashlib.sha256(data).hexdigest() != expected_sha256:
+    if expected_sha256 is not None and _sha256(data) != expected_sha256:
         raise UntrustedModelError(
             f"{path} was changed after export: its SHA-256 does not match the one recorded in "
             "strategy.yaml. Refusing to load it; export the model again from its search."

@@ -283,26 +283,28 @@ class SearchTracker:
         """Optuna callback: queue ``trial`` to be logged as a nested child run of the parent.
 
         A background thread writes it while the next trial runs, so the search never waits on
-        the tracking store; :meth:`finish` and :meth:`fail` wait for the queue to empty."""
+        the tracking store. Call :meth:`finish` (or :meth:`fail`) at the end: they wait for the
+        queue and log again whatever could not be written. Failed writes are reported as
+        warnings here, on the caller's thread, at the next trial."""
         if self.parent_run_id is None:
             raise RuntimeError("SearchTracker.start() must be called before the search runs.")
+        self._report_write_failures()
         if trial.state not in TRIAL_STATUS:
             return  # only finished trials have anything to log
-        self._writer.submit(self._log_trial_or_warn, trial)
+        self._writer.submit(self._log_trial, trial)
 
-    def _log_trial_or_warn(self, trial: FrozenTrial) -> None:
-        try:
-            self._log_trial(trial)
-        except Exception as exc:  # noqa: BLE001
+    def _report_write_failures(self) -> None:
+        for number, error in self._writer.take_errors():
             # A tracking hiccup (server down, database locked) must not kill a long search:
             # the trial stays in _unlogged (or has no run yet) and finish() logs it again.
-            warnings.warn(f"MLflow logging of trial {trial.number} failed ({mask_secrets(str(exc))}); "
-                          "retrying at finish().", stacklevel=2)
+            warnings.warn(f"MLflow logging of trial {number} failed ({mask_secrets(str(error))}); "
+                          "retrying at finish().", stacklevel=3)
 
     def flush(self) -> None:
-        """Wait until every queued trial has been written (or has failed and been kept for
-        :meth:`finish`)."""
+        """Wait until every queued trial has been written or has failed (failures are warned
+        about and left for :meth:`finish` to log again)."""
         self._writer.drain()
+        self._report_write_failures()
 
     def _log_trial(self, trial: FrozenTrial) -> None:
         run_id = self._trial_runs.get(trial.number)
@@ -326,7 +328,7 @@ class SearchTracker:
 
     def trial_run_id(self, number: int) -> str | None:
         """The child run id of trial ``number`` (None if it was not logged by this tracker or,
-        for a resumed parent, before)."""
+        for a resumed parent, before; during a search, also while it waits in the queue)."""
         return self._trial_runs.get(number)
 
     # -- closing -------------------------------------------------------------------------------
@@ -378,7 +380,13 @@ class SearchTracker:
             raise ValueError(f"status must be one of {TERMINAL_STATUSES}; got {status!r}.")
         if self.parent_run_id is None:
             return
-        self.flush()
+        if study is None:
+            self._writer.drain()
+        else:
+            # After Ctrl-C nobody wants to wait for a queue against a slow server: trials not
+            # yet started leave the queue and are logged below, once, with the rest.
+            self._writer.cancel_pending()
+        self._report_write_failures()
         if study is not None:
             try:
                 self._log_missing_trials(study)
@@ -402,30 +410,49 @@ class SearchTracker:
 
 
 class _BackgroundWriter:
-    """Runs logging calls one at a time, in order, on a daemon thread (started on first use)."""
+    """Runs ``fn(trial)`` calls one at a time, in order, on a daemon thread (started on first
+    use, and again if it ever died). Errors are kept for the caller's thread to report:
+    warning from this thread could raise (warnings as errors) and end it."""
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Any, tuple[Any, ...]]] = queue.Queue()
+        self._queue: queue.Queue[tuple[Any, FrozenTrial]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._errors: list[tuple[int, BaseException]] = []
 
-    def submit(self, fn: Any, *args: Any) -> None:
+    def submit(self, fn: Any, trial: FrozenTrial) -> None:
         with self._lock:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._work, name="mlflow-writer", daemon=True)
                 self._thread.start()
-        self._queue.put((fn, args))
+        self._queue.put((fn, trial))
 
     def drain(self) -> None:
         self._queue.join()
 
+    def cancel_pending(self) -> None:
+        """Drop the calls not yet started, then wait for the one running (if any)."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+            self._queue.task_done()
+        self._queue.join()
+
+    def take_errors(self) -> list[tuple[int, BaseException]]:
+        with self._lock:
+            errors, self._errors = self._errors, []
+        return errors
+
     def _work(self) -> None:
         while True:
-            fn, args = self._queue.get()
+            fn, trial = self._queue.get()
             try:
-                fn(*args)  # callers catch their own errors; this keeps the thread alive regardless
-            except BaseException as exc:  # noqa: BLE001
-                warnings.warn(f"MLflow background logging failed ({mask_secrets(str(exc))}).", stacklevel=1)
+                fn(trial)
+            except Exception as exc:  # noqa: BLE001 - kept for the caller's thread
+                with self._lock:
+                    self._errors.append((trial.number, exc))
             finally:
                 self._queue.task_done()
 
@@ -566,7 +593,6 @@ def _global_uris(uri: str) -> Iterator[None]:
 # -- the MLflow model format ------------------------------------------------------------------
 CLASSIFIER_ARTIFACT = "classifier"
 CLASSIFIER_FILE = "classifier.skops"
-EXPORT_METADATA = "strategy.yaml"  # written beside MLmodel by strategy_search.export
 # Pinned so saving skips MLflow's requirement inference, which re-loads the model in a
 # subprocess (seconds). strategy-search itself must be installed where the model is loaded.
 _REQUIREMENTS = ("mlflow", "skops", "numpy", "pandas", "scipy", "scikit-learn",
@@ -580,7 +606,9 @@ class ClassifierModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         artifact = Path(context.artifacts[CLASSIFIER_ARTIFACT])
         # The artifact sits at <model>/artifacts/<file>; the export's checksum is at <model>.
-        self.classifier = read_classifier(artifact, expected_sha256=_recorded_sha256(artifact.parent.parent))
+        from strategy_search.export import recorded_sha256
+
+        self.classifier = read_classifier(artifact, expected_sha256=recorded_sha256(artifact.parent.parent))
 
     # MLflow reads this type hint: a DataFrame hint means "validate against the saved
     # signature" (Any or no hint makes it warn at import).
@@ -599,17 +627,6 @@ from strategy_search.tracking import ClassifierModel
 
 mlflow.models.set_model(ClassifierModel())
 """
-
-
-def _recorded_sha256(model_dir: Path) -> str | None:
-    """The classifier checksum an export recorded in its ``strategy.yaml`` (None without one)."""
-    import yaml
-
-    path = model_dir / EXPORT_METADATA
-    if not path.is_file():
-        return None
-    meta = yaml.safe_load(path.read_text()) or {}
-    return (meta.get("model_file") or {}).get("sha256")
 
 
 def _pip_requirements() -> list[str]:
@@ -650,7 +667,7 @@ def save_mlflow_model(
                 input_example=example,
                 pip_requirements=_pip_requirements(),
             )
-    return {"path": _classifier_file(Path(path)).relative_to(Path(path)).as_posix(), "sha256": sha256}
+    return {"path": _classifier_file(Path(path)).relative_to(Path(path).resolve()).as_posix(), "sha256": sha256}
 
 
 def _classifier_file(model_dir: Path) -> Path:

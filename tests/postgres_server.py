@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import urllib.parse
 from pathlib import Path
 
 ROLE, DATABASE = "searcher", "studies"
@@ -33,7 +34,9 @@ class PostgresServer:
             self.port = probe.getsockname()[1]
 
     def url(self, password: str | None = None) -> str:
-        return f"postgresql://{ROLE}:{password or self.password}@127.0.0.1:{self.port}/{DATABASE}"
+        """The connection URL; ``password`` replaces the real one as it is (e.g. ``${NAME}``)."""
+        secret = password or urllib.parse.quote(self.password, safe="")
+        return f"postgresql://{ROLE}:{secret}@127.0.0.1:{self.port}/{DATABASE}"
 
     def _run(self, *command: str, stdin: str | None = None) -> None:
         # PostgreSQL refuses to run as root: run its tools as the package's `postgres` user then.

@@ -8,6 +8,7 @@ one the CLI prints today. After changing a message, regenerate the page with
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -147,7 +148,7 @@ def exported_model(tmp_path_factory) -> Path:
 def export_model_for_prediction(folder: Path) -> Path:
     mixed().drop(columns="customer_id").to_csv(folder / "table.csv", index=False)
     argv = config(folder)
-    with _cwd(folder):
+    with contextlib.chdir(folder):
         assert main(argv) == 0
         assert main(["export", argv[1], "--out", "model"]) == 0
     return folder / "model"
@@ -252,25 +253,9 @@ CASES = [
 
 
 # -- running a case -------------------------------------------------------------------------------
-class _cwd:
-    def __init__(self, folder: Path):
-        self.folder, self.previous = folder, None
-
-    def __enter__(self) -> None:
-        import os
-
-        self.previous = Path.cwd()
-        os.chdir(self.folder)
-
-    def __exit__(self, *exc: object) -> None:
-        import os
-
-        os.chdir(self.previous)
-
-
 def run_case(case: Case, folder: Path, model: Path | None, read_output: Callable[[], str]) -> tuple[int, str]:
     argv = case.make(folder, model) if case.needs_model else case.make(folder)
-    with _cwd(folder):
+    with contextlib.chdir(folder):
         code = main(argv)
     return code, read_output()
 
@@ -303,9 +288,9 @@ def test_bad_input_through_the_cli(case, tmp_path, capsys, request):
         assert fragment in output, f"{fragment!r} not in:\n{output}"
     if case.refuses:
         assert not (tmp_path / "optuna.db").exists() and not (tmp_path / "mlflow.db").exists()
-    documented = DOCS.read_text()
-    for line in message_lines(case, output, tmp_path):
-        assert _cell(line) in documented, f"docs/bad-input.md is out of date; run `python {Path(__file__).name}`"
+    assert message_lines(case, output, tmp_path), "the message lines were not found in the output"
+    row = doc_row(case, code, output, tmp_path)
+    assert row in DOCS.read_text().splitlines(), f"docs/bad-input.md is out of date; run `python tests/{Path(__file__).name}`"
 
 
 def test_the_docs_table_has_every_case():
@@ -317,6 +302,12 @@ def test_the_docs_table_has_every_case():
 # -- the docs page --------------------------------------------------------------------------------
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
+
+
+def doc_row(case: Case, code: int, output: str, folder: Path) -> str:
+    """The case's row of docs/bad-input.md, from what the CLI printed."""
+    message = "<br>".join(_cell(line) for line in message_lines(case, output, folder))
+    return f"| {case.row} | {case.handling} | {code} | {message} |"
 
 
 HEADER = """# Bad input: what the CLI says
@@ -333,7 +324,6 @@ Exit codes: 0 = done, 2 = input refused before any search work, 1 = the search i
 
 
 def write_docs() -> None:
-    import contextlib
     import io
     import tempfile
 
@@ -345,8 +335,7 @@ def write_docs() -> None:
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
             code, output = run_case(case, folder, model if case.needs_model else None, buffer.getvalue)
-        message = "<br>".join(_cell(line) for line in message_lines(case, output, folder))
-        rows.append(f"| {case.row} | {case.handling} | {code} | {message} |")
+        rows.append(doc_row(case, code, output, folder))
         print(case.id, code, file=sys.stderr)
     table = ["| input | what happens | exit | message (verbatim) |", "|---|---|---|---|", *rows]
     DOCS.parent.mkdir(exist_ok=True)

@@ -267,11 +267,15 @@ def test_spaces_lists_spaces_and_components(capsys):
 
 
 def test_a_pareto_search_marks_its_front_in_the_summary(tmp_path, monkeypatch, capsys):
+    from strategy_search.search import latest_study_name
+
     config = _write_config(tmp_path, search__metric=["pr_auc", "f1"], search__n_trials=5)
     monkeypatch.chdir(tmp_path)
     assert main(["run", str(config)]) == 0
     out = capsys.readouterr().out
     assert "Pareto front" in out
-    rows = [line for line in out.splitlines() if line.startswith("│")]
-    marked = [line for line in rows if line.rstrip("│ ").endswith("yes")]
-    assert 1 <= len(marked) <= len(rows)
+    rows = [[cell.strip() for cell in line.strip("│ ").split("│")] for line in out.splitlines() if line.startswith("│")]
+    marked = {int(row[1]) for row in rows if row[-1] == "yes"}
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = optuna.load_study(study_name=latest_study_name(storage, config_name="tiny"), storage=storage)
+    assert marked == {t.number for t in study.best_trials}

@@ -121,12 +121,15 @@ cv: {folds: five}
 
 
 def test_uris_take_credentials_from_the_environment(config_path: Path, monkeypatch):
-    monkeypatch.setenv("TEST_DB_PASSWORD", "pw-from-env")
-    config = load_config(config_path, overrides=["search.storage=postgresql://bob:${TEST_DB_PASSWORD}@db/optuna"])
-    assert config.storage_url == "postgresql://bob:pw-from-env@db/optuna"
-    monkeypatch.delenv("TEST_DB_PASSWORD")
-    with pytest.raises(ConfigError, match=r"search.storage: environment variable\(s\) \['TEST_DB_PASSWORD'\]"):
-        load_config(config_path, overrides=["search.storage=postgresql://bob:${TEST_DB_PASSWORD}@db/optuna"])
+    from strategy_search.masking import mask_secrets
+
+    monkeypatch.setenv("DB_PASS", "p@ss:w/rd%1")  # any name; URI-special characters
+    config = load_config(config_path, overrides=["search.storage=postgresql://bob:${DB_PASS}@db/optuna"])
+    assert config.storage_url == "postgresql://bob:p%40ss%3Aw%2Frd%251@db/optuna"
+    assert "p@ss" not in mask_secrets("login failed for p@ss:w/rd%1 at " + config.storage_url)
+    monkeypatch.delenv("DB_PASS")
+    with pytest.raises(ConfigError, match=r"search.storage: environment variable\(s\) \['DB_PASS'\]"):
+        load_config(config_path, overrides=["search.storage=postgresql://bob:${DB_PASS}@db/optuna"])
 
 
 def test_python_object_tags_are_refused(tmp_path: Path):

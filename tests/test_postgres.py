@@ -4,19 +4,21 @@ console."""
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 
 import optuna
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
-
 from postgres_server import PostgresServer, server_binaries
-from strategy_search.cli import STUDY_NAME_TAG, main
 from tracking_helpers import everything_logged
 
+from strategy_search.cli import STUDY_NAME_TAG, main
+
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "pg-Pa55-w0rd-x7"
+# URI-special characters, in a variable whose name says nothing about secrets.
+PASSWORD = "pg@Pa55:w0rd/x7%"
 
 pytestmark = pytest.mark.skipif(server_binaries() is None,
                                 reason="PostgreSQL server binaries missing (.ci/run installs Debian's postgresql)")
@@ -30,11 +32,11 @@ def postgres():
 
 
 def test_a_search_stored_in_postgresql_resumes_and_never_shows_the_password(postgres, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("PG_STUDY_PASSWORD", PASSWORD)
+    monkeypatch.setenv("PG_STUDY_PASS", PASSWORD)
     config = {
         "name": "pg",
         "data": {"path": str(ROOT / "experiments" / "data" / "haberman.csv"), "target": "target"},
-        "search": {"space": "fast", "n_trials": 3, "n_jobs": 1, "storage": postgres.url("${PG_STUDY_PASSWORD}")},
+        "search": {"space": "fast", "n_trials": 3, "n_jobs": 1, "storage": postgres.url("${PG_STUDY_PASS}")},
         "cv": {"folds": 3},
     }
     (tmp_path / "pg.yaml").write_text(yaml.safe_dump(config))
@@ -55,4 +57,4 @@ def test_a_search_stored_in_postgresql_resumes_and_never_shows_the_password(post
     logged = everything_logged(tracking, "pg", downloads)
     assert f"searcher:***@127.0.0.1:{postgres.port}" in logged
     for text in (logged, printed.out, printed.err):
-        assert PASSWORD not in text
+        assert PASSWORD not in text and urllib.parse.quote(PASSWORD, safe="") not in text

@@ -268,7 +268,10 @@ def test_mask_secrets(text, expected):
 def test_mask_secrets_hides_credential_environment_values(monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tok-123456")
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")  # not a credential: left alone
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")  # "TOKEN" only inside a word
+    monkeypatch.setenv("GITHUB_TOKEN_FILE", "/run/secrets/gh")  # a path, not the token
     assert mask_secrets("401 for alice with tok-123456") == "401 for alice with ***"
+    assert mask_secrets("resample=false, from /run/secrets/gh") == "resample=false, from /run/secrets/gh"
 
 
 def test_search_params_flattens_the_settings(tracked):
@@ -291,3 +294,33 @@ def test_fail_logs_the_trials_no_callback_saw(store):
     client = MlflowClient(store)
     assert client.get_run(parent).info.status == "KILLED"
     assert sorted(r.info.status for r in _children(client, parent)) == ["FAILED", "KILLED"]
+
+
+def test_the_background_writer_survives_failing_writes_even_with_warnings_as_errors(store):
+    import warnings
+
+    tracker = SearchTracker(tracking_uri=store, experiment="writer")
+    tracker.start(run_name="writer", params={}, tags={})
+    pruned, failed = _synthetic_trials()
+    real_log_trial = tracker._log_trial
+
+    def flaky(trial):
+        if trial.number == pruned.number:
+            raise ConnectionError("tracking server went away")
+        real_log_trial(trial)
+
+    tracker._log_trial = flaky
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tracker(None, pruned)
+        tracker(None, failed)
+        with pytest.raises(UserWarning, match=f"logging of trial {pruned.number} failed .*went away"):
+            tracker.flush()  # reported here, on the caller's thread
+    assert tracker._writer._thread.is_alive()
+    assert tracker.trial_run_id(failed.number) is not None  # written after the failure
+    tracker._log_trial = real_log_trial
+    study = optuna.create_study()
+    study.add_trials([pruned, failed])
+    tracker.fail("KILLED", study=study)  # logs what the writer could not
+    client = MlflowClient(store)
+    assert sorted(r.info.status for r in _children(client, tracker.parent_run_id)) == ["FAILED", "KILLED"]
