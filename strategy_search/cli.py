@@ -318,14 +318,16 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         _say("warning", f"serving on {args.host}: the MLflow UI has no authentication; "
                         "anyone who can reach this address can read and change your runs.")
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", config.tracking_uri,
-               "--host", args.host, "--port", str(args.port)]
+    command = [sys.executable, "-m", "mlflow", "ui", "--host", args.host, "--port", str(args.port)]
+    # The store URI goes in the environment, not on the command line: other local users can
+    # read a process's arguments (ps), not its environment, and the URI may hold a password.
+    environment = {**os.environ, "MLFLOW_BACKEND_STORE_URI": config.tracking_uri}
     console.print(escape(f"MLflow UI for {mask_secrets(config.tracking_uri)} at http://{args.host}:{args.port} "
                          "(Ctrl-C stops it)"))
     sys.stderr.flush()
     # Become the MLflow UI process, so Ctrl-C and SIGTERM reach the server itself and no
     # orphaned server outlives this command.
-    os.execv(sys.executable, command)
+    os.execve(sys.executable, command, environment)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

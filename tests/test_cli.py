@@ -219,6 +219,7 @@ def _start_ui(config: Path, port: int, *extra: str, stderr: int = subprocess.DEV
 
 def test_ui_serves_the_tracking_store_on_localhost_only(tmp_path):
     config = _write_config(tmp_path)
+    MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").create_experiment("made-before-the-ui")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -232,6 +233,11 @@ def test_ui_serves_the_tracking_store_on_localhost_only(tmp_path):
                 time.sleep(0.5)
         assert status == 200
         assert _listening_hosts(port) == {"127.0.0.1"}
+        found = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name"
+                                       "?experiment_name=made-before-the-ui", timeout=10)
+        assert found.status == 200  # it serves the config's store
+        # ... whose URI (it may hold a password) is not on the command line, which ps shows to everyone.
+        assert b"mlflow.db" not in Path(f"/proc/{process.pid}/cmdline").read_bytes()
     finally:
         process.terminate()
         process.wait(timeout=30)
