@@ -237,12 +237,16 @@ def _warm_worker(hold: float) -> int:
     return os.getpid()
 
 
+def load_data() -> tuple[pd.DataFrame, pd.Series]:
+    frame = pd.read_csv(DATA)
+    return frame.drop(columns="target"), frame["target"]
+
+
 def run_child_untracked(n_trials: int, out: Path) -> None:
     """The same search without MLflow: only its wall time matters."""
     import strategy_search
 
-    frame = pd.read_csv(DATA)
-    X, y = frame.drop(columns="target"), frame["target"]
+    X, y = load_data()
     start_workers()
     t = time.perf_counter()
     strategy_search.search(X, y, space=lightgbm_space(), n_trials=n_trials, seed=0, n_jobs=N_JOBS)
@@ -257,8 +261,7 @@ def run_child(n_trials: int, out: Path) -> None:
     from strategy_search.tracking import SearchTracker
 
     imported = time.perf_counter() - started_all
-    frame = pd.read_csv(DATA)
-    X, y = frame.drop(columns="target"), frame["target"]
+    X, y = load_data()
     probe = Probe()
     instrument(probe)
     one_off: dict[str, float] = {"import strategy_search + MLflow": imported}

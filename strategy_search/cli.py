@@ -291,18 +291,15 @@ def _read_data(path: str) -> Any:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from strategy_search.export import input_notes, predict_table, read_strategy_file
+    from strategy_search.export import input_notes, load_exported, score_table
 
     data = _read_data(args.data)
-    model_dir = Path(args.model_dir)
-    if not (model_dir / "strategy.yaml").is_file():
-        raise UsageError(f"{model_dir} is not an exported model folder (no strategy.yaml); "
-                         "create one with `strategy-search export CONFIG`")
     try:
-        predictions = predict_table(model_dir, data)
+        classifier, meta = load_exported(Path(args.model_dir))
+        predictions = score_table(classifier, meta, data)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    for note in input_notes(read_strategy_file(model_dir), data):
+    for note in input_notes(meta, data):
         _say("note", note)
     if args.out:
         predictions.to_csv(args.out, index=False)

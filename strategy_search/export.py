@@ -62,7 +62,11 @@ def predict_table(model_dir: Path, data: pd.DataFrame) -> pd.DataFrame:
     Columns the model does not use are ignored; a missing one is a ``ValueError`` that names
     it and lists the expected columns. Category levels unseen in training are scored as one
     "unknown" level (:func:`input_notes` says which)."""
-    classifier, meta = load_exported(model_dir)
+    return score_table(*load_exported(model_dir), data)
+
+
+def score_table(classifier: ThresholdedClassifier, meta: Mapping[str, Any], data: pd.DataFrame) -> pd.DataFrame:
+    """:func:`predict_table` for an export already loaded with :func:`load_exported`."""
     features = _features(data, expected_columns(meta))
     return data.assign(**score_frame(classifier, features))
 
@@ -150,7 +154,8 @@ def recorded_sha256(model_dir: Path, meta: Mapping[str, Any] | None = None) -> s
 def read_strategy_file(model_dir: Path) -> dict[str, Any]:
     path = Path(model_dir) / STRATEGY_FILE
     if not path.is_file():
-        raise ValueError(f"{model_dir} is not a strategy-search export folder: {STRATEGY_FILE} is missing.")
+        raise ValueError(f"{model_dir} is not a strategy-search export folder: {STRATEGY_FILE} is missing; "
+                         "create one with `strategy-search export CONFIG`.")
     return yaml.safe_load(path.read_text())
 
 

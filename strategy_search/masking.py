@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -45,6 +46,7 @@ def register_secret(value: str) -> None:
         _registered.add(value)
 
 
+@functools.lru_cache(maxsize=None)  # mask_secrets asks about every variable for every logged value
 def is_secret_name(name: str) -> bool:
     parts = name.upper().split("_")
     if parts[-1] in _NOT_A_VALUE:
