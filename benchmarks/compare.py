@@ -265,6 +265,19 @@ def outer_folds(y: np.ndarray, repeats: int) -> list[tuple[int, int, np.ndarray,
     return [(i // 5, i % 5, tr, te) for i, (tr, te) in enumerate(splitter.split(np.zeros(len(y)), y))]
 
 
+def reused_rows(saved: pd.DataFrame, name: str, repeat: int, fold: int) -> list[Row]:
+    """The peers' and FLAML's rows for one outer fold from an earlier run's CSV (same folds:
+    outer splits depend only on the seed), so a change to the engine can be re-measured in
+    the time its own searches take."""
+    here = saved[(saved["dataset"] == name) & (saved["repeat"] == repeat) & (saved["fold"] == fold)
+                 & (saved["method"] != ENGINE)]
+    if here.empty:
+        raise SystemExit(f"--reuse-others has no rows for {name} repeat {repeat} fold {fold}; run without it.")
+    fields = list(Row.__dataclass_fields__)
+    return [Row(**{k: (Row.__dataclass_fields__[k].default if pd.isna(v) else v) for k, v in r.items() if k in fields})
+            for r in here.to_dict("records")]
+
+
 def run_dataset(name: str, args: argparse.Namespace, use_flaml: bool, log: Callable[[str], None]) -> list[dict]:
     from threadpoolctl import threadpool_limits
 
@@ -274,12 +287,15 @@ def run_dataset(name: str, args: argparse.Namespace, use_flaml: bool, log: Calla
         X_tr, X_te = X.iloc[tr].reset_index(drop=True), X.iloc[te].reset_index(drop=True)
         y_tr, y_te = y[tr], y[te]
         fold_rows = [run_engine(X_tr, y_tr, X_te, y_te, budget=args.budget)]
-        with threadpool_limits(limits=1), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for peer, steps in peer_models().items():
-                fold_rows += run_peer(peer, steps, X_tr, y_tr, X_te, y_te)
-        if use_flaml:
-            fold_rows.append(run_flaml(X_tr, y_tr, X_te, y_te, budget=args.budget))
+        if args.reuse_others is not None:
+            fold_rows += reused_rows(args.reuse_others, name, repeat, fold)
+        else:
+            with threadpool_limits(limits=1), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for peer, steps in peer_models().items():
+                    fold_rows += run_peer(peer, steps, X_tr, y_tr, X_te, y_te)
+            if use_flaml:
+                fold_rows.append(run_flaml(X_tr, y_tr, X_te, y_te, budget=args.budget))
         for row in fold_rows:
             rows.append({"dataset": name, "repeat": repeat, "fold": fold, **row.__dict__})
         engine = fold_rows[0]
@@ -537,6 +553,13 @@ def report(
         ),
         "",
     ]
+    if getattr(args, "reuse_others_path", None) is not None:
+        lines += [
+            f"**Only the engine ran in this run.** The fixed peers' and FLAML's rows were copied from "
+            f"`{args.reuse_others_path}` (an earlier run of this script on the same outer folds; see "
+            "'Run conditions').",
+            "",
+        ]
     if flaml_note:
         lines += [f"**FLAML skipped**: {flaml_note}", ""]
     lines += [*targets_section(rows, methods, tables, flaml_note), *overall, "## Per dataset", ""]
@@ -571,7 +594,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-folds", type=int, default=None, help="only the first N outer folds (smoke tests)")
     parser.add_argument("--report-only", type=Path, default=None, help="rewrite the report from this per-fold CSV")
     parser.add_argument("--out", type=Path, default=None, help="default results/compare.md (compare-quick.md)")
+    parser.add_argument("--reuse-others", type=Path, default=None,
+                        help="take the peers' and FLAML's rows from this earlier per-fold CSV; run only the engine")
     args = parser.parse_args(argv)
+    args.reuse_others_path = args.reuse_others
+    if args.reuse_others is not None:
+        args.reuse_others = pd.read_csv(args.reuse_others)
     available = dataset_names(args.data_dir)
     if args.datasets:
         args.names = [n.strip() for n in args.datasets.split(",") if n.strip()]

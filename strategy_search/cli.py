@@ -171,6 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     tracker.finish(result)
     _print_adaptations(result)
     _print_top(result)
+    _print_answer(result)
     print(f"MLflow run id: {parent}")
     print(f"next: strategy-search export {args.config}   |   strategy-search ui {args.config}")
     return 0
@@ -211,6 +212,27 @@ def _print_adaptations(result: SearchResult, examples: int = 3) -> None:
         shown = "; ".join(changes[:examples]) + ("; ..." if len(changes) > examples else "")
         _say("note", f"the resampler adapted to small folds in {len(trials)} trial(s): {shown}. "
                      "Each trial's MLflow run lists its changes in the `notes` tag.")
+
+
+def _answer_trials(result: SearchResult) -> list[int]:
+    """The trial numbers behind the search's answer: the ensemble's members, or the best trial."""
+    ensemble = result.ensemble
+    return list(ensemble["trials"]) if ensemble is not None else [result.best_trial.number]
+
+
+def _print_answer(result: SearchResult) -> None:
+    """Which strategy export will deploy, when it is an ensemble rather than the top trial."""
+    ensemble = result.ensemble
+    if ensemble is None:
+        return
+    means, stds = result.best_scores, result.best_scores_std
+    single = result.best_trial.user_attrs["metrics"][result.settings.primary_metric]
+    members = ", ".join(str(n) for n in ensemble["trials"])
+    print(
+        f"answer: the average of trials {members} (PR-AUC {means['pr_auc']:.4f} ± {stds['pr_auc']:.3f}, "
+        f"F1 {means['f1']:.4f} ± {stds['f1']:.3f}, threshold {ensemble['threshold']:.3f}); "
+        f"best single trial {result.settings.primary_metric} {single:.4f}"
+    )
 
 
 def _print_top(result: SearchResult, n: int = 5) -> None:
@@ -262,21 +284,22 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError(f"MLflow run {run['run_id']} is not a strategy-search search run (no {STUDY_NAME_TAG} tag).")
     result = load_result(data, _settings(config), storage=config.storage_url, study_name=study_name)
     out_dir = Path(args.out).resolve() if args.out else config.export.dir
-    best = result.best_trial
+    trials = _answer_trials(result)
     export_model(
         classifier=result.best_pipeline(),
         strategy=result.best_strategy,
         profile=data.profile,
-        metrics=best.user_attrs["metrics"],
-        metrics_std=best.user_attrs["metrics_std"],
+        metrics=result.best_scores,
+        metrics_std=result.best_scores_std,
         X=data.X,
         out_dir=out_dir,
-        source={"run_id": run["run_id"], "study": study_name, "trial": best.number,
+        source={"run_id": run["run_id"], "study": study_name, "trials": trials,
                 "config_path": str(config.source_path)},
     )
     tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
     version = tracker.log_model_dir(run["run_id"], out_dir, register_as=config.tracking.register_as)
-    print(f"exported trial {best.number} ({result.best_strategy.describe()}) to {out_dir}")
+    what = f"trial {trials[0]}" if len(trials) == 1 else f"an ensemble of trials {', '.join(map(str, trials))}"
+    print(f"exported {what} ({result.best_strategy.describe()}) to {out_dir}")
     if version is not None:
         print(f"registered as {config.tracking.register_as!r} version {version}")
     return 0

@@ -41,7 +41,7 @@ from strategy_search.data import (
 )
 from strategy_search.masking import register_secret
 from strategy_search.scoring import METRICS
-from strategy_search.search import prepare_data
+from strategy_search.search import DEFAULT_ENSEMBLE_SIZE, prepare_data
 from strategy_search.space import SpaceError, builtin_space_names, load_space
 
 DEFAULT_STORAGE = "sqlite:///optuna.db"
@@ -118,6 +118,9 @@ class SearchConfig(_Section):
     )
     n_jobs: Optional[StrictInt] = _field(None, ge=1, allowed="an integer >= 1 (worker processes) or null for all cores")
     storage: Optional[StrictStr] = _field(None, min_length=1, allowed="an Optuna storage URL or null")
+    ensemble_size: StrictInt = _field(
+        DEFAULT_ENSEMBLE_SIZE, ge=1, allowed="an integer >= 1 (how many of the best trials an ensemble may draw from; 1 for none)"
+    )
 
     @field_validator("space")
     @classmethod
@@ -219,6 +222,7 @@ class RunConfig(_Section):
             "metric": search.metric,
             "positive_label": self.data.positive_label,
             "n_jobs": search.n_jobs,
+            "ensemble_size": search.ensemble_size,
         }
 
 

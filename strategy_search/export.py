@@ -33,7 +33,7 @@ from strategy_search.data import DataProfile, FeatureSchema, plain
 from strategy_search.estimators.thresholded import ThresholdedClassifier
 from strategy_search.safe_model import UntrustedModelError
 from strategy_search.scoring import METRICS
-from strategy_search.strategy import Strategy, build_classifier
+from strategy_search.strategy import Ensemble, Strategy, build_classifier, strategy_from_dict
 
 STRATEGY_FILE = "strategy.yaml"
 MODEL_CARD = "model_card.md"
@@ -162,7 +162,7 @@ def read_strategy_file(model_dir: Path) -> dict[str, Any]:
 def rebuild_classifier(meta: Mapping[str, Any]) -> ThresholdedClassifier:
     """The unfitted classifier described by a parsed ``strategy.yaml`` (refit it on new data)."""
     return build_classifier(
-        Strategy.from_dict(meta["strategy"]),
+        strategy_from_dict(meta["strategy"]),
         FeatureSchema.from_dict(meta["schema"]),
         positive_label=meta["positive_label"],
     )
@@ -172,7 +172,7 @@ def rebuild_classifier(meta: Mapping[str, Any]) -> ThresholdedClassifier:
 def export_model(
     *,
     classifier: ThresholdedClassifier,
-    strategy: Strategy,
+    strategy: Strategy | Ensemble,
     profile: DataProfile,
     metrics: dict[str, float],
     metrics_std: dict[str, float],
@@ -239,7 +239,7 @@ def package_versions() -> dict[str, str]:
 
 def strategy_metadata(
     *,
-    strategy: Strategy,
+    strategy: Strategy | Ensemble,
     profile: DataProfile,
     metrics: Mapping[str, float],
     metrics_std: Mapping[str, float],
@@ -263,7 +263,7 @@ def strategy_metadata(
 
 
 # -- the model card ---------------------------------------------------------------------------
-def model_card(*, meta: Mapping[str, Any], strategy: Strategy, profile: DataProfile, X: pd.DataFrame,
+def model_card(*, meta: Mapping[str, Any], strategy: Strategy | Ensemble, profile: DataProfile, X: pd.DataFrame,
                model_dir: Path) -> str:
     sections = [
         f"# Model card: {strategy.describe()}",
@@ -321,15 +321,28 @@ def _class_section(profile: DataProfile) -> str:
     )
 
 
-def _strategy_section(strategy: Strategy) -> str:
+def _slot_rows(strategy: Strategy, prefix: str = "") -> list[list[str]]:
     rows = []
     for slot in ("model", "resampler", "weighting", "objective"):
         params = strategy.params_for(slot)
         shown = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "defaults"
-        rows.append([slot, f"`{getattr(strategy, slot)}`", shown])
+        rows.append([prefix + slot, f"`{getattr(strategy, slot)}`", shown])
+    return rows
+
+
+def _strategy_section(strategy: Strategy | Ensemble) -> str:
+    if isinstance(strategy, Ensemble):
+        total = sum(strategy.weights)
+        rows = [row for i, (member, weight) in enumerate(zip(strategy.members, strategy.weights), start=1)
+                for row in _slot_rows(member, prefix=f"member {i} (weight {weight / total:.2f}): ")]
+        intro = (f"**{strategy.describe()}**. Each member is fitted on all training rows; the "
+                 "model's probability is the weighted mean of theirs.\n\n")
+    else:
+        rows = _slot_rows(strategy)
+        intro = f"**{strategy.describe()}** (random seed {strategy.seed}).\n\n"
     return (
         "## Strategy\n\n"
-        + f"**{strategy.describe()}** (random seed {strategy.seed}).\n\n"
+        + intro
         + _table(["slot", "component", "parameters"], rows)
         + "\n\nPreprocessing: numeric columns are scaled (and median-imputed when a step cannot "
         "handle missing values); categorical columns are ordinal-encoded. Resampling happens "

@@ -54,6 +54,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.tree._tree.Tree",
     "strategy_search.estimators.adaptive.AdaptiveSampler",
     "strategy_search.estimators.adaptive.TargetRatio",
+    "strategy_search.estimators.ensemble.AveragedClassifier",
     "strategy_search.estimators.focal.FocalLossClassifier",
     "strategy_search.estimators.focal._FocalObjective",
     "strategy_search.estimators.noise.GaussianNoiseOverSampler",

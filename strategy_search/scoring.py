@@ -182,28 +182,41 @@ def inner_splits(y: np.ndarray, train: np.ndarray, *, folds: int, seed: int) -> 
 
 @dataclass
 class FoldResult:
+    """One fold's metrics and scores. ``inner_scores`` are the out-of-fold scores of the
+    training part's rows ``inner_rows`` that chose ``threshold`` (None: the inner fits did not
+    run); they let an ensemble of strategies choose its own threshold the same way."""
+
     metrics: dict[str, float]
     validation_scores: np.ndarray
     threshold: float | None
     fit_seconds: float
     notes: dict[str, Any] = field(default_factory=dict)
+    inner_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
+    inner_scores: np.ndarray | None = None
+
+
+def fold_from_scores(y: np.ndarray, validation: np.ndarray, validation_scores: np.ndarray,
+                     inner_rows: np.ndarray, inner_scores: np.ndarray | None, *,
+                     fit_seconds: float = 0.0, notes: dict[str, Any] | None = None) -> FoldResult:
+    """Threshold from the inner out-of-fold scores (training part only; 0.5 when the part was
+    too small to split), then the validation metrics at it."""
+    if inner_scores is None:
+        threshold = None
+    elif len(inner_rows):
+        threshold = best_f1_threshold(y[inner_rows], inner_scores)
+    else:
+        threshold = 0.5
+    metrics = score_predictions(y[validation], validation_scores, threshold)
+    return FoldResult(metrics, validation_scores, threshold, fit_seconds, notes or {}, inner_rows, inner_scores)
 
 
 def _fold_result(y: np.ndarray, validation: np.ndarray, inner: list[tuple[np.ndarray, np.ndarray]],
                  outer: FitResult, inner_fits: list[FitResult] | None) -> FoldResult:
-    """Threshold from the inner out-of-fold scores (training part only), then score validation.
-    ``inner_fits`` is None when the inner fits did not run (the CV was stopped)."""
-    if inner_fits is None:
-        threshold = None
-    elif inner:
-        inner_rows = np.concatenate([b for _, b in inner])
-        inner_scores = np.concatenate([f.scores for f in inner_fits])
-        threshold = best_f1_threshold(y[inner_rows], inner_scores)
-    else:
-        threshold = 0.5
-    metrics = score_predictions(y[validation], outer.scores, threshold)
+    """``inner_fits`` is None when the inner fits did not run (the CV was stopped)."""
+    inner_rows = np.concatenate([b for _, b in inner]) if inner else np.empty(0, dtype=int)
+    inner_scores = None if inner_fits is None else np.concatenate([f.scores for f in inner_fits] or [np.empty(0)])
     seconds = outer.seconds + sum(f.seconds for f in inner_fits or [])
-    return FoldResult(metrics, outer.scores, threshold, seconds, outer.notes)
+    return fold_from_scores(y, validation, outer.scores, inner_rows, inner_scores, fit_seconds=seconds, notes=outer.notes)
 
 
 # -- a whole CV -------------------------------------------------------------------------------

@@ -24,9 +24,10 @@ from optuna.trial import FrozenTrial, TrialState
 from strategy_search.data import DataProfile, check_features, encode_target, profile
 from strategy_search.masking import mask_secrets
 from strategy_search.parallel import TaskRunner
+from strategy_search.ensemble import select_ensemble
 from strategy_search.scoring import METRICS, THRESHOLD_FREE, CVResult, cross_validate, cv_splits, effective_folds
 from strategy_search.space import SearchSpace, load_space
-from strategy_search.strategy import Strategy, build_classifier, build_pipeline
+from strategy_search.strategy import Ensemble, Strategy, build_classifier, build_pipeline
 
 Callback = Callable[[optuna.Study, FrozenTrial], None]
 
@@ -38,6 +39,9 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # When this many trials have finished and every one failed, the setup (not the strategies) is
 # broken: the search stops and says why instead of repeating the error up to the budget.
 FAIL_FAST_TRIALS = 5
+# The search's answer may average strategies drawn from this many of its best trials (ensemble.py).
+DEFAULT_ENSEMBLE_SIZE = 8
+ENSEMBLE_ATTR = "ensemble"
 
 
 class SearchFailed(RuntimeError):
@@ -67,6 +71,7 @@ class SearchSettings:
     threshold_folds: int = 1
     n_jobs: int = 1
     pruning: bool = True
+    ensemble_size: int = DEFAULT_ENSEMBLE_SIZE
 
     @property
     def primary_metric(self) -> str:
@@ -75,6 +80,11 @@ class SearchSettings:
     @property
     def multi_objective(self) -> bool:
         return len(self.metrics) > 1
+
+    @property
+    def ensembling(self) -> bool:
+        """A Pareto search has no single order to rank members by, so it never ensembles."""
+        return self.ensemble_size > 1 and not self.multi_objective
 
 
 @dataclass
@@ -122,6 +132,8 @@ class _Objective:
         self.splits = cv_splits(data.y01, folds=folds, repeats=settings.cv_repeats, seed=settings.seed)
         self.best_value = -math.inf
         self.best_oof: np.ndarray | None = None
+        # The best few complete CVs of this process, kept for ensembling (scores, not models).
+        self.candidates: dict[int, tuple[float, CVResult]] = {}
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         only = trial.user_attrs.get("portfolio_params")
@@ -158,6 +170,7 @@ class _Objective:
         means = result.mean()
         values = tuple(means[m] for m in self.settings.metrics)
         self._keep_if_best(values[0], result)
+        self._keep_candidate(trial.number, values[0], result)
         return values if self.settings.multi_objective else values[0]
 
     def _pruning_reporter(self, trial: optuna.Trial) -> Callable[[int, dict[str, float]], bool] | None:
@@ -189,6 +202,42 @@ class _Objective:
         if value > self.best_value:
             self.best_value, self.best_oof = value, result.oof
 
+    def _keep_candidate(self, number: int, value: float, result: CVResult) -> None:
+        if not self.settings.ensembling or math.isnan(value):
+            return
+        self.candidates[number] = (value, result)
+        if len(self.candidates) > self.settings.ensemble_size:
+            worst = min(self.candidates, key=lambda n: (self.candidates[n][0], -n))
+            del self.candidates[worst]
+
+    def choose_ensemble(self, study: optuna.Study) -> CVResult | None:
+        """Choose between an ensemble of this process's best trials and the best one alone
+        (ensemble.py), and record the choice on the study, unless an earlier run of the study
+        recorded a better ensemble. Returns the chosen ensemble's CV, or None."""
+        if not self.candidates:
+            return None
+        metric = self.settings.primary_metric
+        choice = select_ensemble(
+            [(n, r) for n, (_, r) in self.candidates.items()], self.data.y01,
+            metric=metric, pool_size=self.settings.ensemble_size,
+        )
+        recorded = study.user_attrs.get(ENSEMBLE_ATTR)
+        value = max(v for v, _ in self.candidates.values()) if choice is None else choice.cv.mean()[metric]
+        if recorded and recorded["metrics"][metric] >= value:
+            return None
+        if choice is None:
+            if recorded:
+                study.set_user_attr(ENSEMBLE_ATTR, None)
+            return None
+        study.set_user_attr(ENSEMBLE_ATTR, {
+            "trials": list(choice.members),
+            "weights": list(choice.weights),
+            "threshold": choice.cv.deployment_threshold(self.data.y01),
+            "metrics": choice.cv.mean(),
+            "metrics_std": choice.cv.std(),
+        })
+        return choice.cv
+
 
 # -- the result -------------------------------------------------------------------------------
 class SearchResult:
@@ -202,6 +251,14 @@ class SearchResult:
     @property
     def profile(self) -> DataProfile:
         return self.data.profile
+
+    @property
+    def ensemble(self) -> dict[str, Any] | None:
+        """The ensemble the search chose as its answer (member ``trials``, ``weights``,
+        ``threshold``, ``metrics``, ``metrics_std``), or None when its answer is the best trial."""
+        if not self.settings.ensembling:
+            return None
+        return self.study.user_attrs.get(ENSEMBLE_ATTR) or None
 
     def _completed(self) -> list[FrozenTrial]:
         return [t for t in self.study.trials if t.state == TrialState.COMPLETE]
@@ -233,12 +290,23 @@ class SearchResult:
         return strategy.with_threshold(trial.user_attrs["threshold"])
 
     @property
-    def best_strategy(self) -> Strategy:
-        return self.strategy_of(self.best_trial)
+    def best_strategy(self) -> Strategy | Ensemble:
+        """The search's answer, plain data: the :attr:`ensemble` of its best trials, or the best
+        trial's strategy when that one is clearly better than their ensemble."""
+        ensemble = self.ensemble
+        if ensemble is None:
+            return self.strategy_of(self.best_trial)
+        members = tuple(self.strategy_of(self.study.trials[n]) for n in ensemble["trials"])
+        return Ensemble(members, tuple(ensemble["weights"]), ensemble["threshold"])
 
     @property
     def best_scores(self) -> dict[str, float]:
-        return dict(self.best_trial.user_attrs["metrics"])
+        """CV means of :attr:`best_strategy`."""
+        return dict((self.ensemble or self.best_trial.user_attrs)["metrics"])
+
+    @property
+    def best_scores_std(self) -> dict[str, float]:
+        return dict((self.ensemble or self.best_trial.user_attrs)["metrics_std"])
 
     @property
     def leaderboard(self) -> pd.DataFrame:
@@ -375,17 +443,20 @@ class _BudgetGuard:
 
     A trial cut off at the deadline is wasted and its worker processes must be killed, which
     makes the next search start them again (seconds of imports); stopping one typical trial
-    early keeps them warm. The estimate is the median duration of the recent completed trials.
+    early keeps them warm. The estimate is the median duration of the recent completed trials
+    of this process, leaving out its first, which also paid for starting the workers (with
+    only that one known there is no estimate, and the search goes on).
     """
 
     def __init__(self, deadline: float | None):
         self.deadline = deadline
+        self.durations: list[float] = []
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if self.deadline is None:
+        if self.deadline is None or trial.state != TrialState.COMPLETE or trial.duration is None:
             return
-        recent = [t.duration.total_seconds() for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                  if t.duration is not None][-5:]
+        self.durations.append(trial.duration.total_seconds())
+        recent = self.durations[1:][-5:]
         if recent and time.monotonic() + float(np.median(recent)) > self.deadline:
             study.stop()
 
@@ -428,6 +499,7 @@ def search(
     n_jobs: int | None = None,
     threshold_folds: int = 1,
     pruning: bool = True,
+    ensemble_size: int = DEFAULT_ENSEMBLE_SIZE,
     storage: Any = None,
     study_name: str | None = None,
 ) -> SearchResult:
@@ -454,12 +526,17 @@ def search(
         How each fold's decision threshold is chosen on its training part: 1 (default) a
         stratified holdout of a third of it, K >= 2 inner K-fold out-of-fold scores, 0 none
         (threshold 0.5).
+    ensemble_size:
+        The answer is an ensemble drawn from this many of the best trials unless the best
+        trial alone is clearly better (see ``strategy_search.ensemble``); 1 turns it off, and
+        a Pareto search never ensembles.
     storage, study_name:
         Optuna storage (URL or object) and study name; an existing study is resumed.
     """
     settings = make_settings(
         space=space, n_trials=n_trials, timeout=timeout, seed=seed, cv_folds=cv_folds, cv_repeats=cv_repeats,
         metric=metric, n_jobs=n_jobs, threshold_folds=threshold_folds, pruning=pruning,
+        ensemble_size=ensemble_size,
     )
     data = prepare_data(X, y, positive_label=positive_label)
     return run_search(data, settings, callbacks=callbacks, storage=storage, study_name=study_name)
@@ -477,10 +554,12 @@ def make_settings(
     n_jobs: int | None = None,
     threshold_folds: int = 1,
     pruning: bool = True,
+    ensemble_size: int = DEFAULT_ENSEMBLE_SIZE,
 ) -> SearchSettings:
     """Validated settings from :func:`search`'s keyword arguments (see there)."""
     n_trials, timeout = _check_budget(n_trials, timeout)
-    for name, value, low in (("cv_folds", cv_folds, 2), ("cv_repeats", cv_repeats, 1), ("threshold_folds", threshold_folds, 0)):
+    for name, value, low in (("cv_folds", cv_folds, 2), ("cv_repeats", cv_repeats, 1), ("threshold_folds", threshold_folds, 0),
+                            ("ensemble_size", ensemble_size, 1)):
         if not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
     return SearchSettings(
@@ -494,6 +573,7 @@ def make_settings(
         threshold_folds=threshold_folds,
         n_jobs=n_jobs or os.cpu_count() or 1,
         pruning=pruning,
+        ensemble_size=ensemble_size,
     )
 
 
@@ -530,4 +610,6 @@ def run_search(
     finally:
         optuna.logging.set_verbosity(previous_verbosity)
     _raise_if_nothing_worked(study)
-    return SearchResult(study=study, data=data, settings=settings, oof_scores=objective.best_oof)
+    ensemble_cv = objective.choose_ensemble(study)
+    oof = objective.best_oof if ensemble_cv is None else ensemble_cv.oof
+    return SearchResult(study=study, data=data, settings=settings, oof_scores=oof)

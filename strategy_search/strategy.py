@@ -21,6 +21,7 @@ from strategy_search.components.resamplers import RESAMPLERS
 from strategy_search.components.weightings import WEIGHTINGS
 from strategy_search.data import FeatureSchema, plain
 from strategy_search.estimators.adaptive import AdaptiveSampler
+from strategy_search.estimators.ensemble import AveragedClassifier
 from strategy_search.estimators.thresholded import ThresholdedClassifier
 from strategy_search.estimators.weighting import WeightedClassifier
 
@@ -84,6 +85,51 @@ class Strategy:
         return " + ".join(parts)
 
 
+@dataclass(frozen=True)
+class Ensemble:
+    """Several scored strategies whose probabilities are averaged with ``weights``, plus the
+    ensemble's own decision threshold. Plain data like :class:`Strategy`."""
+
+    members: tuple[Strategy, ...]
+    weights: tuple[float, ...]
+    threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.members or len(self.weights) != len(self.members):
+            raise ValueError(
+                f"An ensemble needs one weight per member and at least one member; got "
+                f"{len(self.members)} members and {len(self.weights)} weights."
+            )
+
+    def with_threshold(self, threshold: float) -> Ensemble:
+        return replace(self, threshold=float(threshold))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "members": [m.to_dict() for m in self.members],
+            "weights": [float(w) for w in self.weights],
+            "threshold": float(self.threshold),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ensemble:
+        unknown = sorted(set(data) - {"members", "weights", "threshold"})
+        if unknown:
+            raise ValueError(f"Unknown ensemble fields {unknown}; allowed: ['members', 'threshold', 'weights'].")
+        members = tuple(Strategy.from_dict(m) for m in data["members"])
+        return cls(members, tuple(float(w) for w in data["weights"]), float(data.get("threshold", 0.5)))
+
+    def describe(self) -> str:
+        total = sum(self.weights)
+        parts = [f"{w / total:.2f} x {m.describe()}" for m, w in zip(self.members, self.weights)]
+        return f"ensemble of {len(self.members)}: " + "; ".join(parts)
+
+
+def strategy_from_dict(data: dict[str, Any]) -> Strategy | Ensemble:
+    """A :class:`Strategy` or :class:`Ensemble` from its ``to_dict()`` form."""
+    return Ensemble.from_dict(data) if "members" in data else Strategy.from_dict(data)
+
+
 def _as_text(frame: Any) -> Any:
     # Mixed-type object columns (numbers and strings) cannot be ordinal-encoded as they are.
     return pd.DataFrame(frame).astype(str)
@@ -128,12 +174,16 @@ def _configured(component: Any, context: BuildContext, params: dict[str, Any]) -
     return built
 
 
-def build_pipeline(strategy: Strategy, schema: FeatureSchema) -> Pipeline:
-    """Preprocessing -> resampler -> model, for labels coded 0/1 (1 = positive).
+def build_pipeline(strategy: Strategy | Ensemble, schema: FeatureSchema) -> Any:
+    """Preprocessing -> resampler -> model, for labels coded 0/1 (1 = positive); for an
+    :class:`Ensemble`, one such pipeline per member, probabilities averaged.
 
     An imbalanced-learn Pipeline applies the resampler in ``fit`` only, so validation and
     prediction rows are never resampled.
     """
+    if isinstance(strategy, Ensemble):
+        members = [build_pipeline(member, schema) for member in strategy.members]
+        return AveragedClassifier(members, weights=list(strategy.weights))
     problems = incompatibilities(
         model=strategy.model,
         resampler=strategy.resampler,
@@ -173,7 +223,7 @@ def _model(strategy: Strategy, model_c: Any, context: BuildContext) -> Any:
     return model if weighting is None else WeightedClassifier(estimator=model, weighting=weighting)
 
 
-def build_classifier(strategy: Strategy, schema: FeatureSchema, *, positive_label: Any = 1) -> ThresholdedClassifier:
+def build_classifier(strategy: Strategy | Ensemble, schema: FeatureSchema, *, positive_label: Any = 1) -> ThresholdedClassifier:
     """The deployable form: fit on the user's labels, predict with the strategy's threshold."""
     return ThresholdedClassifier(
         build_pipeline(strategy, schema), threshold=strategy.threshold, positive_label=positive_label

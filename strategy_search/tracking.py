@@ -359,13 +359,18 @@ class SearchTracker:
         now = int(time.time() * 1000)
         states = [t.state for t in result.study.get_trials(deepcopy=False)]
         counts = {f"n_trials_{s.name.lower()}": states.count(s) for s in TRIAL_STATUS}
-        metrics = _metrics(best.user_attrs.get("metrics") or {}, now, prefix="best_")
-        metrics += _metrics({"best_threshold": best.user_attrs.get("threshold"), **counts}, now)
+        # best_* describe the search's answer: the ensemble when it won, else the best trial.
+        answer = result.best_strategy
+        metrics = _metrics(result.best_scores, now, prefix="best_")
+        metrics += _metrics({"best_threshold": answer.threshold, **counts}, now)
         tags = {
             "best_trial_number": best.number,
             "best_trial_run_id": best_run,
-            "best_strategy": result.strategy_of(best).describe(),
+            "best_strategy": answer.describe(),
         }
+        ensemble = result.ensemble
+        if ensemble is not None:
+            tags["ensemble_trial_numbers"] = ",".join(str(n) for n in ensemble["trials"])
         if result.settings.multi_objective:
             tags["pareto_trial_numbers"] = ",".join(str(t.number) for t in result.pareto_front)
         for m, p, t in _batches(metrics, [], [_tag(k, v) for k, v in tags.items()]):

@@ -63,7 +63,7 @@ def test_valid_config_resolves_paths_relative_to_the_config_file(config_path: Pa
     assert config.storage_url == f"sqlite:///{Path.cwd() / 'optuna.db'}"
     assert config.search_kwargs() == {
         "space": "fast", "n_trials": 5, "timeout": None, "seed": 0, "cv_folds": 3, "cv_repeats": 1,
-        "metric": "pr_auc", "positive_label": None, "n_jobs": None,
+        "metric": "pr_auc", "positive_label": None, "n_jobs": None, "ensemble_size": 8,
     }
     X, y = load_table(config)
     assert list(X.columns) == ["a", "b"] and y.name == "target" and len(X) == 12

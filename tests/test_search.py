@@ -12,7 +12,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 import strategy_search
 from strategy_search.data import DataError
 from strategy_search.scoring import cross_validate, cv_splits
-from strategy_search.strategy import Strategy, build_pipeline
+from strategy_search.strategy import Ensemble, Strategy, build_pipeline
 
 FAST = {"space": "fast", "cv_folds": 3, "n_jobs": 2}
 
@@ -43,7 +43,12 @@ def test_result_exposes_a_deployable_best_pipeline(yeast5_search, yeast5):
     for column in ("state", "pr_auc", "f1", "resampler", "weighting", "objective", "model"):
         assert column in result.leaderboard.columns
     best = result.best_strategy
-    assert best == Strategy.from_dict(result.best_trial.user_attrs["strategy"])
+    # 25 trials of diverse strategies: the answer is an ensemble led by the best trial.
+    assert isinstance(best, Ensemble)
+    members = result.ensemble["trials"]
+    assert members[0] == result.best_trial.number
+    assert best.members[0] == Strategy.from_dict(result.best_trial.user_attrs["strategy"])
+    assert result.best_scores == result.ensemble["metrics"]
     assert set(result.best_scores) >= {"pr_auc", "f1", "f1_at_0.5", "roc_auc", "mcc"}
     assert result.oof_scores is not None and len(result.oof_scores) == len(y)
     model = result.best_pipeline()
@@ -64,6 +69,7 @@ def test_pure_noise_labels_never_score_above_chance():
     scored = result.leaderboard.dropna(subset=["pr_auc"])
     assert len(scored) >= 10
     assert scored["pr_auc"].max() < 0.15, scored[["model", "resampler", "pr_auc"]]
+    assert result.best_scores["pr_auc"] < 0.15, result.best_strategy  # the answer, ensemble or not
 
     X_leaky, y_leaky = SMOTE(random_state=0).fit_resample(X, y)
     leaky = cross_val_score(RandomForestClassifier(100, random_state=0), X_leaky, y_leaky,
@@ -89,7 +95,7 @@ def test_a_failing_trial_is_recorded_and_the_search_goes_on(small_numeric):
     assert board.loc[0, "state"] == "FAIL"
     assert "InvalidParameterError" in board.loc[0, "fail_reason"] and "'C'" in board.loc[0, "fail_reason"]
     assert board.loc[1, "state"] == "COMPLETE"
-    assert result.best_strategy.model == "lightgbm"
+    assert result.strategy_of(result.best_trial).model == "lightgbm"
 
 
 def test_timeout_is_honoured_while_a_slow_candidate_runs(small_numeric):
@@ -153,3 +159,34 @@ def test_bad_arguments_say_what_is_allowed(small_numeric):
         strategy_search.search(X, y, metric="accuracy", n_trials=1)
     with pytest.raises(ValueError, match="n_trials must be a positive integer"):
         strategy_search.search(X, y, n_trials=0)
+
+
+def test_budget_guard_ignores_the_first_trial_which_paid_for_worker_start_up():
+    import datetime as dt
+
+    import optuna
+
+    from strategy_search.search import _BudgetGuard
+
+    class StopRecorder:
+        stopped = False
+
+        def stop(self) -> None:
+            self.stopped = True
+
+    def trial(seconds: float) -> optuna.trial.FrozenTrial:
+        start = dt.datetime(2026, 1, 1)
+        return optuna.trial.FrozenTrial(
+            number=0, state=optuna.trial.TrialState.COMPLETE, value=0.5, datetime_start=start,
+            datetime_complete=start + dt.timedelta(seconds=seconds), params={}, distributions={},
+            user_attrs={}, system_attrs={}, intermediate_values={}, trial_id=0,
+        )
+
+    guard, study = _BudgetGuard(time.monotonic() + 5), StopRecorder()
+    guard(study, trial(9.0))  # start-up included: no estimate yet
+    assert not study.stopped
+    guard(study, trial(1.0))  # a typical trial fits in the 5 s left
+    assert not study.stopped
+    guard(study, trial(30.0))
+    guard(study, trial(30.0))  # the median of the later trials no longer fits
+    assert study.stopped

@@ -1,0 +1,49 @@
+"""A weighted average of several classifiers' probabilities (an ensemble of strategies)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+
+class AveragedClassifier(ClassifierMixin, BaseEstimator):
+    """Fits a clone of every estimator on the same rows; ``predict_proba`` is the weighted mean
+    of theirs. Weights default to equal; a member listed twice by greedy ensemble selection is
+    given as one member with twice the weight."""
+
+    def __init__(self, estimators: Sequence[Any] = (), *, weights: Sequence[float] | None = None):
+        self.estimators = estimators
+        self.weights = weights
+
+    def fit(self, X: Any, y: ArrayLike, **fit_params: Any) -> AveragedClassifier:
+        self._weights()  # validate before any fit starts
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        self.estimators_ = [clone(estimator).fit(X, y, **fit_params) for estimator in self.estimators]
+        return self
+
+    def _weights(self) -> NDArray[np.float64]:
+        if not len(self.estimators):
+            raise ValueError("AveragedClassifier needs at least one estimator; got none.")
+        if self.weights is None:
+            return np.full(len(self.estimators), 1.0 / len(self.estimators))
+        weights = np.asarray(self.weights, dtype=float)
+        if weights.shape != (len(self.estimators),) or (weights < 0).any() or weights.sum() <= 0:
+            raise ValueError(
+                f"weights must be {len(self.estimators)} non-negative numbers, not all zero "
+                f"(one per estimator); got {list(self.weights)!r}."
+            )
+        return weights / weights.sum()
+
+    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+        check_is_fitted(self, "estimators_")
+        weights = self._weights()
+        return sum(w * np.asarray(e.predict_proba(X), dtype=float) for w, e in zip(weights, self.estimators_))
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
