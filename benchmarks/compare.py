@@ -8,8 +8,9 @@ Protocol (nested evaluation):
   on the untouched outer test fold: PR-AUC (average precision) from ``predict_proba[:, 1]``,
   F1 from the method's own hard predictions.
 * engine: ``strategy_search.search(X_tr, y_tr, timeout=BUDGET, seed=0, n_jobs=2)`` (its own
-  inner CV), then ``best_pipeline()`` refitted on the training part; F1 from ``predict`` (its
-  tuned threshold). Wall time = search + refit + predict.
+  inner CV), then ``best_pipeline()`` (its answer: by default an ensemble of its best trials,
+  each member refitted on the training part); F1 from ``predict`` (its tuned threshold). Wall
+  time = search + refit + predict.
 * eight fixed peers, each an imbalanced-learn Pipeline (median impute + standard scale the
   numeric columns, one-hot encode string columns with ``handle_unknown="ignore"``, fitted on
   the training part), single-threaded, seed 0. Each is reported twice: ``<peer>@0.5`` (F1 at
@@ -27,6 +28,7 @@ goes on; means skip NaN and the tables count the failed folds.
     .venv/bin/python benchmarks/compare.py --quick              # 4 datasets x 5 folds -> compare-quick.md
     .venv/bin/python benchmarks/compare.py --quick --budget 3 --datasets glass4 --repeats 1 --no-flaml
     .venv/bin/python benchmarks/compare.py --report-only benchmarks/results/compare.csv   # report from saved rows
+    .venv/bin/python benchmarks/compare.py --reuse-others OLD.csv   # rerun the engine only, peers from OLD.csv
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from strategy_search.data import DataProfile, check_features, encode_target, profile
+from strategy_search.ensemble import select_ensemble
 from strategy_search.masking import mask_secrets
 from strategy_search.parallel import TaskRunner
-from strategy_search.ensemble import select_ensemble
 from strategy_search.scoring import METRICS, THRESHOLD_FREE, CVResult, cross_validate, cv_splits, effective_folds
 from strategy_search.space import SearchSpace, load_space
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, build_pipeline
