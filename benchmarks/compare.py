@@ -275,8 +275,8 @@ def reused_rows(saved: pd.DataFrame, name: str, repeat: int, fold: int) -> list[
                  & (saved["method"] != ENGINE)]
     if here.empty:
         raise SystemExit(f"--reuse-others has no rows for {name} repeat {repeat} fold {fold}; run without it.")
-    fields = list(Row.__dataclass_fields__)
-    return [Row(**{k: (Row.__dataclass_fields__[k].default if pd.isna(v) else v) for k, v in r.items() if k in fields})
+    fields = Row.__dataclass_fields__
+    return [Row(**{k: (fields[k].default if pd.isna(v) else v) for k, v in r.items() if k in fields})
             for r in here.to_dict("records")]
 
 

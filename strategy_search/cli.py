@@ -214,12 +214,6 @@ def _print_adaptations(result: SearchResult, examples: int = 3) -> None:
                      "Each trial's MLflow run lists its changes in the `notes` tag.")
 
 
-def _answer_trials(result: SearchResult) -> list[int]:
-    """The trial numbers behind the search's answer: the ensemble's members, or the best trial."""
-    ensemble = result.ensemble
-    return list(ensemble["trials"]) if ensemble is not None else [result.best_trial.number]
-
-
 def _print_answer(result: SearchResult) -> None:
     """Which strategy export will deploy, when it is an ensemble rather than the top trial."""
     ensemble = result.ensemble
@@ -227,7 +221,7 @@ def _print_answer(result: SearchResult) -> None:
         return
     means, stds = result.best_scores, result.best_scores_std
     single = result.best_trial.user_attrs["metrics"][result.settings.primary_metric]
-    members = ", ".join(str(n) for n in ensemble["trials"])
+    members = ", ".join(map(str, result.answer_trials))
     print(
         f"answer: the average of trials {members} (PR-AUC {means['pr_auc']:.4f} ± {stds['pr_auc']:.3f}, "
         f"F1 {means['f1']:.4f} ± {stds['f1']:.3f}, threshold {ensemble['threshold']:.3f}); "
@@ -284,7 +278,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError(f"MLflow run {run['run_id']} is not a strategy-search search run (no {STUDY_NAME_TAG} tag).")
     result = load_result(data, _settings(config), storage=config.storage_url, study_name=study_name)
     out_dir = Path(args.out).resolve() if args.out else config.export.dir
-    trials = _answer_trials(result)
+    trials = result.answer_trials
     export_model(
         classifier=result.best_pipeline(),
         strategy=result.best_strategy,

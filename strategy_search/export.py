@@ -332,9 +332,8 @@ def _slot_rows(strategy: Strategy, prefix: str = "") -> list[list[str]]:
 
 def _strategy_section(strategy: Strategy | Ensemble) -> str:
     if isinstance(strategy, Ensemble):
-        total = sum(strategy.weights)
-        rows = [row for i, (member, weight) in enumerate(zip(strategy.members, strategy.weights), start=1)
-                for row in _slot_rows(member, prefix=f"member {i} (weight {weight / total:.2f}): ")]
+        rows = [row for i, (member, share) in enumerate(zip(strategy.members, strategy.shares), start=1)
+                for row in _slot_rows(member, prefix=f"member {i} (weight {share:.2f}): ")]
         intro = (f"**{strategy.describe()}**. Each member is fitted on all training rows; the "
                  "model's probability is the weighted mean of theirs.\n\n")
     else:

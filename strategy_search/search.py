@@ -130,10 +130,10 @@ class _Objective:
         self.data, self.settings, self.runner, self.deadline = data, settings, runner, deadline
         folds = effective_folds(data.profile.n_positive, settings.cv_folds)
         self.splits = cv_splits(data.y01, folds=folds, repeats=settings.cv_repeats, seed=settings.seed)
-        self.best_value = -math.inf
-        self.best_oof: np.ndarray | None = None
-        # The best few complete CVs of this process, kept for ensembling (scores, not models).
+        # The best complete CVs of this process by primary metric (scores, not models): the
+        # ensemble's candidates, or only the best one when the search does not ensemble.
         self.candidates: dict[int, tuple[float, CVResult]] = {}
+        self.pool_size = settings.ensemble_size if settings.ensembling else 1
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         only = trial.user_attrs.get("portfolio_params")
@@ -169,7 +169,6 @@ class _Objective:
             raise optuna.TrialPruned(f"pruned after {len(result.folds)} folds")
         means = result.mean()
         values = tuple(means[m] for m in self.settings.metrics)
-        self._keep_if_best(values[0], result)
         self._keep_candidate(trial.number, values[0], result)
         return values if self.settings.multi_objective else values[0]
 
@@ -198,28 +197,34 @@ class _Objective:
         if notes:
             trial.set_user_attr("notes", {str(k): v for k, v in notes.items()})
 
-    def _keep_if_best(self, value: float, result: CVResult) -> None:
-        if value > self.best_value:
-            self.best_value, self.best_oof = value, result.oof
+    def _rank(self, number: int) -> tuple[float, int]:
+        """Higher is better: the primary metric, then the earlier trial."""
+        return self.candidates[number][0], -number
 
     def _keep_candidate(self, number: int, value: float, result: CVResult) -> None:
-        if not self.settings.ensembling or math.isnan(value):
+        if math.isnan(value):
             return
         self.candidates[number] = (value, result)
-        if len(self.candidates) > self.settings.ensemble_size:
-            worst = min(self.candidates, key=lambda n: (self.candidates[n][0], -n))
-            del self.candidates[worst]
+        if len(self.candidates) > self.pool_size:
+            del self.candidates[min(self.candidates, key=self._rank)]
+
+    @property
+    def best_oof(self) -> np.ndarray | None:
+        """Out-of-fold scores of this process's best complete trial (None before one)."""
+        if not self.candidates:
+            return None
+        return self.candidates[max(self.candidates, key=self._rank)][1].oof
 
     def choose_ensemble(self, study: optuna.Study) -> CVResult | None:
         """Choose between an ensemble of this process's best trials and the best one alone
         (ensemble.py), and record the choice on the study, unless an earlier run of the study
         recorded a better ensemble. Returns the chosen ensemble's CV, or None."""
-        if not self.candidates:
+        if not self.settings.ensembling or not self.candidates:
             return None
         metric = self.settings.primary_metric
         choice = select_ensemble(
             [(n, r) for n, (_, r) in self.candidates.items()], self.data.y01,
-            metric=metric, pool_size=self.settings.ensemble_size,
+            metric=metric, pool_size=self.pool_size,
         )
         recorded = study.user_attrs.get(ENSEMBLE_ATTR)
         value = max(v for v, _ in self.candidates.values()) if choice is None else choice.cv.mean()[metric]
@@ -298,6 +303,13 @@ class SearchResult:
             return self.strategy_of(self.best_trial)
         members = tuple(self.strategy_of(self.study.trials[n]) for n in ensemble["trials"])
         return Ensemble(members, tuple(ensemble["weights"]), ensemble["threshold"])
+
+    @property
+    def answer_trials(self) -> list[int]:
+        """The trial numbers behind :attr:`best_strategy`: the ensemble's members (best first),
+        or the best trial alone."""
+        ensemble = self.ensemble
+        return list(ensemble["trials"]) if ensemble is not None else [self.best_trial.number]
 
     @property
     def best_scores(self) -> dict[str, float]:

@@ -101,6 +101,12 @@ class Ensemble:
                 f"{len(self.members)} members and {len(self.weights)} weights."
             )
 
+    @property
+    def shares(self) -> tuple[float, ...]:
+        """Each member's weight as a share of the total (they sum to 1)."""
+        total = sum(self.weights)
+        return tuple(w / total for w in self.weights)
+
     def with_threshold(self, threshold: float) -> Ensemble:
         return replace(self, threshold=float(threshold))
 
@@ -120,8 +126,7 @@ class Ensemble:
         return cls(members, tuple(float(w) for w in data["weights"]), float(data.get("threshold", 0.5)))
 
     def describe(self) -> str:
-        total = sum(self.weights)
-        parts = [f"{w / total:.2f} x {m.describe()}" for m, w in zip(self.members, self.weights)]
+        parts = [f"{share:.2f} x {m.describe()}" for m, share in zip(self.members, self.shares)]
         return f"ensemble of {len(self.members)}: " + "; ".join(parts)
 
 

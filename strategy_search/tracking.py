@@ -368,9 +368,8 @@ class SearchTracker:
             "best_trial_run_id": best_run,
             "best_strategy": answer.describe(),
         }
-        ensemble = result.ensemble
-        if ensemble is not None:
-            tags["ensemble_trial_numbers"] = ",".join(str(n) for n in ensemble["trials"])
+        if result.ensemble is not None:
+            tags["ensemble_trial_numbers"] = ",".join(map(str, result.answer_trials))
         if result.settings.multi_objective:
             tags["pareto_trial_numbers"] = ",".join(str(t.number) for t in result.pareto_front)
         for m, p, t in _batches(metrics, [], [_tag(k, v) for k, v in tags.items()]):
