@@ -1,0 +1,5 @@
+import mlflow.models
+
+from strategy_search.tracking import ClassifierModel
+
+mlflow.models.set_model(ClassifierModel())
