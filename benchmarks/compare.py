@@ -34,6 +34,7 @@ goes on; means skip NaN and the tables count the failed folds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -62,8 +63,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import strategy_search
-from strategy_search.scoring import best_f1_threshold  # the engine's rule: best F1, cut halfway to the next lower score
+# After the sys.path line above. best_f1_threshold: the engine's rule (best F1, cut halfway to the next lower score).
+import strategy_search  # noqa: E402
+from strategy_search.scoring import best_f1_threshold  # noqa: E402
 
 DATA_DIR = ROOT / "benchmarks" / "data" / "keel"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -173,7 +175,7 @@ def run_peer(name: str, steps: Callable[[], list], X_tr, y_tr, X_te, y_te) -> li
         fit_seconds = time.perf_counter() - started
         at_half.pr_auc = tuned.pr_auc = pr_auc(y_te, scores)
         at_half.f1, at_half.threshold, at_half.seconds = f1(y_te, scores >= 0.5), 0.5, fit_seconds
-    except Exception as exc:  # noqa: BLE001 - a failing peer must not stop the benchmark
+    except Exception as exc:
         at_half.error = tuned.error = _error(exc)
         return [at_half, tuned]
     try:
@@ -183,7 +185,7 @@ def run_peer(name: str, steps: Callable[[], list], X_tr, y_tr, X_te, y_te) -> li
         tuned.threshold = best_f1_threshold(y_tr, oof)
         tuned.f1 = f1(y_te, scores >= tuned.threshold)
         tuned.seconds = fit_seconds + time.perf_counter() - started
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         tuned.pr_auc, tuned.error = np.nan, _error(exc)
     return [at_half, tuned]
 
@@ -202,7 +204,7 @@ def run_engine(X_tr, y_tr, X_te, y_te, *, budget: float) -> Row:
         row.threshold = result.best_strategy.threshold
         row.n_trials = sum(t.state.is_finished() for t in result.study.trials)  # not the WAITING portfolio
         row.note = _engine_note(result, searched, budget)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         row.error = _error(exc)
     row.seconds = time.perf_counter() - started
     return row
@@ -225,7 +227,7 @@ def flaml_available() -> str | None:
     """None when FLAML can be used, else why not."""
     try:
         import flaml.automl  # noqa: F401
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
 
@@ -255,7 +257,7 @@ def run_flaml(X_tr, y_tr, X_te, y_te, *, budget: float) -> Row:
             row.pr_auc = pr_auc(y_te, automl.predict_proba(as_category(X_te))[:, 1])
             row.f1 = f1(y_te, automl.predict(as_category(X_te)))
         row.strategy = str(automl.best_estimator)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         row.error = _error(exc)
     row.seconds = time.perf_counter() - started
     return row
@@ -271,13 +273,16 @@ def reused_rows(saved: pd.DataFrame, name: str, repeat: int, fold: int) -> list[
     """The peers' and FLAML's rows for one outer fold from an earlier run's CSV (same folds:
     outer splits depend only on the seed), so a change to the engine can be re-measured in
     the time its own searches take."""
-    here = saved[(saved["dataset"] == name) & (saved["repeat"] == repeat) & (saved["fold"] == fold)
-                 & (saved["method"] != ENGINE)]
+    here = saved[
+        (saved["dataset"] == name) & (saved["repeat"] == repeat) & (saved["fold"] == fold) & (saved["method"] != ENGINE)
+    ]
     if here.empty:
         raise SystemExit(f"--reuse-others has no rows for {name} repeat {repeat} fold {fold}; run without it.")
     fields = Row.__dataclass_fields__
-    return [Row(**{k: (fields[k].default if pd.isna(v) else v) for k, v in r.items() if k in fields})
-            for r in here.to_dict("records")]
+    return [
+        Row(**{k: (fields[k].default if pd.isna(v) else v) for k, v in r.items() if k in fields})
+        for r in here.to_dict("records")
+    ]
 
 
 def run_dataset(name: str, args: argparse.Namespace, use_flaml: bool, log: Callable[[str], None]) -> list[dict]:
@@ -488,14 +493,12 @@ def targets_section(
 
 def machine_lines() -> list[str]:
     cpu = "unknown"
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
-    except (OSError, StopIteration):
-        pass
     packages = [
         "strategy-search",
         "optuna",
@@ -596,8 +599,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-folds", type=int, default=None, help="only the first N outer folds (smoke tests)")
     parser.add_argument("--report-only", type=Path, default=None, help="rewrite the report from this per-fold CSV")
     parser.add_argument("--out", type=Path, default=None, help="default results/compare.md (compare-quick.md)")
-    parser.add_argument("--reuse-others", type=Path, default=None,
-                        help="take the peers' and FLAML's rows from this earlier per-fold CSV; run only the engine")
+    parser.add_argument(
+        "--reuse-others",
+        type=Path,
+        default=None,
+        help="take the peers' and FLAML's rows from this earlier per-fold CSV; run only the engine",
+    )
     args = parser.parse_args(argv)
     args.reuse_others_path = args.reuse_others
     if args.reuse_others is not None:

@@ -79,6 +79,8 @@ def lightgbm_space() -> dict[str, Any]:
 
 def describe_ranges(ranges: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v['low']}-{v['high']}" if isinstance(v, dict) else f"{k}={v}" for k, v in ranges.items())
+
+
 PARTS = [
     "fit",
     "sampler",
@@ -353,8 +355,9 @@ def run_all(trial_counts: list[int], baseline_max: int) -> list[dict[str, Any]]:
             result = json.loads(out.read_text())
             if n <= baseline_max:
                 base = Path(folder) / f"n{n}-untracked.json"
-                subprocess.run([sys.executable, __file__, "--child", str(n), "--child-out", str(base), "--untracked"],
-                               check=True)
+                subprocess.run(
+                    [sys.executable, __file__, "--child", str(n), "--child-out", str(base), "--untracked"], check=True
+                )
                 result["untracked_seconds"] = json.loads(base.read_text())["search_seconds"]
                 print(f"N={n} without MLflow: {result['untracked_seconds']:.0f} s", flush=True)
             results.append(result)
@@ -392,8 +395,10 @@ def baseline_lines(results: list[dict[str, Any]]) -> list[str]:
     ]
     for r in measured:
         extra = r["search_seconds"] - r["untracked_seconds"]
-        lines.append(f"| {r['n_trials']} | {r['search_seconds']:.1f} | {r['untracked_seconds']:.1f} | "
-                     f"{extra / r['n_trials'] * 1000:.1f} | {extra / r['search_seconds']:.2%} |")
+        lines.append(
+            f"| {r['n_trials']} | {r['search_seconds']:.1f} | {r['untracked_seconds']:.1f} | "
+            f"{extra / r['n_trials'] * 1000:.1f} | {extra / r['search_seconds']:.2%} |"
+        )
     return [*lines, ""]
 
 
@@ -516,7 +521,8 @@ def report(results: list[dict[str, Any]], command: str, started: dt.datetime, ou
             (
                 f"Trials: {s['states']}; search wall time {r['search_seconds']:.1f} s; sum of trial cycles "
                 f"{s['cycle']:.1f} s; sum of `trial.duration` {t['duration'].sum():.1f} s; median cycle "
-                f"{fmt_ms(t['cycle'].median())} ms (complete trials: {fmt_ms(t.loc[t['state'] == 'COMPLETE', 'cycle'].median())} ms)."
+                f"{fmt_ms(t['cycle'].median())} ms "
+                f"(complete trials: {fmt_ms(t.loc[t['state'] == 'COMPLETE', 'cycle'].median())} ms)."
             ),
             "",
             "One-off costs (not in any trial): "
@@ -526,8 +532,9 @@ def report(results: list[dict[str, Any]], command: str, started: dt.datetime, ou
             (
                 f"Peak memory (ru_maxrss): main process {r['maxrss_self_mb']:.0f} MB, largest child process "
                 f"{r['maxrss_children_mb']:.0f} MB (the workers, reaped after shutting the pool down; VmHWM of the "
-                f"child processes while alive: {', '.join(f'{m:.0f}' for m in r['worker_peak_mb'])} MB); main RSS after trial 0 "
-                f"{t['rss_mb'].iloc[0]:.0f} MB, after the last {t['rss_mb'].iloc[-1]:.0f} MB; MLflow db {r['mlflow_db_mb']:.1f} MB."
+                f"child processes while alive: {', '.join(f'{m:.0f}' for m in r['worker_peak_mb'])} MB); "
+                f"main RSS after trial 0 {t['rss_mb'].iloc[0]:.0f} MB, after the last {t['rss_mb'].iloc[-1]:.0f} MB; "
+                f"MLflow db {r['mlflow_db_mb']:.1f} MB."
             ),
             "",
             *growth_table(n, s),
@@ -541,8 +548,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trials", type=str, default=None, help="comma-separated N values (default 100,1000)")
     parser.add_argument("--quick", action="store_true", help="N = 100 only")
     parser.add_argument("--out", type=Path, default=None, help="default results/engine_overhead.md (-quick.md)")
-    parser.add_argument("--baseline-max", type=int, default=100,
-                        help="also run searches of up to this many trials without MLflow (default 100)")
+    parser.add_argument(
+        "--baseline-max",
+        type=int,
+        default=100,
+        help="also run searches of up to this many trials without MLflow (default 100)",
+    )
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--untracked", action="store_true", help=argparse.SUPPRESS)

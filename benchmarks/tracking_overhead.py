@@ -37,7 +37,10 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "tracking_overhead.md"
 
 def synthetic_trial(rng: np.random.Generator, *, folds: int, state: TrialState) -> FrozenTrial:
     params = {
-        "model": "lightgbm", "resampler": "smote", "weighting": "none", "objective": "logloss",
+        "model": "lightgbm",
+        "resampler": "smote",
+        "weighting": "none",
+        "objective": "logloss",
         "model.lightgbm.n_estimators": int(rng.integers(30, 200)),
         "model.lightgbm.learning_rate": float(rng.uniform(0.02, 0.3)),
         "model.lightgbm.num_leaves": int(rng.integers(4, 32)),
@@ -46,24 +49,32 @@ def synthetic_trial(rng: np.random.Generator, *, folds: int, state: TrialState) 
         "resampler.smote.k_neighbors": int(rng.integers(2, 8)),
     }
     strategy = {
-        "model": "lightgbm", "resampler": "smote", "weighting": "none", "objective": "logloss",
+        "model": "lightgbm",
+        "resampler": "smote",
+        "weighting": "none",
+        "objective": "logloss",
         "model_params": {k.split(".")[-1]: v for k, v in params.items() if k.startswith("model.")},
         "resampler_params": {k.split(".")[-1]: v for k, v in params.items() if k.startswith("resampler.")},
-        "weighting_params": {}, "objective_params": {}, "threshold": 0.3, "seed": 0,
+        "weighting_params": {},
+        "objective_params": {},
+        "threshold": 0.3,
+        "seed": 0,
     }
     attrs: dict[str, Any] = {"strategy": strategy}
     if state == TrialState.FAIL:
         attrs["fail_reason"] = "ValueError: Expected n_neighbors <= n_samples_fit"
         return create_trial(state=state, user_attrs=attrs)
     fold_metrics = [{m: float(rng.uniform()) for m in METRICS} for _ in range(folds)]
-    attrs.update({
-        "threshold": float(rng.uniform()),
-        "metrics": {m: float(np.mean([f[m] for f in fold_metrics])) for m in METRICS},
-        "metrics_std": {m: float(np.std([f[m] for f in fold_metrics])) for m in METRICS},
-        "fold_metrics": fold_metrics,
-        "fold_thresholds": [float(rng.uniform()) for _ in range(folds)],
-        "fit_seconds": float(rng.uniform(0.2, 3.0)),
-    })
+    attrs.update(
+        {
+            "threshold": float(rng.uniform()),
+            "metrics": {m: float(np.mean([f[m] for f in fold_metrics])) for m in METRICS},
+            "metrics_std": {m: float(np.std([f[m] for f in fold_metrics])) for m in METRICS},
+            "fold_metrics": fold_metrics,
+            "fold_thresholds": [float(rng.uniform()) for _ in range(folds)],
+            "fit_seconds": float(rng.uniform(0.2, 3.0)),
+        }
+    )
     if state == TrialState.PRUNED:
         attrs["stopped"] = "pruned"
         return create_trial(state=state, user_attrs=attrs)
@@ -93,8 +104,9 @@ def time_per_value(tracker: SearchTracker, study: optuna.Study, n_trials: int) -
     client, seconds, calls = tracker.client, [], 0
     for trial in study.trials[:n_trials]:
         started = time.perf_counter()
-        run = client.create_run(tracker.experiment_id, run_name=f"naive-{trial.number}",
-                                tags={"mlflow.parentRunId": tracker.parent_run_id})
+        run = client.create_run(
+            tracker.experiment_id, run_name=f"naive-{trial.number}", tags={"mlflow.parentRunId": tracker.parent_run_id}
+        )
         run_id = run.info.run_id
         for key, value in trial_params(trial).items():
             client.log_param(run_id, key, value, synchronous=True)
@@ -115,40 +127,45 @@ def reference_search_seconds(n_trials: int) -> list[float]:
     import strategy_search
 
     frame = pd.read_csv(ROOT / "experiments" / "data" / "yeast5.csv").head(400)
-    result = strategy_search.search(frame.drop(columns="target"), frame["target"], space="fast",
-                                    n_trials=n_trials, cv_folds=3, n_jobs=1)
+    result = strategy_search.search(
+        frame.drop(columns="target"), frame["target"], space="fast", n_trials=n_trials, cv_folds=3, n_jobs=1
+    )
     return [t.duration.total_seconds() for t in result.study.trials if t.duration is not None]
 
 
 def summary_row(label: str, seconds: list[float]) -> str:
     ms = np.array(seconds) * 1000
-    return (f"| {label} | {len(ms)} | {ms.mean():.1f} | {np.median(ms):.1f} | "
-            f"{np.percentile(ms, 95):.1f} | {ms.max():.1f} |")
+    return (
+        f"| {label} | {len(ms)} | {ms.mean():.1f} | {np.median(ms):.1f} | "
+        f"{np.percentile(ms, 95):.1f} | {ms.max():.1f} |"
+    )
 
 
 def report(args: argparse.Namespace, rows: list[str], notes: list[str], per_trial_values: int) -> str:
     command = "python " + " ".join(shlex.quote(a) for a in [f"benchmarks/{Path(__file__).name}", *sys.argv[1:]])
     import mlflow  # only for its version; the tracker has already imported it
 
-    return "\n".join([
-        "# SearchTracker logging overhead",
-        "",
-        f"Command: `{command}`",
-        "",
-        f"Machine: {os.cpu_count()} cores (`nproc` = {len(os.sched_getaffinity(0))}), {platform.machine()}, "
-        f"{platform.system()} {platform.release()}; Python {platform.python_version()}; "
-        f"MLflow {mlflow.__version__}; Optuna {optuna.__version__}; sqlite store on local disk.",
-        "",
-        f"A completed synthetic trial carries {per_trial_values} values ({args.folds} CV folds): strategy params, "
-        "8 metric means and stds, per-fold metrics (`fold_<metric>`, step = fold) and thresholds, tags.",
-        "",
-        "| what | trials | mean ms | median ms | p95 ms | max ms |",
-        "|---|---|---|---|---|---|",
-        *rows,
-        "",
-        *notes,
-        "",
-    ])
+    return "\n".join(
+        [
+            "# SearchTracker logging overhead",
+            "",
+            f"Command: `{command}`",
+            "",
+            f"Machine: {os.cpu_count()} cores (`nproc` = {len(os.sched_getaffinity(0))}), {platform.machine()}, "
+            f"{platform.system()} {platform.release()}; Python {platform.python_version()}; "
+            f"MLflow {mlflow.__version__}; Optuna {optuna.__version__}; sqlite store on local disk.",
+            "",
+            f"A completed synthetic trial carries {per_trial_values} values ({args.folds} CV folds): strategy params, "
+            "8 metric means and stds, per-fold metrics (`fold_<metric>`, step = fold) and thresholds, tags.",
+            "",
+            "| what | trials | mean ms | median ms | p95 ms | max ms |",
+            "|---|---|---|---|---|---|",
+            *rows,
+            "",
+            *notes,
+            "",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,25 +1,29 @@
 """strategy-search: find the best imbalance strategy for a tabular binary classification task.
 
-MLflow is never imported here: tracking loads only when a search is tracked.
+MLflow and matplotlib are never imported here: tracking and plotting load only when used.
 """
 
+from strategy_search._version import __version__
+from strategy_search.errors import StrategySearchError
 from strategy_search.export import load_model
-from strategy_search.scoring import cross_validate
-from strategy_search.search import SearchResult, SearchSettings, search
+from strategy_search.scoring import score_pipeline
+from strategy_search.search import SearchResult, search
+from strategy_search.settings import SearchSettings
 from strategy_search.space import SearchSpace, load_space
-from strategy_search.strategy import Strategy, build_classifier, build_pipeline
-
-__version__ = "0.1.0"
+from strategy_search.strategy import Ensemble, Strategy, build_classifier, build_pipeline
 
 __all__ = [
+    "Ensemble",
     "SearchResult",
     "SearchSettings",
     "SearchSpace",
     "Strategy",
+    "StrategySearchError",
+    "__version__",
     "build_classifier",
     "build_pipeline",
-    "cross_validate",
     "load_model",
     "load_space",
+    "score_pipeline",
     "search",
 ]

@@ -13,7 +13,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,27 +28,22 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from strategy_search.config import (
-    ConfigError,
-    RunConfig,
-    load_config,
-    load_table,
-    read_table,
-    validate_config,
-)
-from strategy_search.data import DataError, check_features, encode_target, profile
+from strategy_search.config import RunConfig, load_config, load_table, read_table, validate_config
+from strategy_search.data import check_features, encode_target, profile
+from strategy_search.errors import ConfigError, SearchFailed, StrategySearchError, UsageError
 from strategy_search.masking import mask_secrets
+from strategy_search.scoring import METRIC_LABELS
 from strategy_search.search import (
-    SearchFailed,
+    PreparedData,
     SearchResult,
-    StorageError,
     create_study,
     latest_study_name,
     load_result,
-    make_settings,
     prepare_data,
     run_search,
 )
+from strategy_search.settings import SearchSettings
+from strategy_search.slots import all_slots
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -63,30 +58,36 @@ def _stdout_console() -> Console:
     # Piped output (CI logs, files) is not squeezed into rich's default 80 columns.
     plain = Console()
     return plain if plain.is_terminal else Console(width=140)
+
+
 EXIT_USAGE = 2
 STUDY_NAME_TAG = "strategy_search.study_name"
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
 
 
-class UsageError(Exception):
-    """A mistake the user can fix; printed without a traceback."""
-
-
 # -- run --------------------------------------------------------------------------------------
-class ProgressCallback:
-    """Optuna callback drawing trial n/N, elapsed time and the best PR-AUC and F1 so far."""
+def shown_metrics(settings: SearchSettings) -> tuple[str, ...]:
+    """The metrics the progress line and the leaderboard show: the search's own, then F1 (what
+    the threshold is tuned for) when the search does not already rank by it."""
+    return settings.metrics + (() if "f1" in settings.metrics else ("f1",))
 
-    def __init__(self, progress: Progress, *, total: int | None, already_done: int):
-        self.progress = progress
+
+class ProgressCallback:
+    """Optuna callback drawing trial n/N, elapsed time and the best trial's metrics so far
+    (best by the search's primary metric)."""
+
+    def __init__(self, progress: Progress, *, settings: SearchSettings, total: int | None, already_done: int):
+        self.progress, self.settings = progress, settings
         self.task = progress.add_task("searching", total=total, completed=already_done, best="")
         self.best: dict[str, float] = {}
 
     def __call__(self, study: Any, trial: Any) -> None:
         metrics = trial.user_attrs.get("metrics") or {}
-        if trial.state.name == "COMPLETE" and metrics.get("pr_auc", -1) > self.best.get("pr_auc", -1):
+        primary = self.settings.primary_metric
+        if trial.state.name == "COMPLETE" and metrics.get(primary, -1) > self.best.get(primary, -1):
             self.best = metrics
-        best = f"best PR-AUC {self.best['pr_auc']:.4f}  F1 {self.best['f1']:.4f}" if self.best else ""
-        self.progress.update(self.task, advance=1, best=best)
+        shown = "  ".join(f"{METRIC_LABELS[m]} {self.best[m]:.4f}" for m in shown_metrics(self.settings) if self.best)
+        self.progress.update(self.task, advance=1, best=f"best {shown}" if shown else "")
 
 
 def _progress() -> Progress:
@@ -101,13 +102,7 @@ def _progress() -> Progress:
     )
 
 
-def _settings(config: RunConfig):
-    kwargs = config.search_kwargs()
-    kwargs.pop("positive_label")
-    return make_settings(**kwargs)
-
-
-def _prepared(config: RunConfig):
+def _prepared(config: RunConfig) -> PreparedData:
     X, y = load_table(config)
     return prepare_data(X, y, positive_label=config.data.positive_label)
 
@@ -124,23 +119,23 @@ def _raise_on_sigterm() -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides=args.set)
     data = _prepared(config)
-    settings = _settings(config)
+    settings = config.settings()
     storage = config.storage_url
-    from strategy_search.tracking import SearchTracker, search_params
+    from strategy_search.tracking import SearchTracker
 
-    try:
-        tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
-    except ConnectionError as exc:
-        raise UsageError(str(exc)) from None
+    tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
     study_name = _study_name(config, storage, resume=args.resume)
     study = create_study(settings, storage=storage, study_name=study_name)
     study.set_user_attr("config_name", config.name)
-    params = search_params(settings) | {"config.overrides": " ".join(args.set) or "none"}
+    params = settings.as_params() | {"config.overrides": " ".join(args.set) or "none"}
     parent = tracker.start(
         run_name=study_name,
         params=params,
-        tags={STUDY_NAME_TAG: study_name, "strategy_search.config_name": config.name,
-              "strategy_search.storage": mask_secrets(storage)},
+        tags={
+            STUDY_NAME_TAG: study_name,
+            "strategy_search.config_name": config.name,
+            "strategy_search.storage": mask_secrets(storage),
+        },
         profile=data.profile,
         config_path=config.source_path,
         config_text=config.raw_text,
@@ -154,7 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _raise_on_sigterm()
     try:
         with _progress() as progress:
-            callback = ProgressCallback(progress, total=settings.n_trials, already_done=done)
+            callback = ProgressCallback(progress, settings=settings, total=settings.n_trials, already_done=done)
             result = run_search(data, settings, callbacks=[tracker, callback], storage=storage, study_name=study_name)
     except SearchFailed as exc:
         tracker.fail("FAILED", study=study)
@@ -162,8 +157,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         tracker.fail("KILLED", study=study)
-        _say("interrupted", f"study {study_name} is saved; continue it with "
-                            f"`strategy-search run {args.config} --resume`")
+        _say(
+            "interrupted", f"study {study_name} is saved; continue it with `strategy-search run {args.config} --resume`"
+        )
         return 130
     except BaseException:
         tracker.fail("FAILED", study=study)
@@ -179,10 +175,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _print_data_summary(data_profile: Any) -> None:
     share = data_profile.n_positive / data_profile.n_rows
-    console.print(escape(
-        f"data: {data_profile.n_rows} rows, {len(data_profile.schema.columns)} features; positive class "
-        f"{data_profile.positive_label!r}: {data_profile.n_positive} rows ({share:.1%}), "
-        f"negative class {data_profile.negative_label!r}"), highlight=False,
+    console.print(
+        escape(
+            f"data: {data_profile.n_rows} rows, {len(data_profile.schema.columns)} features; positive class "
+            f"{data_profile.positive_label!r}: {data_profile.n_positive} rows ({share:.1%}), "
+            f"negative class {data_profile.negative_label!r}"
+        ),
+        highlight=False,
     )
     for note in data_profile.notes:
         _say("note", note)
@@ -192,10 +191,12 @@ def _study_name(config: RunConfig, storage: str, *, resume: bool) -> str:
     if resume:
         name = latest_study_name(storage, config_name=config.name)
         if name is None:
-            raise UsageError(f"--resume: no earlier search of config {config.name!r} in storage {storage}; "
-                             "run it once without --resume")
+            raise UsageError(
+                f"--resume: no earlier search of config {config.name!r} in storage {storage}; "
+                "run it once without --resume"
+            )
         return name
-    return f"{config.name}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+    return f"{config.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
 
 
 def _print_adaptations(result: SearchResult, examples: int = 3) -> None:
@@ -210,8 +211,11 @@ def _print_adaptations(result: SearchResult, examples: int = 3) -> None:
                     changes.append(f"{name} {change}")
     if trials:
         shown = "; ".join(changes[:examples]) + ("; ..." if len(changes) > examples else "")
-        _say("note", f"the resampler adapted to small folds in {len(trials)} trial(s): {shown}. "
-                     "Each trial's MLflow run lists its changes in the `notes` tag.")
+        _say(
+            "note",
+            f"the resampler adapted to small folds in {len(trials)} trial(s): {shown}. "
+            "Each trial's MLflow run lists its changes in the `notes` tag.",
+        )
 
 
 def _print_answer(result: SearchResult) -> None:
@@ -220,12 +224,13 @@ def _print_answer(result: SearchResult) -> None:
     if ensemble is None:
         return
     means, stds = result.best_scores, result.best_scores_std
-    single = result.best_trial.user_attrs["metrics"][result.settings.primary_metric]
+    primary = result.settings.primary_metric
+    single = result.best_trial.user_attrs["metrics"][primary]
     members = ", ".join(map(str, result.answer_trials))
+    scores = ", ".join(f"{METRIC_LABELS[m]} {means[m]:.4f} ± {stds[m]:.3f}" for m in shown_metrics(result.settings))
     print(
-        f"answer: the average of trials {members} (PR-AUC {means['pr_auc']:.4f} ± {stds['pr_auc']:.3f}, "
-        f"F1 {means['f1']:.4f} ± {stds['f1']:.3f}, threshold {ensemble['threshold']:.3f}); "
-        f"best single trial {result.settings.primary_metric} {single:.4f}"
+        f"answer: the average of trials {members} ({scores}, threshold {ensemble.threshold:.3f}); "
+        f"best single trial {METRIC_LABELS[primary]} {single:.4f}"
     )
 
 
@@ -234,17 +239,21 @@ def _print_top(result: SearchResult, n: int = 5) -> None:
     board = result.leaderboard
     front = {t.number for t in result.pareto_front} if result.settings.multi_objective else set()
     table = Table(title=f"Top strategies ({len(board)} trials, metric: {', '.join(result.settings.metrics)})")
-    columns = ["rank", "trial", "strategy", "PR-AUC", "F1", "F1@0.5", "threshold"] + (["Pareto front"] if front else [])
+    metrics = shown_metrics(result.settings)
+    columns = ["rank", "trial", "strategy", *(METRIC_LABELS[m] for m in metrics), "threshold"]
+    columns += ["Pareto front"] if front else []
     for column in columns:
         table.add_column(column, justify="left" if column == "strategy" else "right")
     completed = board[board["state"] == "COMPLETE"]
     shown = completed[(completed.index < n) | completed["trial"].isin(front)] if front else completed.head(n)
-    for rank, row in shown.iterrows():
+    for rank, row in zip(shown.index.tolist(), shown.to_dict("records"), strict=True):
         strategy = result.strategy_of(result.study.trials[int(row["trial"])])
         cells = [
-            str(rank + 1), str(row["trial"]), strategy.describe(),
-            f"{row['pr_auc']:.4f} ± {row['pr_auc_std']:.3f}", f"{row['f1']:.4f} ± {row['f1_std']:.3f}",
-            f"{row['f1_at_0.5']:.4f}", f"{row['threshold']:.3f}",
+            str(rank + 1),
+            str(row["trial"]),
+            strategy.describe(),
+            *(f"{row[m]:.4f} ± {row[f'{m}_std']:.3f}" for m in metrics),
+            f"{row['threshold']:.3f}",
         ]
         table.add_row(*cells, *(["yes" if int(row["trial"]) in front else ""] if front else []))
     _stdout_console().print(table)
@@ -269,15 +278,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     from strategy_search.export import export_model
     from strategy_search.tracking import SearchTracker, find_search_run
 
-    try:
-        run = find_search_run(tracking_uri=config.tracking_uri, experiment=config.experiment_name, run_id=args.run_id)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    run = find_search_run(tracking_uri=config.tracking_uri, experiment=config.experiment_name, run_id=args.run_id)
     study_name = run["tags"].get(STUDY_NAME_TAG)
     if not study_name:
         raise UsageError(f"MLflow run {run['run_id']} is not a strategy-search search run (no {STUDY_NAME_TAG} tag).")
-    result = load_result(data, _settings(config), storage=config.storage_url, study_name=study_name)
-    out_dir = Path(args.out).resolve() if args.out else config.export.dir
+    result = load_result(data, config.settings(), storage=config.storage_url, study_name=study_name)
+    out_dir = Path(args.out).resolve() if args.out else config.export_dir
     trials = result.answer_trials
     export_model(
         classifier=result.best_pipeline(),
@@ -287,8 +293,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         metrics_std=result.best_scores_std,
         X=data.X,
         out_dir=out_dir,
-        source={"run_id": run["run_id"], "study": study_name, "trials": trials,
-                "config_path": str(config.source_path)},
+        source={"run_id": run["run_id"], "study": study_name, "trials": trials, "config_path": str(config.source_path)},
     )
     tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
     version = tracker.log_model_dir(run["run_id"], out_dir, register_as=config.tracking.register_as)
@@ -311,11 +316,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from strategy_search.export import input_notes, load_exported, score_table
 
     data = _read_data(args.data)
-    try:
-        classifier, meta = load_exported(Path(args.model_dir))
-        predictions = score_table(classifier, meta, data)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    classifier, meta = load_exported(Path(args.model_dir))
+    predictions = score_table(classifier, meta, data)
     for note in input_notes(meta, data):
         _say("note", note)
     if args.out:
@@ -330,14 +332,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides=args.set)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        _say("warning", f"serving on {args.host}: the MLflow UI has no authentication; "
-                        "anyone who can reach this address can read and change your runs.")
+        _say(
+            "warning",
+            f"serving on {args.host}: the MLflow UI has no authentication; "
+            "anyone who can reach this address can read and change your runs.",
+        )
     command = [sys.executable, "-m", "mlflow", "ui", "--host", args.host, "--port", str(args.port)]
     # The store URI goes in the environment, not on the command line: other local users can
     # read a process's arguments (ps), not its environment, and the URI may hold a password.
     environment = {**os.environ, "MLFLOW_BACKEND_STORE_URI": config.tracking_uri}
-    console.print(escape(f"MLflow UI for {mask_secrets(config.tracking_uri)} at http://{args.host}:{args.port} "
-                         "(Ctrl-C stops it)"))
+    console.print(
+        escape(f"MLflow UI for {mask_secrets(config.tracking_uri)} at http://{args.host}:{args.port} (Ctrl-C stops it)")
+    )
     sys.stderr.flush()
     # Become the MLflow UI process, so Ctrl-C and SIGTERM reach the server itself and no
     # orphaned server outlives this command.
@@ -377,30 +383,40 @@ def _print_profile(frame: Any, target: str, data_profile: Any) -> None:
     categorical = set(data_profile.schema.categorical)
     for name in data_profile.schema.columns:
         series = frame[name]
-        columns.add_row(name, "categorical" if name in categorical else "numeric", str(series.dtype),
-                        str(int(series.isna().sum())), str(series.nunique()))
+        columns.add_row(
+            name,
+            "categorical" if name in categorical else "numeric",
+            str(series.dtype),
+            str(int(series.isna().sum())),
+            str(series.nunique()),
+        )
     out.print(columns)
 
 
 def cmd_spaces(args: argparse.Namespace) -> int:
-    from strategy_search.components import all_registries
     from strategy_search.space import builtin_space_names, load_space
 
     out = _stdout_console()
     for name in builtin_space_names():
         space = load_space(name)
-        sizes = ", ".join(f"{len(space.components[s])} {s}s" for s in ("model", "resampler", "weighting", "objective"))
+        sizes = ", ".join(f"{len(space.components[s.name])} {s.section}" for s in all_slots())
         out.print(f"[bold]{name}[/]: {space.description} ({sizes}; {len(space.portfolio)} portfolio strategies)")
-    for slot, registry in all_registries().items():
-        table = Table(title=f"{slot}s")
+    for slot in all_slots():
+        table = Table(title=slot.section)
         table.add_column("key")
         table.add_column("tags")
         table.add_column("description")
-        for component in registry:
-            tags = ", ".join(k for k, v in component.tags.items() if v is True) or "-"
+        for component in slot.registry:
+            tags = ", ".join(_tag_text(k, v) for k, v in component.tags.items() if v) or "-"
             table.add_row(component.key, tags, component.description)
         out.print(table)
     return 0
+
+
+def _tag_text(name: str, value: Any) -> str:
+    if value is True or callable(value):
+        return name
+    return f"{name}: {', '.join(value)}" if isinstance(value, (list, tuple)) else f"{name}: {value}"
 
 
 # -- entry point ----------------------------------------------------------------------------------
@@ -412,8 +428,13 @@ def build_parser() -> argparse.ArgumentParser:
     def with_config(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("config", help="run config YAML")
-        sub.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
-                         help="override a config value (repeatable), e.g. --set search.n_trials=8")
+        sub.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY.PATH=VALUE",
+            help="override a config value (repeatable), e.g. --set search.n_trials=8",
+        )
         return sub
 
     run = with_config("run", "run a strategy search")
@@ -426,7 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=cmd_export)
     ui = with_config("ui", "start the MLflow UI on the config's tracking store")
     ui.add_argument("--port", type=int, default=5000)
-    ui.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; the UI has no authentication)")
+    ui.add_argument(
+        "--host", default="127.0.0.1", help="bind address (default 127.0.0.1; the UI has no authentication)"
+    )
     ui.set_defaults(handler=cmd_ui)
 
     predict = commands.add_parser("predict", help="score new rows with an exported model")
@@ -461,8 +484,14 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
 
-def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                  file: Any = None, line: str | None = None) -> None:
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
     # The engine's warnings are messages to the user (folds reduced, a sampler adapted), not
     # code locations; other libraries' warnings keep their origin for bug reports.
     origin = "" if "strategy_search" in filename else f" ({category.__name__} from {Path(filename).name}:{lineno})"
@@ -493,17 +522,18 @@ def _chain(exc: BaseException | None) -> list[BaseException]:
 
 _AFTER_DISK_FULL = {
     "run": "The Optuna and MLflow stores write in transactions, so the study keeps every trial that "
-           "finished; free some space and continue with `run --resume`.",
+    "finished; free some space and continue with `run --resume`.",
     "export": "The export was staged beside its folder, so an earlier export there is unchanged and "
-              "nothing half-written was kept; free some space (or choose another --out) and export again.",
+    "nothing half-written was kept; free some space (or choose another --out) and export again.",
 }
 
 
 def _disk_full_message(exc: BaseException, command: str) -> str:
     where = next((e.filename for e in _chain(exc) if isinstance(e, OSError) and e.filename), None)
     place = f" while writing {where}" if where else ""
-    after = _AFTER_DISK_FULL.get(command, "Anything this command was writing may be incomplete; free some "
-                                          "space and run it again.")
+    after = _AFTER_DISK_FULL.get(
+        command, "Anything this command was writing may be incomplete; free some space and run it again."
+    )
     return f"no space left on the device{place}. {after}"
 
 
@@ -518,19 +548,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _handle(args: argparse.Namespace) -> int:
     try:
         return args.handler(args)
-    except (ConfigError, DataError, UsageError, StorageError) as exc:
+    except StrategySearchError as exc:
         if args.debug:
             raise
         print(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
-        return EXIT_USAGE
-    except Exception as exc:  # noqa: BLE001 - the last line of defence keeps tracebacks opt-in
+        return exc.exit_code
+    except Exception as exc:
         if args.debug:
             raise
         if _is_disk_full(exc):
             print(f"error: {_disk_full_message(exc, args.command)}", file=sys.stderr)
             return 1
-        print(f"error: {type(exc).__name__}: {mask_secrets(str(exc))}\n(run with --debug for the full traceback)",
-              file=sys.stderr)
+        print(
+            f"error: {type(exc).__name__}: {mask_secrets(str(exc))}\n(run with --debug for the full traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -13,8 +13,9 @@ import os
 import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
 import yaml
@@ -29,20 +30,17 @@ from pydantic import (
     StrictStr,
     ValidationError,
     ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
 
-from strategy_search.data import (
-    DataError,
-    class_count_problem,
-    describe_counts,
-    find_label,
-)
+from strategy_search.data import class_count_problem, describe_counts, find_label
+from strategy_search.errors import ConfigError, DataError, SpaceError
 from strategy_search.masking import register_secret
-from strategy_search.scoring import METRICS
-from strategy_search.search import DEFAULT_ENSEMBLE_SIZE, prepare_data
-from strategy_search.space import SpaceError, builtin_space_names, load_space
+from strategy_search.search import prepare_data
+from strategy_search.settings import SearchSettings, spec_of
+from strategy_search.space import builtin_space_names, load_space
 
 DEFAULT_STORAGE = "sqlite:///optuna.db"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -50,16 +48,6 @@ DATA_SUFFIXES = (".csv", ".parquet")
 SPACE_SUFFIXES = (".yaml", ".yml")
 
 Errors = list[tuple[str, str]]
-
-
-class ConfigError(ValueError):
-    """A run config (or the data it names) cannot be used. ``errors`` lists every problem as
-    ``(key path, message)``; an empty key path means the file itself."""
-
-    def __init__(self, source: str | Path, errors: Sequence[tuple[str, str]]):
-        self.source, self.errors = str(source), list(errors)
-        lines = "\n".join(f"  {path}: {message}" if path else f"  {message}" for path, message in self.errors)
-        super().__init__(f"Invalid config {self.source} ({len(self.errors)} error(s)):\n{lines}")
 
 
 def _field(default: Any = ..., *, allowed: str, **kwargs: Any) -> Any:
@@ -85,7 +73,7 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     path: Path = _field(allowed="a path to a .csv or .parquet file")
     target: str = _field(allowed="the name of the target column", min_length=1)
-    positive_label: Union[StrictBool, StrictInt, StrictFloat, StrictStr, None] = _field(
+    positive_label: StrictBool | StrictInt | StrictFloat | StrictStr | None = _field(
         None, allowed="one of the target's values (a number or a string), or null for the minority class"
     )
     drop: list[str] = _field(default_factory=list, allowed="a list of column names")
@@ -105,58 +93,73 @@ class DataConfig(_Section):
         return (_base(info) / value.expanduser()).resolve()
 
 
-class SearchConfig(_Section):
-    space: StrictStr = _field(
-        "default",
-        allowed=f"a built-in space ({', '.join(builtin_space_names())}) or a path to a .yaml space file",
-    )
-    n_trials: Optional[StrictInt] = _field(None, ge=1, allowed="an integer >= 1 or null")
-    timeout: Optional[StrictFloat] = _field(None, gt=0, allowed="a number of seconds > 0 or null")
-    seed: StrictInt = _field(0, ge=0, allowed="an integer >= 0")
-    metric: Union[str, list[str]] = _field(
-        "pr_auc", allowed=f"one of {', '.join(METRICS)}, or a list of 2+ distinct ones for a Pareto search"
-    )
-    n_jobs: Optional[StrictInt] = _field(None, ge=1, allowed="an integer >= 1 (worker processes) or null for all cores")
-    storage: Optional[StrictStr] = _field(None, min_length=1, allowed="an Optuna storage URL or null")
-    ensemble_size: StrictInt = _field(
-        DEFAULT_ENSEMBLE_SIZE, ge=1, allowed="an integer >= 1 (how many of the best trials an ensemble may draw from; 1 for none)"
-    )
+class _SearchSection(_Section):
+    """The ``search`` section: the settings whose config key starts with ``search.`` (added by
+    :func:`_settings_section`), plus where the study is stored."""
 
-    @field_validator("space")
+    storage: StrictStr | None = _field(None, min_length=1, allowed="an Optuna storage URL or null")
+
+    @field_validator("space", mode="before", check_fields=False)
     @classmethod
-    def _locate(cls, value: str, info: ValidationInfo) -> str:
-        # Whether the file is a valid space is checked by load_config, which can report each of
-        # the space's own errors under its key path.
+    def _locate(cls, value: Any, info: ValidationInfo) -> Any:
+        # A path relative to the config file's folder; whether the file is a valid space is
+        # checked by load_config, which reports each of the space's own errors under its key path.
+        if not isinstance(value, str):
+            raise ValueError("not a space name or path")
         return _resolve_space(value, _base(info))
 
-    @field_validator("metric", mode="plain")
-    @classmethod
-    def _metric(cls, value: Any) -> str | list[str]:
-        names = [value] if isinstance(value, str) else value
-        if (not isinstance(names, list) or not names or any(m not in METRICS for m in names)
-                or len(set(names)) != len(names)):
-            raise ValueError("unknown metric")  # replaced by the field's `allowed` text
-        return names[0] if len(names) == 1 else names
+
+def _settings_section(
+    section: str,
+    base: type[_Section],
+    *,
+    own_checks: tuple[str, ...] = (),
+    settings: type[SearchSettings] = SearchSettings,
+) -> Any:
+    """A config section model with one field per setting whose config key is ``section.<key>``;
+    each value goes through the setting's own check (unless ``base`` checks it: ``own_checks``),
+    and an error quotes its ``allowed`` text."""
+    section_fields: dict[str, Any] = {}
+    validators: dict[str, Any] = {}
+    for f in fields(settings):
+        spec = spec_of(f)
+        where, _, key = spec.config.partition(".")
+        if where != section:
+            continue
+        section_fields[key] = (Any, _field(f.default, allowed=spec.allowed))
+        if key not in own_checks:
+            validators[f"_check_{key}"] = field_validator(key, mode="after")(_checker(spec.check))
+    return create_model(f"{section.title()}Config", __base__=base, __validators__=validators, **section_fields)
 
 
-class CVConfig(_Section):
-    folds: StrictInt = _field(5, ge=2, allowed="an integer >= 2")
-    repeats: StrictInt = _field(1, ge=1, allowed="an integer >= 1")
+def _checker(check: Any) -> Any:
+    def validate(cls: Any, value: Any) -> Any:
+        return check(value)
+
+    return validate
+
+
+if TYPE_CHECKING:  # built at run time from the settings' fields, which type checkers cannot follow
+    SearchConfig: TypeAlias = Any
+    CVConfig: TypeAlias = Any
+else:
+    SearchConfig = _settings_section("search", _SearchSection, own_checks=("space",))
+    CVConfig = _settings_section("cv", _Section)
 
 
 class TrackingConfig(_Section):
     uri: StrictStr = _field(DEFAULT_TRACKING_URI, min_length=1, allowed="an MLflow tracking URI")
-    experiment: Optional[StrictStr] = _field(None, min_length=1, allowed="an MLflow experiment name or null")
-    register_as: Optional[StrictStr] = _field(None, min_length=1, allowed="a Model Registry name or null")
+    experiment: StrictStr | None = _field(None, min_length=1, allowed="an MLflow experiment name or null")
+    register_as: StrictStr | None = _field(None, min_length=1, allowed="a Model Registry name or null")
 
 
 class ExportConfig(_Section):
     # None until RunConfig fills in artifacts/<name>, which needs the run's name.
-    dir: Optional[Path] = _field(None, allowed="a folder path or null for artifacts/<name>")
+    dir: Path | None = _field(None, allowed="a folder path or null for artifacts/<name>")
 
     @field_validator("dir")
     @classmethod
-    def _absolute(cls, value: Optional[Path], info: ValidationInfo) -> Optional[Path]:
+    def _absolute(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         return None if value is None else (_base(info) / value.expanduser()).resolve()
 
 
@@ -171,7 +174,7 @@ class RunConfig(_Section):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
 
-    _source_path: Optional[Path] = PrivateAttr(default=None)
+    _source_path: Path | None = PrivateAttr(default=None)
     _raw_text: str = PrivateAttr(default="")
 
     @model_validator(mode="after")
@@ -181,7 +184,7 @@ class RunConfig(_Section):
         return self
 
     @property
-    def source_path(self) -> Optional[Path]:
+    def source_path(self) -> Path | None:
         """The absolute path of the config file (None for a config built in code)."""
         return self._source_path
 
@@ -191,13 +194,18 @@ class RunConfig(_Section):
         return self._raw_text
 
     @property
+    def export_dir(self) -> Path:
+        """Where ``export`` writes by default (``export.dir``, else ``artifacts/<name>`` beside the config)."""
+        assert self.export.dir is not None  # filled in by _default_export_dir
+        return self.export.dir
+
+    @property
     def experiment_name(self) -> str:
         return self.tracking.experiment or self.name
 
     @property
     def metrics(self) -> tuple[str, ...]:
-        metric = self.search.metric
-        return (metric,) if isinstance(metric, str) else tuple(metric)
+        return tuple(self.search.metric)
 
     @property
     def storage_url(self) -> str:
@@ -210,20 +218,15 @@ class RunConfig(_Section):
         return absolute_sqlite(self.tracking.uri)
 
     def search_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`strategy_search.search.search`."""
-        search = self.search
-        return {
-            "space": search.space,
-            "n_trials": search.n_trials,
-            "timeout": search.timeout,
-            "seed": search.seed,
-            "cv_folds": self.cv.folds,
-            "cv_repeats": self.cv.repeats,
-            "metric": search.metric,
-            "positive_label": self.data.positive_label,
-            "n_jobs": search.n_jobs,
-            "ensemble_size": search.ensemble_size,
-        }
+        """Every search setting (:class:`~strategy_search.settings.SearchSettings`) as the config gives it."""
+        kwargs = {}
+        for f in fields(SearchSettings):
+            section, _, key = spec_of(f).config.partition(".")
+            kwargs[f.name] = getattr(getattr(self, section), key)
+        return kwargs
+
+    def settings(self) -> SearchSettings:
+        return SearchSettings.create(**self.search_kwargs())
 
 
 def absolute_sqlite(uri: str) -> str:
@@ -236,7 +239,7 @@ def absolute_sqlite(uri: str) -> str:
     prefix = "sqlite:///"
     if not uri.startswith(prefix) or uri.startswith(prefix + "/") or uri.endswith(":memory:"):
         return uri
-    return prefix + str((Path.cwd() / uri[len(prefix):]).resolve())
+    return prefix + str((Path.cwd() / uri[len(prefix) :]).resolve())
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -278,8 +281,12 @@ def _expand_environment(raw: dict[str, Any]) -> Errors:
             continue
         unset = [name for name in _ENV_REFERENCE.findall(block[key]) if name not in os.environ]
         if unset:
-            errors.append((f"{section}.{key}", f"environment variable(s) {unset} are not set; export them or "
-                                               "write the value in the config"))
+            errors.append(
+                (
+                    f"{section}.{key}",
+                    f"environment variable(s) {unset} are not set; export them or write the value in the config",
+                )
+            )
             continue
         block[key] = _ENV_REFERENCE.sub(lambda m: _uri_part(os.environ[m.group(1)]), block[key])
     return errors
@@ -311,16 +318,26 @@ def _parse_yaml(text: str, source: Path) -> dict[str, Any]:
         raw = yaml.safe_load(text)
     except yaml.constructor.ConstructorError as exc:
         line = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
-        raise ConfigError(source, [("", (
-            f"YAML tags that build Python objects (such as !!python/object) are not allowed{line}: "
-            f"{exc.problem}. Configs hold plain values only; remove the tag."
-        ))]) from None
+        raise ConfigError(
+            source,
+            [
+                (
+                    "",
+                    (
+                        f"YAML tags that build Python objects (such as !!python/object) are not allowed{line}: "
+                        f"{exc.problem}. Configs hold plain values only; remove the tag."
+                    ),
+                )
+            ],
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(source, [("", f"not valid YAML: {exc}")]) from None
     if raw is None:
         raise ConfigError(source, [("", f"config file {source} is empty; it needs at least `name` and `data`")])
     if not isinstance(raw, dict):
-        raise ConfigError(source, [("", f"expected a mapping of sections ({_keys(RunConfig)}); got {type(raw).__name__}")])
+        raise ConfigError(
+            source, [("", f"expected a mapping of sections ({_keys(RunConfig)}); got {type(raw).__name__}")]
+        )
     return raw
 
 
@@ -379,7 +396,7 @@ def _describe(errors: Sequence[Mapping[str, Any]], raw: Mapping[str, Any]) -> Er
             names.append(str(part))
             field = model.model_fields[part]
             model = field.annotation if _is_model(field.annotation) else None
-        allowed = ((field.json_schema_extra or {}) if field else {}).get("allowed")  # type: ignore[union-attr]
+        allowed = ((field.json_schema_extra or {}) if field else {}).get("allowed")
         got = _lookup(raw, names)
         if error["type"] == "extra_forbidden":
             key = str(error["loc"][len(names)])
@@ -409,10 +426,19 @@ def _space_errors(raw: Mapping[str, Any], base: Path) -> Errors:
     resolved = Path(_resolve_space(value, base))
     if not resolved.is_file():
         if resolved.suffix not in SPACE_SUFFIXES:
-            return [("search.space", f"got {value!r}; must be a built-in space ({', '.join(builtin_space_names())}) "
-                                     "or a path to a .yaml space file")]
-        return [("search.space", f"got {value!r}; space file {resolved} not found "
-                                 "(relative paths start at the config file's folder)")]
+            return [
+                (
+                    "search.space",
+                    f"got {value!r}; must be a built-in space ({', '.join(builtin_space_names())}) "
+                    "or a path to a .yaml space file",
+                )
+            ]
+        return [
+            (
+                "search.space",
+                f"got {value!r}; space file {resolved} not found (relative paths start at the config file's folder)",
+            )
+        ]
     try:
         load_space(resolved)
     except SpaceError as exc:
@@ -465,7 +491,7 @@ def read_table(path: Path, source: str | Path) -> pd.DataFrame:
         header = pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].tolist() if suffix == ".csv" else []
     except pd.errors.EmptyDataError:
         raise fail(f"data file {path} is empty; it needs a header row and data rows") from None
-    except Exception as exc:  # noqa: BLE001 - pandas and pyarrow raise many types for a bad file
+    except Exception as exc:
         raise fail(f"cannot read {path} as {suffix}: {type(exc).__name__}: {exc}") from None
     if frame.empty:
         raise fail(f"data file {path} has no data rows")
@@ -487,8 +513,12 @@ def _target_errors(y: pd.Series, target: str, positive_label: Any) -> Errors:
     if problem:
         errors.append(("data.target", f"column {target!r} {problem}"))
     if positive_label is not None and find_label(counts.index, positive_label) is None:
-        errors.append(("data.positive_label",
-                       f"got {positive_label!r}; must be one of the target's classes ({describe_counts(counts)})"))
+        errors.append(
+            (
+                "data.positive_label",
+                f"got {positive_label!r}; must be one of the target's classes ({describe_counts(counts)})",
+            )
+        )
     return errors
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from strategy_search.errors import DataError
 
-class DataError(ValueError):
-    """The data cannot be used as given; the message says which column or value and what to do."""
+__all__ = ["DataError", "DataProfile", "FeatureSchema", "check_features", "encode_target", "profile"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,6 @@ class DataProfile:
     n_rows: int
     n_positive: int
     schema: FeatureSchema
-    has_nan: bool
     positive_label: Any
     negative_label: Any
     class_counts: dict[str, int] = field(default_factory=dict)
@@ -135,11 +134,15 @@ def describe_counts(counts: pd.Series) -> str:
 def class_count_problem(counts: pd.Series) -> str | None:
     """Why a target with these class counts cannot be searched (None when it can)."""
     if len(counts) == 1:
-        return (f"has a single class ({describe_counts(counts)}); a classifier needs rows of both classes, "
-                "so check the file and the target column")
+        return (
+            f"has a single class ({describe_counts(counts)}); a classifier needs rows of both classes, "
+            "so check the file and the target column"
+        )
     if len(counts) > 2:
-        return (f"has {len(counts)} classes ({describe_counts(counts)}); multi-class targets are not supported "
-                "yet: keep two classes, or map the others onto one (one class against the rest)")
+        return (
+            f"has {len(counts)} classes ({describe_counts(counts)}); multi-class targets are not supported "
+            "yet: keep two classes, or map the others onto one (one class against the rest)"
+        )
     return None
 
 
@@ -161,7 +164,6 @@ def profile(X: pd.DataFrame, y01: np.ndarray, positive_label: Any, negative_labe
         n_rows=len(X),
         n_positive=int(y01.sum()),
         schema=FeatureSchema.infer(X),
-        has_nan=bool(X.isna().to_numpy().any()),
         positive_label=positive_label,
         negative_label=negative_label,
         class_counts={str(positive_label): int(y01.sum()), str(negative_label): int(len(y01) - y01.sum())},
@@ -184,8 +186,11 @@ def data_notes(X: pd.DataFrame) -> list[str]:
         notes.append(f"columns identical to an earlier column: {list(X.columns[duplicated.to_numpy()])}")
     schema = FeatureSchema.infer(X)
     id_like = [c for c in schema.categorical if len(X) >= 20 and X[c].nunique() > ID_LIKE_SHARE * len(X)]
-    id_like += [c for c in schema.numeric
-                if pd.api.types.is_integer_dtype(X[c]) and X[c].is_unique and len(X) >= 20 and X[c].is_monotonic_increasing]
+    id_like += [
+        c
+        for c in schema.numeric
+        if pd.api.types.is_integer_dtype(X[c]) and X[c].is_unique and len(X) >= 20 and X[c].is_monotonic_increasing
+    ]
     if id_like:
         notes.append(
             f"columns that look like identifiers (mostly unique values): {id_like}; "

@@ -17,24 +17,60 @@ beats that ensemble by more than one standard error of their fold-wise differenc
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from strategy_search.ranking import best_first
 from strategy_search.scoring import CVResult, fold_from_scores
+from strategy_search.strategy import Ensemble, Strategy
 
 # Scores within this of each other count as equal: the smaller ensemble wins the tie.
 TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
-class EnsembleChoice:
-    """``members`` (candidate keys, best first) averaged with ``weights``, and their CV."""
+class TrialEnsemble:
+    """An ensemble as the search chose it: trial numbers (best first) averaged with ``weights``,
+    the threshold for the average, and its CV means and standard deviations.
 
-    members: tuple[int, ...]
+    It is stored on the study (:meth:`to_attr`) so any process rebuilds the same answer from
+    storage: :meth:`strategy` replays each member trial into the plain-data
+    :class:`~strategy_search.strategy.Ensemble` that is built and deployed. ``cv`` (fold scores)
+    is known only to the process that chose it.
+    """
+
+    trials: tuple[int, ...]
     weights: tuple[float, ...]
-    cv: CVResult
+    threshold: float
+    metrics: dict[str, float]
+    metrics_std: dict[str, float]
+    cv: CVResult | None = field(default=None, compare=False, repr=False)
+
+    def strategy(self, strategy_of: Callable[[int], Strategy]) -> Ensemble:
+        """The members' strategies (``strategy_of(trial_number)``) as plain data."""
+        return Ensemble(tuple(strategy_of(n) for n in self.trials), self.weights, self.threshold)
+
+    def to_attr(self) -> dict[str, Any]:
+        return {
+            "trials": list(self.trials),
+            "weights": list(self.weights),
+            "threshold": self.threshold,
+            "metrics": dict(self.metrics),
+            "metrics_std": dict(self.metrics_std),
+        }
+
+    @classmethod
+    def from_attr(cls, data: Mapping[str, Any]) -> TrialEnsemble:
+        return cls(
+            tuple(int(n) for n in data["trials"]),
+            tuple(float(w) for w in data["weights"]),
+            float(data["threshold"]),
+            dict(data["metrics"]),
+            dict(data["metrics_std"]),
+        )
 
 
 def average_cv(results: Sequence[CVResult], weights: Sequence[float], y: np.ndarray) -> CVResult:
@@ -45,14 +81,20 @@ def average_cv(results: Sequence[CVResult], weights: Sequence[float], y: np.ndar
     folds = []
     for i, (_, validation) in enumerate(splits):
         members = [r.folds[i] for r in results]
-        scores = sum(wi * f.validation_scores for wi, f in zip(w, members))
+        scores = sum(wi * f.validation_scores for wi, f in zip(w, members, strict=True))
         inner = None
         if all(f.inner_scores is not None for f in members):
-            inner = sum(wi * f.inner_scores for wi, f in zip(w, members))
-        folds.append(fold_from_scores(
-            y, validation, scores, members[0].inner_rows, inner,
-            fit_seconds=sum(f.fit_seconds for f in members),
-        ))
+            inner = sum(wi * f.inner_scores for wi, f in zip(w, members, strict=True))
+        folds.append(
+            fold_from_scores(
+                y,
+                validation,
+                scores,
+                members[0].inner_rows,
+                inner,
+                fit_seconds=sum(f.fit_seconds for f in members),
+            )
+        )
     return CVResult(folds, list(splits), results[0].n_rows)
 
 
@@ -70,8 +112,10 @@ def _greedy_picks(ranked: Sequence[tuple[int, CVResult]], y: np.ndarray, metric:
     picks = list(range(min(INITIAL_MEMBERS, len(ranked))))
     current = _value(average_cv([ranked[i][1] for i in picks], [1.0] * len(picks), y), metric)
     while len(picks) < MAX_PICKS:
-        trials = [(_value(average_cv([ranked[i][1] for i in picks + [j]], [1.0] * (len(picks) + 1), y), metric), -j)
-                  for j in range(len(ranked))]
+        trials = [
+            (_value(average_cv([ranked[i][1] for i in [*picks, j]], [1.0] * (len(picks) + 1), y), metric), -j)
+            for j in range(len(ranked))
+        ]
         value, negative_j = max(trials)
         if value <= current + TOLERANCE:
             break
@@ -96,14 +140,14 @@ def select_ensemble(
     *,
     metric: str,
     pool_size: int,
-) -> EnsembleChoice | None:
+) -> TrialEnsemble | None:
     """An ensemble of the best ``pool_size`` candidates by ``metric`` (see the module notes),
     or None when a single candidate should be used instead (fewer than two candidates, or the
     best one is clearly better than the ensemble).
 
     ``candidates`` are (key, complete CV) pairs on the same splits, in any order.
     """
-    ranked = sorted(candidates, key=lambda kv: (-_value(kv[1], metric), kv[0]))[:pool_size]
+    ranked = sorted(candidates, key=lambda kv: best_first(kv[1].mean()[metric], kv[0]))[:pool_size]
     if len(ranked) < 2:
         return None
     picks = _greedy_picks(ranked, y, metric)
@@ -114,4 +158,11 @@ def select_ensemble(
     cv = average_cv([ranked[i][1] for i in order], [float(counts[i]) for i in order], y)
     if _clearly_better(ranked[0][1], cv, metric):
         return None
-    return EnsembleChoice(tuple(ranked[i][0] for i in order), tuple(float(counts[i]) for i in order), cv)
+    return TrialEnsemble(
+        trials=tuple(ranked[i][0] for i in order),
+        weights=tuple(float(counts[i]) for i in order),
+        threshold=cv.deployment_threshold(y),
+        metrics=cv.mean(),
+        metrics_std=cv.std(),
+        cv=cv,
+    )

@@ -11,7 +11,7 @@ An export folder holds:
 * ``model_card.md``: what the model was trained on, how it scored and how to use it.
 
 MLflow is imported only inside the functions that read or write the model (via
-:mod:`strategy_search.tracking`), so importing this module stays cheap.
+:mod:`strategy_search.mlflow_model`), so importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -30,32 +30,43 @@ import pandas as pd
 import yaml
 
 from strategy_search.data import DataProfile, FeatureSchema, plain
+from strategy_search.errors import ExportError
 from strategy_search.estimators.thresholded import ThresholdedClassifier
-from strategy_search.safe_model import UntrustedModelError
+from strategy_search.model_folder import (
+    STRATEGY_FILE,
+    expected_columns,
+    read_strategy_file,
+    recorded_sha256,
+    score_frame,
+)
 from strategy_search.scoring import METRICS
+from strategy_search.slots import all_slots
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, strategy_from_dict
 
-STRATEGY_FILE = "strategy.yaml"
+__all__ = ["export_model", "load_exported", "load_model", "predict_table", "rebuild_classifier", "score_frame"]
+
 MODEL_CARD = "model_card.md"
 FORMAT_VERSION = 1
 # The CLI's scoring command as the model card shows it ({model_dir} is filled in).
 PREDICT_COMMAND = "strategy-search predict {model_dir} new_rows.csv --out predictions.csv"
-_VERSIONED = ("strategy-search", "scikit-learn", "imbalanced-learn", "lightgbm", "xgboost", "numpy", "pandas",
-              "scipy", "optuna", "mlflow", "skops")
+_VERSIONED = (
+    "strategy-search",
+    "scikit-learn",
+    "imbalanced-learn",
+    "lightgbm",
+    "xgboost",
+    "numpy",
+    "pandas",
+    "scipy",
+    "optuna",
+    "mlflow",
+    "skops",
+)
 _MAX_CARD_COLUMNS = 50
 _MAX_RECORDED_LEVELS = 1000
 
 
 # -- scoring ----------------------------------------------------------------------------------
-def score_frame(classifier: Any, X: pd.DataFrame) -> pd.DataFrame:
-    """``score`` (positive-class probability) and ``prediction`` (label at the classifier's
-    threshold) for each row of ``X``, on ``X``'s index."""
-    scores = np.asarray(classifier.predict_proba(X)[:, 1], dtype=float)
-    # Same rule as ThresholdedClassifier.predict, without a second predict_proba pass.
-    labels = classifier.classes_[(scores >= classifier.threshold).astype(int)]
-    return pd.DataFrame({"score": scores, "prediction": labels}, index=X.index)
-
-
 def predict_table(model_dir: Path, data: pd.DataFrame) -> pd.DataFrame:
     """``data`` plus ``score`` and ``prediction`` columns (replacing any of that name).
 
@@ -87,8 +98,10 @@ def input_notes(meta: Mapping[str, Any], data: pd.DataFrame) -> list[str]:
         unseen = values[~values.isin(set(levels))]
         if len(unseen):
             shown = sorted(unseen.unique())[:10]
-            notes.append(f"column {column!r}: {len(unseen)} rows have levels not seen in training {shown}; "
-                         "they are scored as one unknown level")
+            notes.append(
+                f"column {column!r}: {len(unseen)} rows have levels not seen in training {shown}; "
+                "they are scored as one unknown level"
+            )
     return notes
 
 
@@ -103,18 +116,13 @@ def category_levels(X: pd.DataFrame, schema: FeatureSchema) -> dict[str, list[st
     return levels
 
 
-def expected_columns(meta: Mapping[str, Any]) -> list[str]:
-    """The input columns an exported model needs, from its parsed ``strategy.yaml``."""
-    return list(FeatureSchema.from_dict(meta["schema"]).columns)
-
-
 def _features(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
-        raise ValueError(f"data must be a pandas DataFrame; got {type(data).__name__}.")
+        raise ExportError(f"data must be a pandas DataFrame; got {type(data).__name__}.")
     named = data.rename(columns=str)  # the search names columns by their string form
     missing = [c for c in columns if c not in named.columns]
     if missing:
-        raise ValueError(f"The data lacks column(s) {missing} that the model needs; expected columns: {columns}.")
+        raise ExportError(f"The data lacks column(s) {missing} that the model needs; expected columns: {columns}.")
     return named[columns]
 
 
@@ -130,33 +138,12 @@ def load_exported(model_dir: Path) -> tuple[ThresholdedClassifier, dict[str, Any
 
     Loading runs no code from the folder: the classifier file must match the SHA-256 recorded
     at export and hold only types on the engine's allowlist
-    (:class:`~strategy_search.safe_model.UntrustedModelError` otherwise)."""
+    (:class:`~strategy_search.errors.UntrustedModelError` otherwise)."""
     model_dir = Path(model_dir)
     meta = read_strategy_file(model_dir)
-    from strategy_search.tracking import load_mlflow_model
+    from strategy_search.mlflow_model import load_mlflow_model
 
     return load_mlflow_model(model_dir, expected_sha256=recorded_sha256(model_dir, meta)), meta
-
-
-def recorded_sha256(model_dir: Path, meta: Mapping[str, Any] | None = None) -> str:
-    """The classifier checksum the export recorded in ``strategy.yaml``; a folder without one
-    is refused (:class:`~strategy_search.safe_model.UntrustedModelError`)."""
-    meta = read_strategy_file(model_dir) if meta is None else meta
-    recorded = (meta.get("model_file") or {}).get("sha256")
-    if not recorded:
-        raise UntrustedModelError(
-            f"{model_dir}/{STRATEGY_FILE} records no model checksum (model_file.sha256): it was not "
-            "written by this version's export, or was edited. Export the model again from its search."
-        )
-    return recorded
-
-
-def read_strategy_file(model_dir: Path) -> dict[str, Any]:
-    path = Path(model_dir) / STRATEGY_FILE
-    if not path.is_file():
-        raise ValueError(f"{model_dir} is not a strategy-search export folder: {STRATEGY_FILE} is missing; "
-                         "create one with `strategy-search export CONFIG`.")
-    return yaml.safe_load(path.read_text())
 
 
 def rebuild_classifier(meta: Mapping[str, Any]) -> ThresholdedClassifier:
@@ -192,12 +179,18 @@ def export_model(
     strategy = strategy.with_threshold(classifier.threshold)  # the threshold actually deployed
     features = _features(X, list(profile.schema.columns))
     staging = out_dir.parent / f".{out_dir.name}.staging-{uuid.uuid4().hex[:8]}"
-    from strategy_search.tracking import save_mlflow_model
+    from strategy_search.mlflow_model import save_mlflow_model
 
     try:
         model_file = save_mlflow_model(classifier, staging, input_example=features.head(5), signature_data=features)
-        meta = strategy_metadata(strategy=strategy, profile=profile, metrics=metrics, metrics_std=metrics_std,
-                                 source=source, model_file=model_file)
+        meta = strategy_metadata(
+            strategy=strategy,
+            profile=profile,
+            metrics=metrics,
+            metrics_std=metrics_std,
+            source=source,
+            model_file=model_file,
+        )
         meta["category_levels"] = category_levels(features, profile.schema)
         (staging / STRATEGY_FILE).write_text(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
         card = model_card(meta=meta, strategy=strategy, profile=profile, X=features, model_dir=out_dir)
@@ -211,10 +204,10 @@ def export_model(
 def _check_replaceable(out_dir: Path) -> None:
     # Never delete a folder that is not an earlier export (a typo like --out . must not wipe).
     if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"{out_dir} exists and is not a folder.")
-    if out_dir.is_dir() and any(out_dir.iterdir()):
-        if not ((out_dir / STRATEGY_FILE).is_file() or (out_dir / "MLmodel").is_file()):
-            raise ValueError(f"{out_dir} is not empty and is not a model export; refusing to overwrite it.")
+        raise ExportError(f"{out_dir} exists and is not a folder.")
+    is_export = (out_dir / STRATEGY_FILE).is_file() or (out_dir / "MLmodel").is_file()
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not is_export:
+        raise ExportError(f"{out_dir} is not empty and is not a model export; refusing to overwrite it.")
 
 
 def _move_into_place(staging: Path, out_dir: Path) -> None:
@@ -247,24 +240,27 @@ def strategy_metadata(
     model_file: Mapping[str, str],
 ) -> dict[str, Any]:
     """The content of ``strategy.yaml``."""
-    return plain({
-        "format_version": FORMAT_VERSION,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "strategy": strategy.to_dict(),
-        "schema": profile.schema.to_dict(),
-        "positive_label": profile.positive_label,
-        "negative_label": profile.negative_label,
-        "threshold": strategy.threshold,
-        "cv_metrics": {"mean": dict(metrics), "std": dict(metrics_std)},
-        "versions": package_versions(),
-        "source": dict(source),
-        "model_file": dict(model_file),
-    })
+    return plain(
+        {
+            "format_version": FORMAT_VERSION,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "strategy": strategy.to_dict(),
+            "schema": profile.schema.to_dict(),
+            "positive_label": profile.positive_label,
+            "negative_label": profile.negative_label,
+            "threshold": strategy.threshold,
+            "cv_metrics": {"mean": dict(metrics), "std": dict(metrics_std)},
+            "versions": package_versions(),
+            "source": dict(source),
+            "model_file": dict(model_file),
+        }
+    )
 
 
 # -- the model card ---------------------------------------------------------------------------
-def model_card(*, meta: Mapping[str, Any], strategy: Strategy | Ensemble, profile: DataProfile, X: pd.DataFrame,
-               model_dir: Path) -> str:
+def model_card(
+    *, meta: Mapping[str, Any], strategy: Strategy | Ensemble, profile: DataProfile, X: pd.DataFrame, model_dir: Path
+) -> str:
     sections = [
         f"# Model card: {strategy.describe()}",
         _source_section(meta),
@@ -295,8 +291,12 @@ def _data_section(profile: DataProfile, X: pd.DataFrame) -> str:
     categorical = set(profile.schema.categorical)
     missing = X.isna().sum()
     rows = [
-        [f"`{c}`", "categorical" if c in categorical else "numeric", str(X[c].dtype),
-         f"{int(missing[c])} ({missing[c] / max(len(X), 1):.1%})"]
+        [
+            f"`{c}`",
+            "categorical" if c in categorical else "numeric",
+            str(X[c].dtype),
+            f"{int(missing[c])} ({missing[c] / max(len(X), 1):.1%})",
+        ]
         for c in list(X.columns)[:_MAX_CARD_COLUMNS]
     ]
     more = len(X.columns) - _MAX_CARD_COLUMNS
@@ -323,19 +323,24 @@ def _class_section(profile: DataProfile) -> str:
 
 def _slot_rows(strategy: Strategy, prefix: str = "") -> list[list[str]]:
     rows = []
-    for slot in ("model", "resampler", "weighting", "objective"):
-        params = strategy.params_for(slot)
+    for slot in all_slots():
+        params = strategy.params_for(slot.name)
         shown = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "defaults"
-        rows.append([prefix + slot, f"`{getattr(strategy, slot)}`", shown])
+        rows.append([prefix + slot.name, f"`{strategy.key(slot.name)}`", shown])
     return rows
 
 
 def _strategy_section(strategy: Strategy | Ensemble) -> str:
     if isinstance(strategy, Ensemble):
-        rows = [row for i, (member, share) in enumerate(zip(strategy.members, strategy.shares), start=1)
-                for row in _slot_rows(member, prefix=f"member {i} (weight {share:.2f}): ")]
-        intro = (f"**{strategy.describe()}**. Each member is fitted on all training rows; the "
-                 "model's probability is the weighted mean of theirs.\n\n")
+        rows = [
+            row
+            for i, (member, share) in enumerate(zip(strategy.members, strategy.shares, strict=True), start=1)
+            for row in _slot_rows(member, prefix=f"member {i} (weight {share:.2f}): ")
+        ]
+        intro = (
+            f"**{strategy.describe()}**. Each member is fitted on all training rows; the "
+            "model's probability is the weighted mean of theirs.\n\n"
+        )
     else:
         rows = _slot_rows(strategy)
         intro = f"**{strategy.describe()}** (random seed {strategy.seed}).\n\n"

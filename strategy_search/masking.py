@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 import re
@@ -15,7 +16,10 @@ _KEY_QUALIFIERS = {"API", "ACCESS", "PRIVATE", "SECRET"}  # API_KEY, ACCESS_KEY,
 _NOT_A_VALUE = {"FILE", "DIR", "DIRECTORY", "PATH"}  # *_TOKEN_FILE holds a path, not the token
 _PLAIN_VALUE = re.compile(r"(?i)^(true|false|yes|no|on|off|none|null|[0-9]+(\.[0-9]+)?)$")
 _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words and numbers
-_registered: set[str] = set()  # values taken from the environment through ${NAME} in a config
+# Values a config took from the environment through ${NAME}, whatever the variable's name. A
+# context variable, so each thread or task sees what its own code registered (a fresh thread
+# starts with none; copy_context() hands them on).
+KNOWN_SECRETS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("known_secrets", default=frozenset())
 
 
 # user:password@ in any URI (postgresql://, mysql+pymysql://, https://, ...).
@@ -43,10 +47,10 @@ def mask_secrets(text: str) -> str:
 def register_secret(value: str) -> None:
     """Mask ``value`` from now on, whatever the name of the variable it came from."""
     if len(value) >= _MIN_SECRET_LENGTH:
-        _registered.add(value)
+        KNOWN_SECRETS.set(KNOWN_SECRETS.get() | {value})
 
 
-@functools.lru_cache(maxsize=None)  # mask_secrets asks about every variable for every logged value
+@functools.cache  # mask_secrets asks about every variable for every logged value
 def is_secret_name(name: str) -> bool:
     parts = name.upper().split("_")
     if parts[-1] in _NOT_A_VALUE:
@@ -55,6 +59,11 @@ def is_secret_name(name: str) -> bool:
 
 
 def _secret_environment_values() -> list[str]:
-    values = {v for k, v in os.environ.items()
-              if is_secret_name(k) and len(v) >= _MIN_SECRET_LENGTH and not _PLAIN_VALUE.match(v)}
-    return sorted(values | _registered, key=len, reverse=True)  # a longer secret first, in case one contains another
+    values = {
+        v
+        for k, v in os.environ.items()
+        if is_secret_name(k) and len(v) >= _MIN_SECRET_LENGTH and not _PLAIN_VALUE.match(v)
+    }
+    return sorted(
+        values | KNOWN_SECRETS.get(), key=len, reverse=True
+    )  # a longer secret first, in case one contains another

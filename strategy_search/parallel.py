@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from joblib.externals.loky import get_reusable_executor
 
+from strategy_search.errors import SettingsError
+
 Stopped = Literal["pruned", "deadline"] | None
 
 # Each worker fits single-threaded models; keep BLAS/OpenMP from oversubscribing the cores.
@@ -29,7 +31,7 @@ class TaskRunner:
 
     def __init__(self, *, n_jobs: int = 1):
         if n_jobs < 1:
-            raise ValueError(f"n_jobs must be >= 1; got {n_jobs}.")
+            raise SettingsError(f"n_jobs must be >= 1; got {n_jobs}.")
         self.n_jobs = n_jobs
 
     def run(

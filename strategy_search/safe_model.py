@@ -20,6 +20,10 @@ from typing import Any
 
 import skops.io as sio
 
+from strategy_search.errors import ExportError, UntrustedModelError
+
+__all__ = ["TRUSTED_TYPES", "UntrustedModelError", "read_classifier", "write_classifier"]
+
 # Types beyond skops' own defaults (plain sklearn estimators, numpy arrays, builtins) that the
 # engine's pipelines contain. Exact names: a prefix rule would also admit helpers that run code.
 TRUSTED_TYPES: tuple[str, ...] = (
@@ -70,11 +74,6 @@ TRUSTED_TYPES: tuple[str, ...] = (
 )
 
 
-class UntrustedModelError(ValueError):
-    """A model file that is not what the engine wrote: changed since export, or naming types
-    outside :data:`TRUSTED_TYPES`."""
-
-
 def untrusted_types(data: bytes) -> list[str]:
     """Types in a skops payload that neither skops' defaults nor :data:`TRUSTED_TYPES` cover."""
     trusted = set(TRUSTED_TYPES)
@@ -97,7 +96,7 @@ def write_classifier(classifier: Any, path: Path) -> str:
     data = sio.dumps(classifier)
     unknown = untrusted_types(data)
     if unknown:
-        raise ValueError(
+        raise ExportError(
             f"The fitted classifier holds types that the safe model format does not allow: {unknown}. "
             "If a new component brought them, add them to strategy_search.safe_model.TRUSTED_TYPES."
         )

@@ -2,8 +2,9 @@
 
 Honesty rules: every fitted thing (preprocessing, resampler, model, *and the decision
 threshold*) sees only the training part of a fold. The threshold behind ``f1`` is chosen on
-inner out-of-fold predictions of the training part, so shuffling the validation labels
-cannot move it.
+predictions for rows of the training part that the model scoring them did not see (by default
+a stratified holdout of a third of the training part, or inner K-fold out-of-fold scores; see
+:func:`inner_splits`), so shuffling the validation labels cannot move it.
 """
 
 from __future__ import annotations
@@ -20,10 +21,31 @@ from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, StratifiedShuffleSplit
 
+from strategy_search.errors import DataError
 from strategy_search.parallel import Stopped, TaskRunner
 
+# Every metric is maximised.
 METRICS = ("pr_auc", "roc_auc", "f1", "f1_at_0.5", "precision", "recall", "balanced_accuracy", "mcc")
-MAXIMIZE = dict.fromkeys(METRICS, True)
+# How each metric is written for people (tables, progress line).
+METRIC_LABELS = {
+    "pr_auc": "PR-AUC",
+    "roc_auc": "ROC-AUC",
+    "f1": "F1",
+    "f1_at_0.5": "F1@0.5",
+    "precision": "precision",
+    "recall": "recall",
+    "balanced_accuracy": "bal. acc.",
+    "mcc": "MCC",
+}
+
+
+def check_metrics(metric: Any) -> tuple[str, ...]:
+    """The one check of metric names: one name, or several distinct ones (a Pareto search)."""
+    metrics = (metric,) if isinstance(metric, str) else tuple(metric) if isinstance(metric, (list, tuple)) else ()
+    unknown = [m for m in metrics if m not in METRICS]
+    if not metrics or unknown or len(set(metrics)) != len(metrics):
+        raise ValueError(f"metric must be one or more distinct names from {list(METRICS)}; got {metric!r}")
+    return metrics
 
 
 # -- metrics ----------------------------------------------------------------------------------
@@ -114,7 +136,7 @@ THRESHOLD_FREE = ("pr_auc", "roc_auc", "f1_at_0.5")
 def effective_folds(n_positive: int, folds: int) -> int:
     """Folds such that every validation fold holds at least one positive."""
     if n_positive < 2:
-        raise ValueError(f"Cross-validation needs at least 2 positive rows; the data has {n_positive}.")
+        raise DataError(f"Cross-validation needs at least 2 positive rows; the data has {n_positive}.")
     if n_positive < folds:
         warnings.warn(
             f"Only {n_positive} positive rows: using {n_positive} CV folds instead of {folds} "
@@ -195,9 +217,16 @@ class FoldResult:
     inner_scores: np.ndarray | None = None
 
 
-def fold_from_scores(y: np.ndarray, validation: np.ndarray, validation_scores: np.ndarray,
-                     inner_rows: np.ndarray, inner_scores: np.ndarray | None, *,
-                     fit_seconds: float = 0.0, notes: dict[str, Any] | None = None) -> FoldResult:
+def fold_from_scores(
+    y: np.ndarray,
+    validation: np.ndarray,
+    validation_scores: np.ndarray,
+    inner_rows: np.ndarray,
+    inner_scores: np.ndarray | None,
+    *,
+    fit_seconds: float = 0.0,
+    notes: dict[str, Any] | None = None,
+) -> FoldResult:
     """Threshold from the inner out-of-fold scores (training part only; 0.5 when the part was
     too small to split), then the validation metrics at it."""
     if inner_scores is None:
@@ -210,13 +239,20 @@ def fold_from_scores(y: np.ndarray, validation: np.ndarray, validation_scores: n
     return FoldResult(metrics, validation_scores, threshold, fit_seconds, notes or {}, inner_rows, inner_scores)
 
 
-def _fold_result(y: np.ndarray, validation: np.ndarray, inner: list[tuple[np.ndarray, np.ndarray]],
-                 outer: FitResult, inner_fits: list[FitResult] | None) -> FoldResult:
+def _fold_result(
+    y: np.ndarray,
+    validation: np.ndarray,
+    inner: list[tuple[np.ndarray, np.ndarray]],
+    outer: FitResult,
+    inner_fits: list[FitResult] | None,
+) -> FoldResult:
     """``inner_fits`` is None when the inner fits did not run (the CV was stopped)."""
     inner_rows = np.concatenate([b for _, b in inner]) if inner else np.empty(0, dtype=int)
     inner_scores = None if inner_fits is None else np.concatenate([f.scores for f in inner_fits] or [np.empty(0)])
     seconds = outer.seconds + sum(f.seconds for f in inner_fits or [])
-    return fold_from_scores(y, validation, outer.scores, inner_rows, inner_scores, fit_seconds=seconds, notes=outer.notes)
+    return fold_from_scores(
+        y, validation, outer.scores, inner_rows, inner_scores, fit_seconds=seconds, notes=outer.notes
+    )
 
 
 # -- a whole CV -------------------------------------------------------------------------------
@@ -253,7 +289,7 @@ class CVResult:
     @property
     def oof(self) -> np.ndarray:
         total, count = np.zeros(self.n_rows), np.zeros(self.n_rows)
-        for fold, (_, validation) in zip(self.folds, self.splits):
+        for fold, (_, validation) in zip(self.folds, self.splits, strict=False):
             total[validation] += fold.validation_scores
             count[validation] += 1
         with np.errstate(invalid="ignore"):
@@ -271,7 +307,7 @@ class CVResult:
         return float(sum(f.fit_seconds for f in self.folds))
 
 
-def cross_validate(
+def score_pipeline(
     pipeline: Any,
     X: pd.DataFrame,
     y: np.ndarray,

@@ -8,13 +8,12 @@ Optuna callbacks ``(study, trial) -> None``.
 from __future__ import annotations
 
 import math
-import os
-from collections import Counter
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -22,69 +21,30 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from strategy_search.data import DataProfile, check_features, encode_target, profile
-from strategy_search.ensemble import select_ensemble
+from strategy_search.ensemble import TrialEnsemble, select_ensemble
+from strategy_search.errors import DataError, NoCompletedTrial, SearchFailed, StorageError
 from strategy_search.masking import mask_secrets
 from strategy_search.parallel import TaskRunner
-from strategy_search.scoring import METRICS, THRESHOLD_FREE, CVResult, cross_validate, cv_splits, effective_folds
-from strategy_search.space import SearchSpace, load_space
+from strategy_search.ranking import best_first
+from strategy_search.scoring import METRICS, THRESHOLD_FREE, CVResult, cv_splits, effective_folds, score_pipeline
+from strategy_search.settings import SearchSettings, settings_doc
+from strategy_search.slots import slot_names
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, build_pipeline
+
+if TYPE_CHECKING:
+    from strategy_search.space import SearchSpace
+
+__all__ = ["SearchFailed", "SearchResult", "SearchSettings", "StorageError", "leaderboard", "search"]
 
 Callback = Callable[[optuna.Study, FrozenTrial], None]
 
-DEFAULT_N_TRIALS = 100
-DEFAULT_TIMEOUT = 600.0
 # TPE starts modelling after this many finished trials; the portfolio counts towards it.
 TPE_STARTUP_TRIALS = 10
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # When this many trials have finished and every one failed, the setup (not the strategies) is
 # broken: the search stops and says why instead of repeating the error up to the budget.
 FAIL_FAST_TRIALS = 5
-# The search's answer may average strategies drawn from this many of its best trials (ensemble.py).
-DEFAULT_ENSEMBLE_SIZE = 8
 ENSEMBLE_ATTR = "ensemble"
-
-
-class SearchFailed(RuntimeError):
-    """No trial could be scored. ``reasons`` counts each distinct failure reason."""
-
-    def __init__(self, study: optuna.Study, reasons: dict[str, int]):
-        self.study, self.reasons = study, reasons
-        listed = "\n".join(f"  {count} x {reason}" for reason, count in reasons.items())
-        super().__init__(f"All {sum(reasons.values())} trials failed; stopped early. Reasons:\n{listed}")
-
-
-class StorageError(RuntimeError):
-    """The Optuna storage cannot be opened (unreachable server, damaged file)."""
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    """Everything that decides what a search does, apart from the data."""
-
-    space: SearchSpace
-    metrics: tuple[str, ...] = ("pr_auc",)
-    n_trials: int | None = None
-    timeout: float | None = None
-    seed: int = 0
-    cv_folds: int = 5
-    cv_repeats: int = 1
-    threshold_folds: int = 1
-    n_jobs: int = 1
-    pruning: bool = True
-    ensemble_size: int = DEFAULT_ENSEMBLE_SIZE
-
-    @property
-    def primary_metric(self) -> str:
-        return self.metrics[0]
-
-    @property
-    def multi_objective(self) -> bool:
-        return len(self.metrics) > 1
-
-    @property
-    def ensembling(self) -> bool:
-        """A Pareto search has no single order to rank members by, so it never ensembles."""
-        return self.ensemble_size > 1 and not self.multi_objective
 
 
 @dataclass
@@ -99,27 +59,9 @@ def prepare_data(X: Any, y: Any, *, positive_label: Any = None) -> PreparedData:
     X = check_features(X).reset_index(drop=True)
     y = pd.Series(y).reset_index(drop=True)
     if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
+        raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
     y01, positive, negative = encode_target(y, positive_label)
     return PreparedData(X, y, y01, profile(X, y01, positive, negative))
-
-
-def _check_metrics(metric: str | Sequence[str]) -> tuple[str, ...]:
-    metrics = (metric,) if isinstance(metric, str) else tuple(metric)
-    unknown = [m for m in metrics if m not in METRICS]
-    if not metrics or unknown or len(set(metrics)) != len(metrics):
-        raise ValueError(f"metric must be one or more distinct names from {list(METRICS)}; got {metric!r}.")
-    return metrics
-
-
-def _check_budget(n_trials: int | None, timeout: float | None) -> tuple[int | None, float | None]:
-    if n_trials is None and timeout is None:
-        return DEFAULT_N_TRIALS, DEFAULT_TIMEOUT
-    if n_trials is not None and (not isinstance(n_trials, int) or n_trials < 1):
-        raise ValueError(f"n_trials must be a positive integer or None; got {n_trials!r}.")
-    if timeout is not None and not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds or None; got {timeout!r}.")
-    return n_trials, timeout
 
 
 # -- the objective ----------------------------------------------------------------------------
@@ -142,7 +84,7 @@ class _Objective:
         )
         trial.set_user_attr("strategy", strategy.to_dict())
         try:
-            result = cross_validate(
+            result = score_pipeline(
                 build_pipeline(strategy, self.data.profile.schema),
                 self.data.X,
                 self.data.y01,
@@ -198,22 +140,21 @@ class _Objective:
             trial.set_user_attr("notes", {str(k): v for k, v in notes.items()})
 
     def _rank(self, number: int) -> tuple[float, int]:
-        """Higher is better: the primary metric, then the earlier trial."""
-        return self.candidates[number][0], -number
+        return best_first(self.candidates[number][0], number)
 
     def _keep_candidate(self, number: int, value: float, result: CVResult) -> None:
         if math.isnan(value):
             return
         self.candidates[number] = (value, result)
         if len(self.candidates) > self.pool_size:
-            del self.candidates[min(self.candidates, key=self._rank)]
+            del self.candidates[max(self.candidates, key=self._rank)]
 
     @property
     def best_oof(self) -> np.ndarray | None:
         """Out-of-fold scores of this process's best complete trial (None before one)."""
         if not self.candidates:
             return None
-        return self.candidates[max(self.candidates, key=self._rank)][1].oof
+        return self.candidates[min(self.candidates, key=self._rank)][1].oof
 
     def choose_ensemble(self, study: optuna.Study) -> CVResult | None:
         """Choose between an ensemble of this process's best trials and the best one alone
@@ -223,33 +164,35 @@ class _Objective:
             return None
         metric = self.settings.primary_metric
         choice = select_ensemble(
-            [(n, r) for n, (_, r) in self.candidates.items()], self.data.y01,
-            metric=metric, pool_size=self.pool_size,
+            [(n, r) for n, (_, r) in self.candidates.items()],
+            self.data.y01,
+            metric=metric,
+            pool_size=self.pool_size,
         )
-        recorded = study.user_attrs.get(ENSEMBLE_ATTR)
-        value = max(v for v, _ in self.candidates.values()) if choice is None else choice.cv.mean()[metric]
-        if recorded and recorded["metrics"][metric] >= value:
+        recorded = _recorded_ensemble(study)
+        value = max(v for v, _ in self.candidates.values()) if choice is None else choice.metrics[metric]
+        if recorded and recorded.metrics[metric] >= value:
             return None
         if choice is None:
             if recorded:
                 study.set_user_attr(ENSEMBLE_ATTR, None)
             return None
-        study.set_user_attr(ENSEMBLE_ATTR, {
-            "trials": list(choice.members),
-            "weights": list(choice.weights),
-            "threshold": choice.cv.deployment_threshold(self.data.y01),
-            "metrics": choice.cv.mean(),
-            "metrics_std": choice.cv.std(),
-        })
+        study.set_user_attr(ENSEMBLE_ATTR, choice.to_attr())
         return choice.cv
+
+
+def _recorded_ensemble(study: optuna.Study) -> TrialEnsemble | None:
+    stored = study.user_attrs.get(ENSEMBLE_ATTR)
+    return TrialEnsemble.from_attr(stored) if stored else None
 
 
 # -- the result -------------------------------------------------------------------------------
 class SearchResult:
     """What a search found. ``leaderboard`` has one row per trial, best first."""
 
-    def __init__(self, *, study: optuna.Study, data: PreparedData, settings: SearchSettings,
-                 oof_scores: np.ndarray | None):
+    def __init__(
+        self, *, study: optuna.Study, data: PreparedData, settings: SearchSettings, oof_scores: np.ndarray | None
+    ):
         self.study, self.data, self.settings = study, data, settings
         self.oof_scores = oof_scores
 
@@ -258,12 +201,12 @@ class SearchResult:
         return self.data.profile
 
     @property
-    def ensemble(self) -> dict[str, Any] | None:
+    def ensemble(self) -> TrialEnsemble | None:
         """The ensemble the search chose as its answer (member ``trials``, ``weights``,
         ``threshold``, ``metrics``, ``metrics_std``), or None when its answer is the best trial."""
         if not self.settings.ensembling:
             return None
-        return self.study.user_attrs.get(ENSEMBLE_ATTR) or None
+        return _recorded_ensemble(self.study)
 
     def _completed(self) -> list[FrozenTrial]:
         return [t for t in self.study.trials if t.state == TrialState.COMPLETE]
@@ -275,9 +218,9 @@ class SearchResult:
         completed = self._completed()
         if not completed:
             reasons = {t.user_attrs.get("fail_reason", t.state.name) for t in self.study.trials}
-            raise RuntimeError(f"No trial completed; reasons seen: {sorted(reasons)[:5]}")
+            raise NoCompletedTrial(f"No trial completed; reasons seen: {sorted(reasons)[:5]}")
         primary = self.settings.primary_metric
-        return max(completed, key=lambda t: (t.user_attrs["metrics"][primary], -t.number))
+        return min(completed, key=lambda t: best_first(t.user_attrs["metrics"][primary], t.number))
 
     @property
     def pareto_front(self) -> list[FrozenTrial]:
@@ -301,24 +244,25 @@ class SearchResult:
         ensemble = self.ensemble
         if ensemble is None:
             return self.strategy_of(self.best_trial)
-        members = tuple(self.strategy_of(self.study.trials[n]) for n in ensemble["trials"])
-        return Ensemble(members, tuple(ensemble["weights"]), ensemble["threshold"])
+        return ensemble.strategy(lambda number: self.strategy_of(self.study.trials[number]))
 
     @property
     def answer_trials(self) -> list[int]:
         """The trial numbers behind :attr:`best_strategy`: the ensemble's members (best first),
         or the best trial alone."""
         ensemble = self.ensemble
-        return list(ensemble["trials"]) if ensemble is not None else [self.best_trial.number]
+        return list(ensemble.trials) if ensemble is not None else [self.best_trial.number]
 
     @property
     def best_scores(self) -> dict[str, float]:
         """CV means of :attr:`best_strategy`."""
-        return dict((self.ensemble or self.best_trial.user_attrs)["metrics"])
+        ensemble = self.ensemble
+        return dict(ensemble.metrics if ensemble else self.best_trial.user_attrs["metrics"])
 
     @property
     def best_scores_std(self) -> dict[str, float]:
-        return dict((self.ensemble or self.best_trial.user_attrs)["metrics_std"])
+        ensemble = self.ensemble
+        return dict(ensemble.metrics_std if ensemble else self.best_trial.user_attrs["metrics_std"])
 
     @property
     def leaderboard(self) -> pd.DataFrame:
@@ -336,34 +280,26 @@ class SearchResult:
 
 
 def leaderboard(study: optuna.Study, *, primary_metric: str = "pr_auc") -> pd.DataFrame:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for trial in study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING)):
         strategy = trial.user_attrs.get("strategy", {})
         metrics, stds = trial.user_attrs.get("metrics", {}), trial.user_attrs.get("metrics_std", {})
-        row = {
-            "trial": trial.number,
-            "state": trial.state.name,
-            "model": strategy.get("model"),
-            "resampler": strategy.get("resampler"),
-            "weighting": strategy.get("weighting"),
-            "objective": strategy.get("objective"),
-        }
+        row = {"trial": trial.number, "state": trial.state.name}
+        row.update({slot: strategy.get(slot) for slot in slot_names()})
         row.update({m: metrics.get(m, np.nan) for m in METRICS})
         row.update({f"{m}_std": stds.get(m, np.nan) for m in METRICS})
-        row.update({
-            "threshold": trial.user_attrs.get("threshold", np.nan),
-            "duration_s": trial.duration.total_seconds() if trial.duration else np.nan,
-            "portfolio": trial.user_attrs.get("portfolio"),
-            "fail_reason": trial.user_attrs.get("fail_reason") or trial.user_attrs.get("stopped"),
-            "params": {k: v for k, v in trial.params.items() if k.count(".") >= 2},
-        })
+        row.update(
+            {
+                "threshold": trial.user_attrs.get("threshold", np.nan),
+                "duration_s": trial.duration.total_seconds() if trial.duration else np.nan,
+                "portfolio": trial.user_attrs.get("portfolio"),
+                "fail_reason": trial.user_attrs.get("fail_reason") or trial.user_attrs.get("stopped"),
+                "params": {k: v for k, v in trial.params.items() if k.count(".") >= 2},
+            }
+        )
         rows.append(row)
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return frame
-    completed_first = (frame["state"] != "COMPLETE").astype(int)
-    order = np.lexsort((frame["trial"], -frame[primary_metric].fillna(-np.inf), completed_first))
-    return frame.iloc[order].reset_index(drop=True)
+    rows.sort(key=lambda r: (r["state"] != "COMPLETE", *best_first(r[primary_metric], r["trial"])))
+    return pd.DataFrame(rows)
 
 
 # -- the driver -------------------------------------------------------------------------------
@@ -372,9 +308,7 @@ def _sampler(seed: int) -> optuna.samplers.BaseSampler:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         # multivariate + group models the conditional space (parameters that exist only for
         # some models) jointly instead of as independent 1-D densities.
-        return optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, group=True, n_startup_trials=TPE_STARTUP_TRIALS
-        )
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=TPE_STARTUP_TRIALS)
 
 
 def _prunable(settings: SearchSettings) -> bool:
@@ -397,7 +331,7 @@ def _open_storage(storage: Any) -> Any:
         return storage
     try:
         return optuna.storages.RDBStorage(storage)
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy and drivers raise many types
+    except Exception as exc:
         raise StorageError(
             f"Cannot open the Optuna storage {mask_secrets(storage)}: {type(exc).__name__}: "
             f"{mask_secrets(str(exc).splitlines()[0])}. {_storage_hint(storage, exc)}"
@@ -409,8 +343,10 @@ def _storage_hint(storage: str, exc: Exception) -> str:
         extra = " (pip install 'strategy-search[postgres]')" if storage.startswith("postgres") else ""
         return f"The database driver for this URL is not installed{extra}."
     if storage.startswith("sqlite"):
-        return ("If it is a damaged file, move it away (its studies cannot be resumed) or point "
-                "search.storage at another one.")
+        return (
+            "If it is a damaged file, move it away (its studies cannot be resumed) or point "
+            "search.storage at another one."
+        )
     return "Check that the database server is running and reachable, and the user name and password."
 
 
@@ -425,12 +361,18 @@ def create_study(settings: SearchSettings, *, storage: Any = None, study_name: s
     )
 
 
-def _close_interrupted(study: optuna.Study) -> None:
+def _close_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorage | None) -> None:
     """Trials left RUNNING by a process that died are marked failed so the budget counts them
-    once and a resumed search does not wait on them."""
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", "interrupted")
-        study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+    once and a resumed search does not wait on them. ``storage`` is the study's storage (None:
+    a new in-memory study, which has none)."""
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    if not running or storage is None:
+        return
+    study_id = storage.get_study_id_from_name(study.study_name)
+    for trial in running:
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        storage.set_trial_user_attr(trial_id, "fail_reason", "interrupted")
+        study.tell(trial.number, state=TrialState.FAIL)
 
 
 def load_result(data: PreparedData, settings: SearchSettings, *, storage: Any, study_name: str) -> SearchResult:
@@ -442,12 +384,13 @@ def load_result(data: PreparedData, settings: SearchSettings, *, storage: Any, s
 def latest_study_name(storage: Any, *, config_name: str) -> str | None:
     """The most recently started study that ran the config named ``config_name``."""
     summaries = [
-        s for s in optuna.get_all_study_summaries(storage=_open_storage(storage), include_best_trial=False)
+        s
+        for s in optuna.get_all_study_summaries(storage=_open_storage(storage), include_best_trial=False)
         if s.user_attrs.get("config_name") == config_name
     ]
     if not summaries:
         return None
-    return max(summaries, key=lambda s: (s.datetime_start is not None, s.datetime_start, s._study_id)).study_name
+    return max(summaries, key=lambda s: (s.datetime_start is not None, s.datetime_start, s.study_name)).study_name
 
 
 class _BudgetGuard:
@@ -491,102 +434,44 @@ def _enqueue_portfolio(study: optuna.Study, space: SearchSpace, data: PreparedDa
         return  # a resumed study already ran (or queued) its portfolio
     for entry in space.portfolio_for(has_categorical=data.profile.has_categorical):
         params = entry.flat_params()
-        searched = [name for name in params if name.count(".") >= 2] + ["model", "resampler", "weighting", "objective"]
-        study.enqueue_trial(params, user_attrs={"portfolio": entry.name, "portfolio_params": searched})
+        # Only these are asked for: parameters the entry leaves out keep component defaults.
+        study.enqueue_trial(params, user_attrs={"portfolio": entry.name, "portfolio_params": list(params)})
 
 
 def search(
     X: pd.DataFrame,
     y: Any,
     *,
-    space: str | Any = "default",
-    n_trials: int | None = None,
-    timeout: float | None = None,
-    seed: int = 0,
-    cv_folds: int = 5,
-    cv_repeats: int = 1,
-    metric: str | Sequence[str] = "pr_auc",
     callbacks: Sequence[Callback] = (),
     positive_label: Any = None,
-    n_jobs: int | None = None,
-    threshold_folds: int = 1,
-    pruning: bool = True,
-    ensemble_size: int = DEFAULT_ENSEMBLE_SIZE,
     storage: Any = None,
     study_name: str | None = None,
+    **settings: Any,
 ) -> SearchResult:
     """Search for the best imbalance strategy for ``(X, y)``.
 
-    Parameters
-    ----------
-    X, y:
-        Feature table (numeric, categorical or string columns; NaN allowed) and a two-class
-        target. The positive class is the minority unless ``positive_label`` names it.
-    space:
-        Built-in space name (``"default"``, ``"fast"``), a YAML path, or a parsed mapping.
-    n_trials, timeout:
-        Budget: trials in total (a resumed study counts its finished trials) and wall-clock
-        seconds for this call. With neither, 100 trials or 10 minutes, whichever ends first.
-    metric:
-        Primary metric to maximise, or several for a Pareto search (e.g. ``["pr_auc", "f1"]``).
-    callbacks:
-        Optuna callbacks ``(study, frozen_trial) -> None`` run after each trial.
-    n_jobs:
-        Worker processes for CV fits (default: all cores). With 1, fits run in this process
-        and the time budget is only checked between fits.
-    threshold_folds:
-        How each fold's decision threshold is chosen on its training part: 1 (default) a
-        stratified holdout of a third of it, K >= 2 inner K-fold out-of-fold scores, 0 none
-        (threshold 0.5).
-    ensemble_size:
-        The answer is an ensemble drawn from this many of the best trials unless the best
-        trial alone is clearly better (see ``strategy_search.ensemble``); 1 turns it off, and
-        a Pareto search never ensembles.
-    storage, study_name:
-        Optuna storage (URL or object) and study name; an existing study is resumed.
+        Parameters
+        ----------
+        X, y:
+            Feature table (numeric, categorical or string columns; NaN allowed) and a two-class
+            target. The positive class is the minority unless ``positive_label`` names it.
+        callbacks:
+            Optuna callbacks ``(study, frozen_trial) -> None`` run after each trial.
+        storage, study_name:
+            Optuna storage (URL or object) and study name; an existing study is resumed.
+        **settings:
+            Any field of :class:`~strategy_search.settings.SearchSettings`:
+
+    {settings}
     """
-    settings = make_settings(
-        space=space, n_trials=n_trials, timeout=timeout, seed=seed, cv_folds=cv_folds, cv_repeats=cv_repeats,
-        metric=metric, n_jobs=n_jobs, threshold_folds=threshold_folds, pruning=pruning,
-        ensemble_size=ensemble_size,
-    )
     data = prepare_data(X, y, positive_label=positive_label)
-    return run_search(data, settings, callbacks=callbacks, storage=storage, study_name=study_name)
-
-
-def make_settings(
-    *,
-    space: str | Any = "default",
-    n_trials: int | None = None,
-    timeout: float | None = None,
-    seed: int = 0,
-    cv_folds: int = 5,
-    cv_repeats: int = 1,
-    metric: str | Sequence[str] = "pr_auc",
-    n_jobs: int | None = None,
-    threshold_folds: int = 1,
-    pruning: bool = True,
-    ensemble_size: int = DEFAULT_ENSEMBLE_SIZE,
-) -> SearchSettings:
-    """Validated settings from :func:`search`'s keyword arguments (see there)."""
-    n_trials, timeout = _check_budget(n_trials, timeout)
-    for name, value, low in (("cv_folds", cv_folds, 2), ("cv_repeats", cv_repeats, 1), ("threshold_folds", threshold_folds, 0),
-                            ("ensemble_size", ensemble_size, 1)):
-        if not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
-    return SearchSettings(
-        space=load_space(space),
-        metrics=_check_metrics(metric),
-        n_trials=n_trials,
-        timeout=timeout,
-        seed=seed,
-        cv_folds=cv_folds,
-        cv_repeats=cv_repeats,
-        threshold_folds=threshold_folds,
-        n_jobs=n_jobs or os.cpu_count() or 1,
-        pruning=pruning,
-        ensemble_size=ensemble_size,
+    return run_search(
+        data, SearchSettings.create(**settings), callbacks=callbacks, storage=storage, study_name=study_name
     )
+
+
+assert search.__doc__ is not None
+search.__doc__ = search.__doc__.replace("{settings}", settings_doc().replace("\n", "\n    "))
 
 
 def run_search(
@@ -603,8 +488,9 @@ def run_search(
     previous_verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        study = create_study(settings, storage=storage, study_name=study_name)
-        _close_interrupted(study)
+        opened = _open_storage(storage)
+        study = create_study(settings, storage=opened, study_name=study_name)
+        _close_interrupted(study, opened)
         _enqueue_portfolio(study, settings.space, data)
         objective = _Objective(data, settings, TaskRunner(n_jobs=settings.n_jobs), deadline)
         remaining = None

@@ -7,30 +7,24 @@ parameter name has exactly one distribution and define-by-run conditional spaces
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 
-from strategy_search.compat import objective_allowed, resampler_allowed, weighting_allowed
-from strategy_search.components import BuildContext, Component, all_registries
-from strategy_search.strategy import SLOTS, Strategy
+from strategy_search.combinations import allowed
+from strategy_search.components.registry import BuildContext
+from strategy_search.errors import SpaceError, StrategyError
+from strategy_search.slots import MODEL, Slot, all_slots, get_slot, slot_names
+from strategy_search.strategy import Strategy
 
-# The four registries, keyed by the section name used in space files.
-SECTIONS = {"model": "models", "resampler": "resamplers", "weighting": "weightings", "objective": "objectives"}
-
-
-class SpaceError(ValueError):
-    """A search space is invalid. ``errors`` lists every problem as ``(key path, message)``."""
-
-    def __init__(self, source: str, errors: list[tuple[str, str]]):
-        self.source, self.errors = source, errors
-        lines = "\n".join(f"  {path}: {message}" for path, message in errors)
-        super().__init__(f"Invalid search space {source} ({len(errors)} error(s)):\n{lines}")
+__all__ = ["SearchSpace", "SpaceError", "builtin_space_names", "load_space", "parse_space", "settable_params"]
 
 
 class _Range(BaseModel):
@@ -74,7 +68,7 @@ class FloatRange(_Range):
 class Choice(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["categorical"]
-    choices: list[Union[None, bool, int, float, str]] = Field(min_length=1)
+    choices: list[bool | int | float | str | None] = Field(min_length=1)
 
     def suggest(self, trial: Any, name: str) -> Any:
         return trial.suggest_categorical(name, self.choices)
@@ -83,7 +77,7 @@ class Choice(BaseModel):
         return value in self.choices
 
 
-Searched = Annotated[Union[IntRange, FloatRange, Choice], Field(discriminator="type")]
+Searched = Annotated[IntRange | FloatRange | Choice, Field(discriminator="type")]
 _SEARCHED = TypeAdapter(Searched)
 SEARCHED_TYPES = (IntRange, FloatRange, Choice)
 
@@ -104,34 +98,49 @@ def _param_spec(value: Any, path: str, errors: list[tuple[str, str]]) -> Any:
         return None
 
 
-class PortfolioEntry(BaseModel):
+class _PortfolioBase(BaseModel):
     """A known-strong strategy evaluated before the sampler takes over. Parameters left out
     keep the component's own defaults (they are not sampled)."""
 
     model_config = ConfigDict(extra="forbid")
     name: str
-    model: str
-    resampler: str = "none"
-    weighting: str = "none"
-    objective: str = "logloss"
-    model_params: dict[str, Any] = Field(default_factory=dict)
-    resampler_params: dict[str, Any] = Field(default_factory=dict)
-    weighting_params: dict[str, Any] = Field(default_factory=dict)
-    objective_params: dict[str, Any] = Field(default_factory=dict)
+
+    def strategy(self) -> Strategy:
+        return Strategy.from_dict(self.model_dump(exclude={"name"}))
+
+    def key(self, slot: str) -> str:
+        return self.strategy().key(slot)
 
     def flat_params(self) -> dict[str, Any]:
-        return Strategy(**self.model_dump(exclude={"name"})).flat_params()
+        return self.strategy().flat_params()
 
 
-class _SpaceFile(BaseModel):
-    # Unknown top-level keys are reported by parse_space together with every other problem.
-    model_config = ConfigDict(extra="ignore")
-    description: str = ""
-    models: dict[str, Optional[dict[str, Any]]] = Field(min_length=1)
-    resamplers: dict[str, Optional[dict[str, Any]]] = Field(default_factory=lambda: {"none": {}})
-    weightings: dict[str, Optional[dict[str, Any]]] = Field(default_factory=lambda: {"none": {}})
-    objectives: dict[str, Optional[dict[str, Any]]] = Field(default_factory=lambda: {"logloss": {}})
-    portfolio: list[PortfolioEntry] = Field(default_factory=list)
+@functools.cache
+def _file_models(slots: tuple[Slot, ...]) -> tuple[type[_PortfolioBase], type[BaseModel]]:
+    """The pydantic models of a portfolio entry and of a space file, one field per slot."""
+    entry_fields: dict[str, Any] = {}
+    for slot in slots:
+        entry_fields[slot.name] = (str, ...) if slot.neutral is None else (str, slot.neutral)
+    for slot in slots:
+        entry_fields[f"{slot.name}_params"] = (dict[str, Any], Field(default_factory=dict))
+    entry = create_model("PortfolioEntry", __base__=_PortfolioBase, **entry_fields)
+    sections: dict[str, Any] = {}
+    for slot in slots:
+        default = Field(min_length=1) if slot.neutral is None else Field(default_factory=_neutral_only(slot))
+        sections[slot.section] = (dict[str, dict[str, Any] | None], default)
+    space_file = create_model(
+        "SpaceFile",
+        # Unknown top-level keys are reported by parse_space together with every other problem.
+        __config__=ConfigDict(extra="ignore"),
+        description=(str, ""),
+        portfolio=(list[entry], Field(default_factory=list)),  # type: ignore[valid-type]
+        **sections,
+    )
+    return entry, space_file
+
+
+def _neutral_only(slot: Slot) -> Any:
+    return lambda: {slot.neutral: {}}
 
 
 @dataclass(frozen=True)
@@ -140,9 +149,8 @@ class SearchSpace:
 
     name: str
     components: Mapping[str, Mapping[str, Mapping[str, Any]]]
-    portfolio: tuple[PortfolioEntry, ...] = ()
+    portfolio: tuple[_PortfolioBase, ...] = ()
     description: str = ""
-    _registries: Mapping[str, Any] = field(default_factory=all_registries, repr=False, compare=False)
 
     def keys(self, slot: str) -> list[str]:
         return list(self.components[slot])
@@ -156,34 +164,25 @@ class SearchSpace:
         ``only``: names of the parameters to ask for; the others keep component defaults
         (portfolio trials, and replaying a finished trial with ``optuna.trial.FixedTrial``).
         """
-        models = self._registries["model"]
-        model_key = self._choose(trial, "model", self.keys("model"))
-        model = models.get(model_key)
-        chosen = {"model": model_key}
-        for slot in ("resampler", "weighting", "objective"):
-            allowed = [k for k in self.keys(slot) if self._allowed(slot, k, model, has_categorical)]
+        model_key = self._choose(trial, MODEL, self.keys(MODEL))
+        chosen = {MODEL: model_key}
+        for slot in all_slots():
+            if slot.name == MODEL:
+                continue
+            usable = [k for k in self.keys(slot.name) if allowed(slot, k, model_key, has_categorical=has_categorical)]
             every_model = [
-                k for k in self.keys(slot)
-                if any(self._allowed(slot, k, models.get(m), has_categorical) for m in self.keys("model"))
+                k
+                for k in self.keys(slot.name)
+                if any(allowed(slot, k, m, has_categorical=has_categorical) for m in self.keys(MODEL))
             ]
-            if not allowed:
-                raise ValueError(f"No {slot} in space {self.name!r} can be used with model {model_key!r}.")
+            if not usable:
+                raise StrategyError(f"No {slot.name} in space {self.name!r} can be used with model {model_key!r}.")
             # One name per set of choices: a name whose choices changed between trials would
             # be a "dynamic value space" for Optuna.
-            name = slot if allowed == every_model else f"{slot}.{model_key}"
-            chosen[slot] = self._choose(trial, name, allowed)
-        params = {
-            f"{slot}_params": self._suggest_params(trial, slot, chosen[slot], only) for slot in SLOTS
-        }
-        return Strategy(**chosen, **params, seed=seed)
-
-    def _allowed(self, slot: str, key: str, model: Component, has_categorical: bool) -> bool:
-        component = self._registries[slot].get(key)
-        if slot == "resampler":
-            return resampler_allowed(component, model, has_categorical=has_categorical)
-        if slot == "weighting":
-            return weighting_allowed(component, model)
-        return objective_allowed(component, model)
+            name = slot.name if usable == every_model else f"{slot.name}.{model_key}"
+            chosen[slot.name] = self._choose(trial, name, usable)
+        params = {slot: self._suggest_params(trial, slot, key, only) for slot, key in chosen.items()}
+        return Strategy(chosen, params, seed=seed)
 
     @staticmethod
     def _choose(trial: Any, name: str, choices: list[str]) -> str:
@@ -201,14 +200,14 @@ class SearchSpace:
                 params[param] = spec.suggest(trial, name)
         return params
 
-    def portfolio_for(self, *, has_categorical: bool) -> list[PortfolioEntry]:
+    def portfolio_for(self, *, has_categorical: bool) -> list[_PortfolioBase]:
         """Portfolio entries whose components are in this space and can run on this data."""
         usable = []
         for entry in self.portfolio:
-            if any(getattr(entry, slot) not in self.components[slot] for slot in SLOTS):
+            keys = {slot.name: entry.key(slot.name) for slot in all_slots()}
+            if any(keys[slot] not in self.components[slot] for slot in keys):
                 continue
-            model = self._registries["model"].get(entry.model)
-            if all(self._allowed(s, getattr(entry, s), model, has_categorical) for s in SLOTS if s != "model"):
+            if all(allowed(s, keys[s.name], keys[MODEL], has_categorical=has_categorical) for s in all_slots()):
                 usable.append(entry)
         return usable
 
@@ -227,7 +226,7 @@ def builtin_space_names() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in _builtin_folder().iterdir() if p.name.endswith(".yaml"))
 
 
-def load_space(space: str | Path | Mapping[str, Any] | SearchSpace) -> SearchSpace:
+def load_space(space: str | os.PathLike[str] | Mapping[str, Any] | SearchSpace) -> SearchSpace:
     """A built-in name (``"default"``, ``"fast"``), a path to a YAML file, or an already parsed mapping."""
     if isinstance(space, SearchSpace):
         return space
@@ -260,26 +259,30 @@ def parse_space(data: Any, *, name: str) -> SearchSpace:
     """Validate a parsed space file; every problem is reported at once with its key path."""
     if not isinstance(data, Mapping):
         raise SpaceError(name, [("", f"expected a mapping of sections; got {type(data).__name__}")])
-    allowed_sections = set(_SpaceFile.model_fields)
+    slots = all_slots()
+    _, space_file = _file_models(slots)
+    allowed_sections = set(space_file.model_fields)
     errors: list[tuple[str, str]] = [
         (str(key), f"unknown section; allowed: {', '.join(sorted(allowed_sections))}")
-        for key in data if key not in allowed_sections
+        for key in data
+        if key not in allowed_sections
     ]
     try:
-        parsed = _SpaceFile.model_validate(data)
+        parsed: Any = space_file.model_validate(data)
     except ValidationError as exc:
         errors += [(_location(e["loc"]), e["msg"]) for e in exc.errors()]
         raise SpaceError(name, errors) from None
     components = {
-        slot: {
-            key: {p: _param_spec(v, f"{section}.{key}.{p}", errors) for p, v in (params or {}).items()}
-            for key, params in getattr(parsed, section).items()
+        slot.name: {
+            key: {p: _param_spec(v, f"{slot.section}.{key}.{p}", errors) for p, v in (params or {}).items()}
+            for key, params in getattr(parsed, slot.section).items()
         }
-        for slot, section in SECTIONS.items()
+        for slot in slots
     }
     errors += _component_errors(components)
-    space = SearchSpace(name=name, components=components, portfolio=tuple(parsed.portfolio),
-                        description=parsed.description)
+    space = SearchSpace(
+        name=name, components=components, portfolio=tuple(parsed.portfolio), description=parsed.description
+    )
     if not errors:
         errors += _portfolio_errors(space)
     if errors:
@@ -288,40 +291,49 @@ def parse_space(data: Any, *, name: str) -> SearchSpace:
 
 
 def _component_errors(components: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[tuple[str, str]]:
-    registries, errors = all_registries(), []
-    for slot, section in SECTIONS.items():
-        registry = registries[slot]
-        for key, params in components[slot].items():
-            path = f"{section}.{key}"
-            if key not in registry:
-                errors.append((path, f"unknown {slot} {key!r}; registered: {', '.join(registry.keys())}"))
+    errors = []
+    for slot in all_slots():
+        for key, params in components[slot.name].items():
+            path = f"{slot.section}.{key}"
+            if key not in slot.registry:
+                errors.append((path, f"unknown {slot.name} {key!r}; registered: {', '.join(slot.registry.keys())}"))
                 continue
-            valid = settable_params(slot, key)
+            valid = settable_params(slot.name, key)
             for param in params:
                 if param not in valid:
-                    errors.append((f"{path}.{param}", f"not a parameter of {slot} {key!r}; valid: {', '.join(sorted(valid)) or 'none'}"))
+                    errors.append(
+                        (
+                            f"{path}.{param}",
+                            f"not a parameter of {slot.name} {key!r}; valid: {', '.join(sorted(valid)) or 'none'}",
+                        )
+                    )
     return errors
 
 
 def settable_params(slot: str, key: str) -> set[str]:
     """Names ``set_params`` accepts on the object a component builds (nested ones included)."""
-    component = all_registries()[slot].get(key)
+    component = get_slot(slot).component(key)
     built = component.factory(BuildContext(n_features=2))
-    if slot == "model":
-        names = set(built.get_params(deep=True))
-        margin = component.tag("margin_factory", None)
-        return names & set(margin(BuildContext()).get_params(deep=True)) if margin else names
-    if slot == "objective" and built is not None:
-        return set(built.get_params(deep=False)) - {"estimator"}
-    return set() if built is None else set(built.get_params(deep=True))
+    if built is None:
+        return set()
+    names = set(built.get_params(deep=True))
+    margin = component.tag("margin_factory", None)
+    if margin is not None:
+        # A custom objective trains the margin booster instead, with the same parameters.
+        names &= set(margin(BuildContext()).get_params(deep=True))
+    if slot != MODEL and "estimator" in built.get_params(deep=False):
+        # A wrapper in another slot (such as focal loss) gets its estimator from the model
+        # slot: only its own parameters are this slot's.
+        names = set(built.get_params(deep=False)) - {"estimator"}
+    return names
 
 
 def _portfolio_errors(space: SearchSpace) -> list[tuple[str, str]]:
     errors = []
     for i, entry in enumerate(space.portfolio):
         path = f"portfolio.{i}"
-        for slot in SLOTS:
-            key = getattr(entry, slot)
+        for slot in slot_names():
+            key = entry.key(slot)
             if key not in space.components[slot]:
                 # Allowed: a trimmed space simply skips entries it cannot express.
                 continue

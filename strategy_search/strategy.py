@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -13,76 +14,93 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from strategy_search.compat import incompatibilities
-from strategy_search.components import BuildContext
-from strategy_search.components.models import MODELS
-from strategy_search.components.objectives import OBJECTIVES
-from strategy_search.components.resamplers import RESAMPLERS
-from strategy_search.components.weightings import WEIGHTINGS
+from strategy_search.combinations import incompatibilities
+from strategy_search.components.registry import BuildContext, Component
 from strategy_search.data import FeatureSchema, plain
+from strategy_search.errors import StrategyError
 from strategy_search.estimators.adaptive import AdaptiveSampler
 from strategy_search.estimators.ensemble import AveragedClassifier
 from strategy_search.estimators.thresholded import ThresholdedClassifier
 from strategy_search.estimators.weighting import WeightedClassifier
+from strategy_search.slots import MODEL, all_slots, get_slot
 
-SLOTS = ("model", "resampler", "weighting", "objective")
 MISSING_CATEGORY = "__missing__"
 # Beyond this many levels the rarest levels of a categorical column share one code.
 MAX_CATEGORY_LEVELS = 64
+_SCALARS = ("threshold", "seed")
 
 
 @dataclass(frozen=True)
 class Strategy:
     """Component keys, their parameters and the decision threshold: everything needed to rebuild
-    the scored pipeline. Parameter dicts hold sklearn ``set_params`` names of each component."""
+    the scored pipeline. ``choices`` maps each slot (:mod:`strategy_search.slots`) to a component
+    key; ``params`` maps it to sklearn ``set_params`` names of that component.
 
-    model: str
-    resampler: str = "none"
-    weighting: str = "none"
-    objective: str = "logloss"
-    model_params: dict[str, Any] = field(default_factory=dict)
-    resampler_params: dict[str, Any] = field(default_factory=dict)
-    weighting_params: dict[str, Any] = field(default_factory=dict)
-    objective_params: dict[str, Any] = field(default_factory=dict)
+    Build one with :meth:`of` (``Strategy.of(model="lightgbm", resampler="smote")``) or
+    :meth:`from_dict`; slots left out take their neutral choice.
+    """
+
+    choices: Mapping[str, str]
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     threshold: float = 0.5
     seed: int = 0
 
+    @classmethod
+    def of(cls, **fields_: Any) -> Strategy:
+        """``Strategy.of(model=..., resampler=..., model_params={...}, threshold=...)``."""
+        return cls.from_dict(fields_)
+
+    @property
+    def model(self) -> str:
+        return self.choices[MODEL]
+
+    def key(self, slot: str) -> str:
+        """The component chosen for ``slot`` (its neutral choice when the strategy predates the slot)."""
+        found = self.choices.get(slot)
+        return found if found is not None else str(get_slot(slot).neutral)
+
     def params_for(self, slot: str) -> dict[str, Any]:
-        return getattr(self, f"{slot}_params")
+        return dict(self.params.get(slot) or {})
 
     def with_threshold(self, threshold: float) -> Strategy:
         return replace(self, threshold=float(threshold))
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
+        """The stored form (``strategy.yaml``, trial attributes): ``model``, ``resampler``, ...,
+        then ``model_params``, ``resampler_params``, ..., ``threshold`` and ``seed``."""
+        slots = all_slots()
+        out: dict[str, Any] = {s.name: self.key(s.name) for s in slots}
+        out.update({f"{s.name}_params": plain(self.params_for(s.name)) for s in slots})
+        out.update(threshold=float(self.threshold), seed=int(self.seed))
+        return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Strategy:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+    def from_dict(cls, data: Mapping[str, Any]) -> Strategy:
+        slots = all_slots()
+        known = [s.name for s in slots] + [f"{s.name}_params" for s in slots] + list(_SCALARS)
+        unknown = sorted(set(data) - set(known))
         if unknown:
-            raise ValueError(f"Unknown strategy fields {unknown}; allowed: {sorted(known)}.")
-        return cls(**data)
+            raise StrategyError(f"Unknown strategy fields {unknown}; allowed: {known}.")
+        if not data.get(MODEL):
+            raise StrategyError(f"A strategy needs a model; got fields {sorted(data)}.")
+        choices = {s.name: str(data.get(s.name) or s.neutral) for s in slots}
+        params = {s.name: dict(data.get(f"{s.name}_params") or {}) for s in slots}
+        scalars = {k: data[k] for k in _SCALARS if k in data}
+        return cls(choices, params, **scalars)
 
     def flat_params(self) -> dict[str, Any]:
         """Namespaced parameters as in a search space (``model.lightgbm.n_estimators``)."""
         flat: dict[str, Any] = {}
-        for slot in SLOTS:
-            key = getattr(self, slot)
-            flat[slot] = key
-            for name, value in self.params_for(slot).items():
-                flat[f"{slot}.{key}.{name}"] = value
+        for slot in all_slots():
+            key = self.key(slot.name)
+            flat[slot.name] = key
+            for name, value in self.params_for(slot.name).items():
+                flat[f"{slot.name}.{key}.{name}"] = value
         return flat
 
     def describe(self) -> str:
-        parts = [self.model]
-        if self.objective != "logloss":
-            parts.append(f"{self.objective} loss")
-        if self.resampler != "none":
-            parts.append(self.resampler)
-        if self.weighting != "none":
-            parts.append(f"{self.weighting} weights")
-        return " + ".join(parts)
+        parts = [slot.describe(self.key(slot.name)) for slot in all_slots()]
+        return " + ".join(p for p in parts if p)
 
 
 @dataclass(frozen=True)
@@ -96,7 +114,7 @@ class Ensemble:
 
     def __post_init__(self) -> None:
         if not self.members or len(self.weights) != len(self.members):
-            raise ValueError(
+            raise StrategyError(
                 f"An ensemble needs one weight per member and at least one member; got "
                 f"{len(self.members)} members and {len(self.weights)} weights."
             )
@@ -118,19 +136,19 @@ class Ensemble:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Ensemble:
+    def from_dict(cls, data: Mapping[str, Any]) -> Ensemble:
         unknown = sorted(set(data) - {"members", "weights", "threshold"})
         if unknown:
-            raise ValueError(f"Unknown ensemble fields {unknown}; allowed: ['members', 'threshold', 'weights'].")
+            raise StrategyError(f"Unknown ensemble fields {unknown}; allowed: ['members', 'threshold', 'weights'].")
         members = tuple(Strategy.from_dict(m) for m in data["members"])
         return cls(members, tuple(float(w) for w in data["weights"]), float(data.get("threshold", 0.5)))
 
     def describe(self) -> str:
-        parts = [f"{share:.2f} x {m.describe()}" for m, share in zip(self.members, self.shares)]
+        parts = [f"{share:.2f} x {m.describe()}" for m, share in zip(self.members, self.shares, strict=True)]
         return f"ensemble of {len(self.members)}: " + "; ".join(parts)
 
 
-def strategy_from_dict(data: dict[str, Any]) -> Strategy | Ensemble:
+def strategy_from_dict(data: Mapping[str, Any]) -> Strategy | Ensemble:
     """A :class:`Strategy` or :class:`Ensemble` from its ``to_dict()`` form."""
     return Ensemble.from_dict(data) if "members" in data else Strategy.from_dict(data)
 
@@ -158,7 +176,10 @@ def _preprocessor(schema: FeatureSchema, *, impute_numeric: bool) -> ColumnTrans
     )
     # Categorical codes come first so samplers can be told their column indices up front.
     return ColumnTransformer(
-        [("categorical", categorical, list(schema.categorical)), ("numeric", make_pipeline(*numeric_steps), list(schema.numeric))],
+        [
+            ("categorical", categorical, list(schema.categorical)),
+            ("numeric", make_pipeline(*numeric_steps), list(schema.numeric)),
+        ],
         remainder="drop",
         sparse_threshold=0.0,
     )
@@ -172,7 +193,11 @@ def _one_hot(n_categorical: int) -> ColumnTransformer:
     )
 
 
-def _configured(component: Any, context: BuildContext, params: dict[str, Any]) -> Any:
+# The slots build_pipeline knows how to build; a new slot needs its step here.
+_BUILT_SLOTS = (MODEL, "resampler", "weighting", "objective")
+
+
+def _configured(component: Component[Any], context: BuildContext, params: Mapping[str, Any]) -> Any:
     built = component.factory(context)
     if built is not None and params:
         built.set_params(**params)
@@ -189,46 +214,55 @@ def build_pipeline(strategy: Strategy | Ensemble, schema: FeatureSchema) -> Any:
     if isinstance(strategy, Ensemble):
         members = [build_pipeline(member, schema) for member in strategy.members]
         return AveragedClassifier(members, weights=list(strategy.weights))
-    problems = incompatibilities(
-        model=strategy.model,
-        resampler=strategy.resampler,
-        weighting=strategy.weighting,
-        objective=strategy.objective,
-        has_categorical=bool(schema.categorical),
-    )
-    if problems:
-        raise ValueError("Strategy cannot be built: " + " ".join(problems))
-    model_c, resampler_c = MODELS.get(strategy.model), RESAMPLERS.get(strategy.resampler)
+    _check_buildable(strategy, schema)
+    component = {slot.name: slot.component(strategy.key(slot.name)) for slot in all_slots()}
     n_categorical = len(schema.categorical)
     context = BuildContext(
         random_state=strategy.seed,
         n_features=len(schema.columns),
         categorical_indices=tuple(range(n_categorical)),
     )
+    model_c, resampler_c = component[MODEL], component["resampler"]
     impute = not (model_c.tag("handles_nan") and resampler_c.tag("handles_nan"))
     steps: list[tuple[str, Any]] = [("preprocess", _preprocessor(schema, impute_numeric=impute))]
-    resampler = _configured(resampler_c, context, strategy.resampler_params)
+    resampler = _configured(resampler_c, context, strategy.params_for("resampler"))
     if resampler is not None:
         steps.append(("resample", AdaptiveSampler(resampler)))
     if n_categorical and model_c.tag("needs_one_hot"):
         steps.append(("encode", _one_hot(n_categorical)))
-    steps.append(("model", _model(strategy, model_c, context)))
+    steps.append(("model", _model(strategy, component, context)))
     return Pipeline(steps)
 
 
-def _model(strategy: Strategy, model_c: Any, context: BuildContext) -> Any:
-    objective = _configured(OBJECTIVES.get(strategy.objective), context, strategy.objective_params)
+def _check_buildable(strategy: Strategy, schema: FeatureSchema) -> None:
+    problems = incompatibilities(
+        {slot.name: strategy.key(slot.name) for slot in all_slots()}, has_categorical=bool(schema.categorical)
+    )
+    problems += [
+        f"slot {slot.name!r} has no build step yet, so only its neutral choice {slot.neutral!r} can be built; "
+        f"got {strategy.key(slot.name)!r}."
+        for slot in all_slots()
+        if slot.name not in _BUILT_SLOTS and strategy.key(slot.name) != slot.neutral
+    ]
+    if problems:
+        raise StrategyError("Strategy cannot be built: " + " ".join(problems))
+
+
+def _model(strategy: Strategy, component: Mapping[str, Component[Any]], context: BuildContext) -> Any:
+    objective = _configured(component["objective"], context, strategy.params_for("objective"))
     if objective is None:
-        model = _configured(model_c, context, strategy.model_params)
+        model = _configured(component[MODEL], context, strategy.params_for(MODEL))
     else:
-        booster = model_c.tag("margin_factory")(context)
-        booster.set_params(**strategy.model_params)
+        booster = component[MODEL].tag("margin_factory")(context)
+        booster.set_params(**strategy.params_for(MODEL))
         model = objective.set_params(estimator=booster)
-    weighting = _configured(WEIGHTINGS.get(strategy.weighting), context, strategy.weighting_params)
+    weighting = _configured(component["weighting"], context, strategy.params_for("weighting"))
     return model if weighting is None else WeightedClassifier(estimator=model, weighting=weighting)
 
 
-def build_classifier(strategy: Strategy | Ensemble, schema: FeatureSchema, *, positive_label: Any = 1) -> ThresholdedClassifier:
+def build_classifier(
+    strategy: Strategy | Ensemble, schema: FeatureSchema, *, positive_label: Any = 1
+) -> ThresholdedClassifier:
     """The deployable form: fit on the user's labels, predict with the strategy's threshold."""
     return ThresholdedClassifier(
         build_pipeline(strategy, schema), threshold=strategy.threshold, positive_label=positive_label

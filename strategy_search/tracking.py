@@ -1,14 +1,18 @@
-"""MLflow tracking of a search and the MLflow model format: the only module that imports mlflow.
+"""MLflow tracking of a search: the only module that imports mlflow for runs.
 
-``import strategy_search`` never loads this module (MLflow takes seconds to import); the CLI and
-:mod:`strategy_search.export` import it only when a search is tracked or a model is saved.
+``import strategy_search`` never loads this module (MLflow takes seconds to import); the CLI
+imports it only when a search is tracked. The MLflow *model* format lives in
+:mod:`strategy_search.mlflow_model`; :class:`ClassifierModel` is re-exported here because the
+model code of folders exported by strategy-search 0.1 imports it from this module.
 
 Run layout, per search:
 
 * a PARENT run (tag ``strategy_search.kind=search``) with the search settings as params, the
   config file (``config.yaml``), the data profile (``data_profile.json``,
-  ``class_distribution.png``), and after :meth:`SearchTracker.finish` the best trial's metrics
-  as ``best_<metric>`` plus tags ``best_trial_number`` and ``best_trial_run_id``;
+  ``class_distribution.png``), and after :meth:`SearchTracker.finish` the metrics of the
+  search's answer (its ensemble, or the best trial when that one won) as ``best_<metric>``,
+  plus tags ``best_trial_number`` and ``best_trial_run_id`` (the best single trial) and
+  ``ensemble_trial_numbers`` when the answer is an ensemble;
 * one NESTED child run per finished trial (COMPLETE -> FINISHED, PRUNED -> KILLED,
   FAIL -> FAILED), named ``trial-<number>``, tagged ``trial_number`` and ``state``, with the
   strategy's params (``model``, ``resampler``, ``weighting``, ``objective`` and namespaced
@@ -20,29 +24,24 @@ Run layout, per search:
 
 from __future__ import annotations
 
-import contextlib
+import contextvars
 import json
 import math
 import os
 import queue
 import socket
-import tempfile
 import threading
 import time
 import urllib.parse
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import mlflow
-import mlflow.pyfunc
 import optuna
-import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
-from mlflow.models import Model, infer_signature
+from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from mlflow.utils.validation import (
@@ -54,19 +53,18 @@ from mlflow.utils.validation import (
 )
 from optuna.trial import FrozenTrial, TrialState
 
-from strategy_search import __version__
+from strategy_search._version import __version__
 from strategy_search.data import DataProfile
+from strategy_search.errors import NoCompletedTrial, TrackingError, TrackingUnavailable
 from strategy_search.masking import mask_secrets
+from strategy_search.mlflow_model import ClassifierModel
 from strategy_search.plots import class_distribution_figure
-from strategy_search.safe_model import read_classifier, write_classifier
+from strategy_search.strategy import Strategy
 
 if TYPE_CHECKING:
-    from strategy_search.search import SearchResult, SearchSettings
+    from strategy_search.search import SearchResult
 
-
-# MLflow prints "View run <name> at: <tracking URI>/..." after every run against a server: the
-# URI may hold credentials, it would print once per trial, and it costs an extra request.
-os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+__all__ = ["ClassifierModel", "SearchTracker", "TrackingUnavailable", "check_reachable", "find_search_run"]
 
 KIND_TAG = "strategy_search.kind"
 TRIAL_STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "KILLED", TrialState.FAIL: "FAILED"}
@@ -133,14 +131,8 @@ def trial_params(trial: FrozenTrial) -> dict[str, Any]:
 
     The recorded strategy has the values the pipeline was built with (fixed parameters of the
     space are not Optuna params); ``trial.params`` covers a trial that failed before it."""
-    params: dict[str, Any] = {}
     strategy = trial.user_attrs.get("strategy")
-    if strategy:
-        for slot in ("model", "resampler", "weighting", "objective"):
-            key = strategy.get(slot)
-            params[slot] = key
-            for name, value in (strategy.get(f"{slot}_params") or {}).items():
-                params[f"{slot}.{key}.{name}"] = value
+    params = Strategy.from_dict(strategy).flat_params() if strategy else {}
     params.update(trial.params)
     return params
 
@@ -171,10 +163,6 @@ def trial_tags(trial: FrozenTrial) -> dict[str, Any]:
     return tags
 
 
-class TrackingUnavailable(ConnectionError):
-    """The MLflow tracking server does not answer."""
-
-
 def check_reachable(tracking_uri: str, *, timeout: float = 5.0) -> None:
     """Fail in seconds, naming the URI, when a tracking server is down: MLflow's own client
     would retry with back-off for minutes before saying anything."""
@@ -202,6 +190,10 @@ class SearchTracker:
     """
 
     def __init__(self, *, tracking_uri: str, experiment: str, artifact_location: str | None = None):
+        # MLflow prints "View run <name> at: <tracking URI>/..." after every run against a
+        # server: the URI may hold credentials, it would print once per trial, and it costs an
+        # extra request. MLflow reads this switch only from the environment.
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         check_reachable(tracking_uri)
         self.tracking_uri = tracking_uri
         self.client = MlflowClient(tracking_uri)
@@ -213,6 +205,12 @@ class SearchTracker:
         self._trial_runs: dict[int, str] = {}
         self._unlogged: set[int] = set()  # child run created, its batch not (yet) written
         self._writer = _BackgroundWriter()
+
+    @property
+    def _parent(self) -> str:
+        if self.parent_run_id is None:
+            raise TrackingError("SearchTracker.start() must be called before the search runs.")
+        return self.parent_run_id
 
     # -- parent run ----------------------------------------------------------------------------
     def start(
@@ -246,7 +244,7 @@ class SearchTracker:
     def _reopen(self, run_id: str) -> str:
         run = _get_run(self.client, run_id)
         if run.info.experiment_id != self.experiment_id:
-            raise ValueError(
+            raise TrackingError(
                 f"Run {run_id} belongs to experiment id {run.info.experiment_id}, not to "
                 f"{self.experiment_name!r} (id {self.experiment_id}); cannot resume it here."
             )
@@ -262,21 +260,21 @@ class SearchTracker:
     def _log_parent_params(self, params: dict[str, Any], tags: dict[str, Any], *, resumed: bool) -> None:
         # MLflow params are immutable: a resumed run keeps the first value of a param and
         # records a changed one (e.g. a larger n_trials) as a tag instead.
-        existing = self.client.get_run(self.parent_run_id).data.params if resumed else {}
+        existing = self.client.get_run(self._parent).data.params if resumed else {}
         fresh = [_param(k, v) for k, v in params.items() if k not in existing]
         changed = {f"resumed.{k}": v for k, v in params.items() if k in existing and existing[k] != _param(k, v).value}
         all_tags = [_tag(k, v) for k, v in {**tags, **changed}.items()]
         for m, p, t in _batches([], fresh, all_tags):
-            self.client.log_batch(self.parent_run_id, metrics=m, params=p, tags=t, synchronous=True)
+            self.client.log_batch(self._parent, metrics=m, params=p, tags=t, synchronous=True)
 
     def _log_inputs(self, *, profile: DataProfile | None, config_path: Path | None, config_text: str | None) -> None:
         if config_text is None and config_path is not None:
             config_text = Path(config_path).read_text()
         if config_text is not None:
-            self.client.log_text(self.parent_run_id, mask_secrets(config_text), "config.yaml")
+            self.client.log_text(self._parent, mask_secrets(config_text), "config.yaml")
         if profile is not None:
-            self.client.log_dict(self.parent_run_id, profile.to_dict(), "data_profile.json")
-            self.client.log_figure(self.parent_run_id, class_distribution_figure(profile), "class_distribution.png")
+            self.client.log_dict(self._parent, profile.to_dict(), "data_profile.json")
+            self.client.log_figure(self._parent, class_distribution_figure(profile), "class_distribution.png")
 
     # -- child runs ----------------------------------------------------------------------------
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
@@ -287,7 +285,7 @@ class SearchTracker:
         queue and log again whatever could not be written. Failed writes are reported as
         warnings here, on the caller's thread, at the next trial."""
         if self.parent_run_id is None:
-            raise RuntimeError("SearchTracker.start() must be called before the search runs.")
+            raise TrackingError("SearchTracker.start() must be called before the search runs.")
         self._report_write_failures()
         if trial.state not in TRIAL_STATUS:
             return  # only finished trials have anything to log
@@ -297,8 +295,10 @@ class SearchTracker:
         for number, error in self._writer.take_errors():
             # A tracking hiccup (server down, database locked) must not kill a long search:
             # the trial stays in _unlogged (or has no run yet) and finish() logs it again.
-            warnings.warn(f"MLflow logging of trial {number} failed ({mask_secrets(str(error))}); "
-                          "retrying at finish().", stacklevel=3)
+            warnings.warn(
+                f"MLflow logging of trial {number} failed ({mask_secrets(str(error))}); retrying at finish().",
+                stacklevel=3,
+            )
 
     def flush(self) -> None:
         """Wait until every queued trial has been written or has failed (failures are warned
@@ -313,7 +313,7 @@ class SearchTracker:
                 self.experiment_id,
                 start_time=_millis(trial.datetime_start),
                 run_name=f"trial-{trial.number}",
-                tags={MLFLOW_PARENT_RUN_ID: self.parent_run_id, KIND_TAG: "trial", "trial_number": str(trial.number)},
+                tags={MLFLOW_PARENT_RUN_ID: self._parent, KIND_TAG: "trial", "trial_number": str(trial.number)},
             )
             run_id = self._trial_runs[trial.number] = run.info.run_id
         self._unlogged.add(trial.number)
@@ -338,12 +338,12 @@ class SearchTracker:
         self._log_missing_trials(result.study)
         try:
             best = result.best_trial
-        except RuntimeError as exc:
-            self.client.set_tag(self.parent_run_id, "fail_reason", _clip(mask_secrets(str(exc)), MAX_TAG_VAL_LENGTH))
-            self.client.set_terminated(self.parent_run_id, status="FAILED")
+        except NoCompletedTrial as exc:
+            self.client.set_tag(self._parent, "fail_reason", _clip(mask_secrets(str(exc)), MAX_TAG_VAL_LENGTH))
+            self.client.set_terminated(self._parent, status="FAILED")
             return
         self._tag_best(best, result)
-        self.client.set_terminated(self.parent_run_id, status="FINISHED")
+        self.client.set_terminated(self._parent, status="FINISHED")
 
     def _log_missing_trials(self, study: optuna.Study) -> None:
         for trial in study.get_trials(deepcopy=False, states=tuple(TRIAL_STATUS)):
@@ -352,7 +352,7 @@ class SearchTracker:
 
     def _tag_best(self, best: FrozenTrial, result: SearchResult) -> None:
         best_run = self._trial_runs[best.number]
-        previous = self.client.get_run(self.parent_run_id).data.tags.get("best_trial_run_id")
+        previous = self.client.get_run(self._parent).data.tags.get("best_trial_run_id")
         if previous and previous != best_run:
             self.client.set_tag(previous, "best", "false")  # a resumed search found a better one
         self.client.set_tag(best_run, "best", "true")
@@ -373,7 +373,7 @@ class SearchTracker:
         if result.settings.multi_objective:
             tags["pareto_trial_numbers"] = ",".join(str(t.number) for t in result.pareto_front)
         for m, p, t in _batches(metrics, [], [_tag(k, v) for k, v in tags.items()]):
-            self.client.log_batch(self.parent_run_id, metrics=m, params=p, tags=t, synchronous=True)
+            self.client.log_batch(self._parent, metrics=m, params=p, tags=t, synchronous=True)
 
     def fail(self, status: str = "KILLED", *, study: optuna.Study | None = None) -> None:
         """Close the parent run after an interruption or error (``KILLED`` or ``FAILED``).
@@ -381,7 +381,7 @@ class SearchTracker:
         With ``study``, finished trials no callback logged (the one a Ctrl-C interrupted, which
         Optuna marks FAIL without calling callbacks) are logged first, best effort."""
         if status not in TERMINAL_STATUSES:
-            raise ValueError(f"status must be one of {TERMINAL_STATUSES}; got {status!r}.")
+            raise TrackingError(f"status must be one of {TERMINAL_STATUSES}; got {status!r}.")
         if self.parent_run_id is None:
             return
         if study is None:
@@ -394,9 +394,9 @@ class SearchTracker:
         if study is not None:
             try:
                 self._log_missing_trials(study)
-            except Exception as exc:  # noqa: BLE001 - closing the parent matters more
+            except Exception as exc:
                 warnings.warn(f"MLflow logging of the remaining trials failed ({exc}).", stacklevel=2)
-        self.client.set_terminated(self.parent_run_id, status=status)
+        self.client.set_terminated(self._parent, status=status)
 
     # -- models --------------------------------------------------------------------------------
     def log_model_dir(self, run_id: str, model_dir: Path, *, register_as: str | None = None) -> str | None:
@@ -404,22 +404,29 @@ class SearchTracker:
         register it in the Model Registry and return the new version number."""
         model_dir = Path(model_dir)
         if not (model_dir / "MLmodel").is_file():
-            raise ValueError(f"{model_dir} is not an MLflow model folder (no MLmodel file).")
+            raise TrackingError(f"{model_dir} is not an MLflow model folder (no MLmodel file).")
         self.client.log_artifacts(run_id, str(model_dir), "model")
         if register_as is None:
             return None
-        with _global_uris(self.tracking_uri):
-            version = mlflow.register_model(f"runs:/{run_id}/model", register_as)
+        try:
+            self.client.create_registered_model(register_as)
+        except MlflowException as exc:
+            if exc.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
+                raise
+        source = f"{self.client.get_run(run_id).info.artifact_uri}/model"
+        version = self.client.create_model_version(register_as, source, run_id=run_id)
         return str(version.version)
 
 
 class _BackgroundWriter:
     """Runs ``fn(trial)`` calls one at a time, in order, on a daemon thread (started on first
-    use, and again if it ever died). Errors are kept for the caller's thread to report:
-    warning from this thread could raise (warnings as errors) and end it."""
+    use, and again if it ever died). Each call runs in a copy of the submitter's context, so it
+    masks the secrets the submitter knows (:data:`strategy_search.masking.KNOWN_SECRETS`).
+    Errors are kept for the caller's thread to report: warning from this thread could raise
+    (warnings as errors) and end it."""
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Any, FrozenTrial]] = queue.Queue()
+        self._queue: queue.Queue[tuple[contextvars.Context, Any, FrozenTrial]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._errors: list[tuple[int, BaseException]] = []
@@ -429,7 +436,7 @@ class _BackgroundWriter:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._work, name="mlflow-writer", daemon=True)
                 self._thread.start()
-        self._queue.put((fn, trial))
+        self._queue.put((contextvars.copy_context(), fn, trial))
 
     def drain(self) -> None:
         self._queue.join()
@@ -451,31 +458,14 @@ class _BackgroundWriter:
 
     def _work(self) -> None:
         while True:
-            fn, trial = self._queue.get()
+            context, fn, trial = self._queue.get()
             try:
-                fn(trial)
-            except Exception as exc:  # noqa: BLE001 - kept for the caller's thread
+                context.run(fn, trial)
+            except Exception as exc:
                 with self._lock:
                     self._errors.append((trial.number, exc))
             finally:
                 self._queue.task_done()
-
-
-def search_params(settings: SearchSettings) -> dict[str, Any]:
-    """The parent-run params of a search's settings (what :meth:`SearchTracker.start` wants)."""
-    return {
-        "space": settings.space.name,
-        "metrics": list(settings.metrics),
-        "primary_metric": settings.primary_metric,
-        "n_trials": settings.n_trials,
-        "timeout": settings.timeout,
-        "seed": settings.seed,
-        "cv_folds": settings.cv_folds,
-        "cv_repeats": settings.cv_repeats,
-        "threshold_folds": settings.threshold_folds,
-        "n_jobs": settings.n_jobs,
-        "pruning": settings.pruning,
-    }
 
 
 def _profile_params(profile: DataProfile) -> dict[str, Any]:
@@ -496,7 +486,7 @@ def _default_artifact_location(tracking_uri: str) -> str | None:
     prefix = "sqlite:///"
     if not tracking_uri.startswith(prefix) or tracking_uri.endswith(":memory:"):
         return None
-    database = Path(tracking_uri[len(prefix):].split("?", 1)[0])
+    database = Path(tracking_uri[len(prefix) :].split("?", 1)[0])
     return (database.parent.absolute() / "mlartifacts").as_uri()
 
 
@@ -510,7 +500,7 @@ def _ensure_experiment(client: MlflowClient, name: str, artifact_location: str |
             if experiment is None:
                 raise
     if experiment.lifecycle_stage != "active":
-        raise ValueError(
+        raise TrackingError(
             f"MLflow experiment {name!r} is deleted; restore it (mlflow experiments restore) or use another name."
         )
     return experiment.experiment_id
@@ -520,16 +510,22 @@ def _get_run(client: MlflowClient, run_id: str) -> Any:
     try:
         return client.get_run(run_id)
     except MlflowException as exc:
-        raise ValueError(f"MLflow run {run_id!r} was not found: {exc.message}") from None
+        raise TrackingError(f"MLflow run {run_id!r} was not found: {exc.message}") from None
 
 
-def _search_all(client: MlflowClient, experiment_id: str, filter_string: str, order_by: list[str] | None = None,
-                limit: int | None = None) -> Iterable[Any]:
+def _search_all(
+    client: MlflowClient,
+    experiment_id: str,
+    filter_string: str,
+    order_by: list[str] | None = None,
+    limit: int | None = None,
+) -> Iterable[Any]:
     token = None
     seen = 0
     while True:
-        page = client.search_runs([experiment_id], filter_string, max_results=min(limit or 1000, 1000),
-                                  order_by=order_by, page_token=token)
+        page = client.search_runs(
+            [experiment_id], filter_string, max_results=min(limit or 1000, 1000), order_by=order_by, page_token=token
+        )
         for run in page:
             yield run
             seen += 1
@@ -548,16 +544,16 @@ def find_search_run(*, tracking_uri: str, experiment: str, run_id: str | None = 
     client = MlflowClient(tracking_uri)
     found = client.get_experiment_by_name(experiment)
     if found is None:
-        raise ValueError(f"MLflow experiment {experiment!r} does not exist at {mask_secrets(tracking_uri)}.")
+        raise TrackingError(f"MLflow experiment {experiment!r} does not exist at {mask_secrets(tracking_uri)}.")
     if run_id is not None:
         run = _get_run(client, run_id)
         if run.info.experiment_id != found.experiment_id or run.data.tags.get(KIND_TAG) != "search":
-            raise ValueError(f"Run {run_id!r} is not a search run of experiment {experiment!r}.")
+            raise TrackingError(f"Run {run_id!r} is not a search run of experiment {experiment!r}.")
     else:
         query = f"tags.`{KIND_TAG}` = 'search' and attributes.status = 'FINISHED'"
         runs = list(_search_all(client, found.experiment_id, query, ["attributes.start_time DESC"], limit=1))
         if not runs:
-            raise ValueError(f"Experiment {experiment!r} has no finished search run.")
+            raise TrackingError(f"Experiment {experiment!r} has no finished search run.")
         run = runs[0]
     return {
         "run_id": run.info.run_id,
@@ -568,129 +564,3 @@ def find_search_run(*, tracking_uri: str, experiment: str, run_id: str | None = 
         "params": dict(run.data.params),
         "tags": dict(run.data.tags),
     }
-
-
-@contextlib.contextmanager
-def _global_uris(uri: str) -> Iterator[None]:
-    """``mlflow.register_model`` reads only the global tracking and registry URIs: point them
-    at this store for one call, then put back exactly what the caller had (MLflow's setters
-    also write the environment variables, so those are restored too)."""
-    from mlflow.tracking._model_registry import utils as registry_utils
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    saved = tracking_utils._tracking_uri, registry_utils._registry_uri
-    try:
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
-        yield
-    finally:
-        mlflow.set_tracking_uri(saved[0])
-        registry_utils._registry_uri = saved[1]
-        for key, value in env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-# -- the MLflow model format ------------------------------------------------------------------
-CLASSIFIER_ARTIFACT = "classifier"
-CLASSIFIER_FILE = "classifier.skops"
-# Pinned so saving skips MLflow's requirement inference, which re-loads the model in a
-# subprocess (seconds). strategy-search itself must be installed where the model is loaded.
-_REQUIREMENTS = ("mlflow", "skops", "numpy", "pandas", "scipy", "scikit-learn",
-                 "imbalanced-learn", "lightgbm", "xgboost")
-
-
-class ClassifierModel(mlflow.pyfunc.PythonModel):
-    """pyfunc wrapper: ``predict`` returns ``score`` (positive-class probability) and
-    ``prediction`` (label at the tuned threshold) for each input row."""
-
-    def load_context(self, context: Any) -> None:
-        artifact = Path(context.artifacts[CLASSIFIER_ARTIFACT])
-        # The artifact sits at <model>/artifacts/<file>; the export's checksum is at <model>.
-        from strategy_search.export import recorded_sha256
-
-        self.classifier = read_classifier(artifact, expected_sha256=recorded_sha256(artifact.parent.parent))
-
-    # MLflow reads this type hint: a DataFrame hint means "validate against the saved
-    # signature" (Any or no hint makes it warn at import).
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        from strategy_search.export import score_frame
-
-        return score_frame(self.classifier, pd.DataFrame(model_input))
-
-
-# "Models from code": the model folder gets this script instead of a pickled wrapper object,
-# so only the classifier itself is serialised.
-_MODEL_CODE = """\
-import mlflow.models
-
-from strategy_search.tracking import ClassifierModel
-
-mlflow.models.set_model(ClassifierModel())
-"""
-
-
-def _pip_requirements() -> list[str]:
-    pinned = []
-    for name in _REQUIREMENTS:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            pinned.append(f"{name}=={metadata.version(name)}")
-    return pinned
-
-
-def save_mlflow_model(
-    classifier: Any, path: Path, *, input_example: pd.DataFrame, signature_data: pd.DataFrame | None = None
-) -> dict[str, str]:
-    """Write a fitted classifier as an MLflow pyfunc model folder at ``path`` (which must not
-    exist): ``MLmodel``, a signature inferred from the input and the classifier's output, the
-    input example, the wrapper's code and the classifier (skops format) under ``artifacts/``.
-    Returns the classifier file's ``path`` (relative to the folder) and ``sha256``.
-
-    ``signature_data`` (default: the example) is the table the input schema is inferred from;
-    pass the training features so every column that had missing values is marked optional.
-    """
-    from strategy_search.export import score_frame
-
-    example = input_example
-    with tempfile.TemporaryDirectory() as scratch:
-        saved, code = Path(scratch) / CLASSIFIER_FILE, Path(scratch) / "model_code.py"
-        sha256 = write_classifier(classifier, saved)
-        code.write_text(_MODEL_CODE)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # MLflow's hint about the integer label output
-            schema_source = example if signature_data is None else signature_data
-            signature = infer_signature(schema_source, score_frame(classifier, example))
-            mlflow.pyfunc.save_model(
-                str(path),
-                python_model=str(code),
-                artifacts={CLASSIFIER_ARTIFACT: str(saved)},
-                signature=signature,
-                input_example=example,
-                pip_requirements=_pip_requirements(),
-            )
-    return {"path": _classifier_file(Path(path)).relative_to(Path(path).resolve()).as_posix(), "sha256": sha256}
-
-
-def _classifier_file(model_dir: Path) -> Path:
-    if not (model_dir / "MLmodel").is_file():
-        raise ValueError(f"{model_dir} is not an MLflow model folder: MLmodel is missing.")
-    spec = Model.load(str(model_dir / "MLmodel"))
-    entry = spec.flavors.get("python_function", {}).get("artifacts", {}).get(CLASSIFIER_ARTIFACT)
-    if entry is None:
-        raise ValueError(f"{model_dir} is not a strategy-search MLflow model (no {CLASSIFIER_ARTIFACT!r} artifact).")
-    file = (model_dir / entry["path"]).resolve()
-    if not file.is_relative_to(model_dir.resolve()):
-        raise ValueError(f"{model_dir}/MLmodel points its classifier outside the folder ({entry['path']!r}).")
-    return file
-
-
-def load_mlflow_model(path: Path, *, expected_sha256: str | None) -> Any:
-    """The fitted classifier inside an MLflow model folder written by :func:`save_mlflow_model`,
-    checked against the allowlist and, when given, the checksum recorded at export.
-
-    Read straight from the folder (no pyfunc environment checks, no model code run): the caller
-    wants the sklearn object, not the pyfunc wrapper."""
-    return read_classifier(_classifier_file(Path(path)), expected_sha256=expected_sha256)

@@ -36,6 +36,8 @@ def small_mixed(small_numeric) -> tuple[pd.DataFrame, pd.Series]:
     X, y = small_numeric
     X = X.copy()
     rng = np.random.default_rng(1)
-    X["colour"] = np.where(y.to_numpy() == 1, rng.choice(["red", "blue"], len(y)), rng.choice(["green", "blue"], len(y)))
+    X["colour"] = np.where(
+        y.to_numpy() == 1, rng.choice(["red", "blue"], len(y)), rng.choice(["green", "blue"], len(y))
+    )
     X.loc[3, "colour"] = None
     return X, y

@@ -49,14 +49,44 @@ class PostgresServer:
         if os.geteuid() == 0:
             shutil.chown(self.folder, "postgres")
         self.folder.chmod(0o700)
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "--auth-host=scram-sha-256", "-E", "UTF8")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.folder / "log"),
-                  "-o", f"-p {self.port} -k {self.folder} -h 127.0.0.1", "start")
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+        )
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-w",
+            "-l",
+            str(self.folder / "log"),
+            "-o",
+            f"-p {self.port} -k {self.folder} -h 127.0.0.1",
+            "start",
+        )
         # Two -c: CREATE DATABASE cannot run inside the transaction one -c with two statements is.
-        self._run(str(self.bin / "psql"), "-h", str(self.folder), "-p", str(self.port), "-U", "postgres",
-                  "-v", "ON_ERROR_STOP=1", "-c", f"CREATE ROLE {ROLE} LOGIN PASSWORD '{self.password}'",
-                  "-c", f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
+        self._run(
+            str(self.bin / "psql"),
+            "-h",
+            str(self.folder),
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            f"CREATE ROLE {ROLE} LOGIN PASSWORD '{self.password}'",
+            "-c",
+            f"CREATE DATABASE {DATABASE} OWNER {ROLE}",
+        )
         return self
 
     def stop(self) -> None:

@@ -33,8 +33,9 @@ def frame(n: int = 120, positives: int | None = None, seed: int = 0) -> pd.DataF
     return pd.DataFrame({"a": rng.normal(size=n) + y, "b": rng.normal(size=n), "target": y.astype(int)})
 
 
-def config(folder: Path, data: str = "table.csv", space: str = "fast", n_trials: int = 2, folds: int = 3,
-           **data_keys) -> list[str]:
+def config(
+    folder: Path, data: str = "table.csv", space: str = "fast", n_trials: int = 2, folds: int = 3, **data_keys
+) -> list[str]:
     """Write config.yaml for ``data`` and return the ``run`` command line."""
     content = {
         "name": "bad-input",
@@ -91,8 +92,9 @@ def mixed(n: int = 120) -> pd.DataFrame:
     table = frame(n)
     rng = np.random.default_rng(3)
     table.insert(0, "customer_id", [f"C{i:05d}" for i in range(n)])
-    table.insert(1, "colour", np.where(table["target"] == 1, rng.choice(["red", "blue"], n),
-                                       rng.choice(["green", "blue"], n)))
+    table.insert(
+        1, "colour", np.where(table["target"] == 1, rng.choice(["red", "blue"], n), rng.choice(["green", "blue"], n))
+    )
     return table
 
 
@@ -111,8 +113,10 @@ def duplicate_columns(folder: Path) -> list[str]:
 
 
 def tiny_minority_for_smote(folder: Path) -> list[str]:
-    space = {"resamplers": {"smote": {"k_neighbors": 5, "sampling_strategy": 0.5}},
-             "models": {"logistic_regression": {}}}
+    space = {
+        "resamplers": {"smote": {"k_neighbors": 5, "sampling_strategy": 0.5}},
+        "models": {"logistic_regression": {}},
+    }
     (folder / "smote_only.yaml").write_text(yaml.safe_dump(space))
     frame(60, positives=6).to_csv(folder / "table.csv", index=False)
     return config(folder, space="smote_only.yaml", n_trials=1)
@@ -196,59 +200,189 @@ class Case:
 
 
 CASES = [
-    Case("missing-file", "data file missing", "error naming the path", with_table(frame(), data="nowhere.csv"),
-         2, ("nowhere.csv", "not found")),
-    Case("unreadable-file", "data file unreadable", "error naming the path and the reader's complaint",
-         with_file("table.parquet", b"these bytes are not parquet"), 2, ("table.parquet",)),
-    Case("empty-file", "data file empty", "error naming the path", with_file("table.csv", b""), 2,
-         ("table.csv", "empty")),
-    Case("wrong-extension", "data file with a wrong extension", "error naming the path and the formats read",
-         with_file("table.txt", b"a,target\n1,0\n"), 2, ("table.txt", ".csv")),
-    Case("missing-target", "target column missing", "error listing the available columns",
-         with_table(frame(), target="label"), 2, ("'label'", "a, b, target")),
-    Case("duplicate-columns", "duplicate column names", "error naming the duplicates", duplicate_columns, 2,
-         ("duplicate column names ['a']",)),
-    Case("single-class", "a single class", "error with the class counts",
-         with_table(frame().assign(target=0)), 2, ("single class (0: 120)",)),
-    Case("absent-positive-label", "positive_label not present in the target", "error with the class counts",
-         with_table(frame(), positive_label=5), 2, ("got 5", "(0: 96, 1: 24)")),
-    Case("three-classes", "more than two classes", "error that says so, with the class counts",
-         with_table(three_classes()), 2, ("has 3 classes", "2: 10", "not supported yet")),
-    Case("positives-fewer-than-folds", "fewer positives than CV folds",
-         "folds reduced with a warning; every validation fold holds a positive",
-         with_table(frame(positives=4), folds=5), 0, ("using 4 CV folds instead of 5",)),
-    Case("positives-fewer-than-k", "fewer positives than k_neighbors + 1",
-         "k_neighbors adapted down in that fold, noted on the console and in the trial's `notes` tag",
-         tiny_minority_for_smote, 0, ("k_neighbors 5 -> ",)),
-    Case("nan-features", "NaN in features",
-         "noted; kept for NaN-capable models, imputed inside the pipeline (training folds only) for the rest",
-         with_table(with_nan()), 0, ("missing values in b (5)",)),
-    Case("inf-features", "+/-inf in features", "error naming the columns", with_table(with_inf()), 2,
-         ("['a', 'b']", "inf")),
-    Case("categorical-and-ids", "string / categorical features, high-cardinality IDs",
-         "categorical columns encoded inside the pipeline (SMOTE becomes SMOTE-NC); ID-like columns noted",
-         with_table(mixed()), 0, ("look like identifiers", "customer_id")),
-    Case("yes-no-labels", 'string labels ("yes"/"no")', "work; the positive label is printed",
-         with_table(labels(("no", "yes"))), 0, ("positive class 'yes'",)),
-    Case("one-two-labels", "labels {1, 2}", "work; the larger label is positive unless `data.positive_label` says",
-         with_table(labels((1, 2))), 0, ("positive class 2",)),
-    Case("redundant-data", "constant and duplicated columns; duplicated rows", "work; noted in the data profile",
-         with_table(redundant()), 0, ("constant columns", "identical to an earlier column", "3 duplicated")),
-    Case("config-mistakes", "a config with unknown keys, wrong types, bad ranges in a space file",
-         "every error at once with the path of its key, exit 2", config_mistakes, 2,
-         ("3 error(s)", "serch", "search.n_trials", "num_leaves")),
-    Case("python-tag", "a config with a `!!python/object` tag", "refused (YAML is read with safe_load)",
-         python_tag, 2, ("config.yaml", "!!python/object")),
-    Case("predict-missing-columns", "a prediction file with missing columns",
-         "error naming the missing columns and listing the expected ones",
-         predict_with(lambda t: t.drop(columns=["b"])), 2, ("['b']",), needs_model=True),
-    Case("predict-extra-columns", "a prediction file with extra columns", "scored; the extra columns are noted and ignored",
-         predict_with(lambda t: t.assign(comment="hi")), 0, ("ignored: ['comment']",), needs_model=True),
-    Case("predict-new-levels", "a prediction file with new category levels",
-         "scored; the unseen levels are noted and scored as one unknown level",
-         predict_with(new_level), 0, ("not seen in training ['purple']",), needs_model=True),
-    Case("predict-tampered-model", "a model file changed after export", "refused, nothing of it is loaded",
-         tampered, 2, ("changed after export",), needs_model=True),
+    Case(
+        "missing-file",
+        "data file missing",
+        "error naming the path",
+        with_table(frame(), data="nowhere.csv"),
+        2,
+        ("nowhere.csv", "not found"),
+    ),
+    Case(
+        "unreadable-file",
+        "data file unreadable",
+        "error naming the path and the reader's complaint",
+        with_file("table.parquet", b"these bytes are not parquet"),
+        2,
+        ("table.parquet",),
+    ),
+    Case(
+        "empty-file", "data file empty", "error naming the path", with_file("table.csv", b""), 2, ("table.csv", "empty")
+    ),
+    Case(
+        "wrong-extension",
+        "data file with a wrong extension",
+        "error naming the path and the formats read",
+        with_file("table.txt", b"a,target\n1,0\n"),
+        2,
+        ("table.txt", ".csv"),
+    ),
+    Case(
+        "missing-target",
+        "target column missing",
+        "error listing the available columns",
+        with_table(frame(), target="label"),
+        2,
+        ("'label'", "a, b, target"),
+    ),
+    Case(
+        "duplicate-columns",
+        "duplicate column names",
+        "error naming the duplicates",
+        duplicate_columns,
+        2,
+        ("duplicate column names ['a']",),
+    ),
+    Case(
+        "single-class",
+        "a single class",
+        "error with the class counts",
+        with_table(frame().assign(target=0)),
+        2,
+        ("single class (0: 120)",),
+    ),
+    Case(
+        "absent-positive-label",
+        "positive_label not present in the target",
+        "error with the class counts",
+        with_table(frame(), positive_label=5),
+        2,
+        ("got 5", "(0: 96, 1: 24)"),
+    ),
+    Case(
+        "three-classes",
+        "more than two classes",
+        "error that says so, with the class counts",
+        with_table(three_classes()),
+        2,
+        ("has 3 classes", "2: 10", "not supported yet"),
+    ),
+    Case(
+        "positives-fewer-than-folds",
+        "fewer positives than CV folds",
+        "folds reduced with a warning; every validation fold holds a positive",
+        with_table(frame(positives=4), folds=5),
+        0,
+        ("using 4 CV folds instead of 5",),
+    ),
+    Case(
+        "positives-fewer-than-k",
+        "fewer positives than k_neighbors + 1",
+        "k_neighbors adapted down in that fold, noted on the console and in the trial's `notes` tag",
+        tiny_minority_for_smote,
+        0,
+        ("k_neighbors 5 -> ",),
+    ),
+    Case(
+        "nan-features",
+        "NaN in features",
+        "noted; kept for NaN-capable models, imputed inside the pipeline (training folds only) for the rest",
+        with_table(with_nan()),
+        0,
+        ("missing values in b (5)",),
+    ),
+    Case(
+        "inf-features",
+        "+/-inf in features",
+        "error naming the columns",
+        with_table(with_inf()),
+        2,
+        ("['a', 'b']", "inf"),
+    ),
+    Case(
+        "categorical-and-ids",
+        "string / categorical features, high-cardinality IDs",
+        "categorical columns encoded inside the pipeline (SMOTE becomes SMOTE-NC); ID-like columns noted",
+        with_table(mixed()),
+        0,
+        ("look like identifiers", "customer_id"),
+    ),
+    Case(
+        "yes-no-labels",
+        'string labels ("yes"/"no")',
+        "work; the positive label is printed",
+        with_table(labels(("no", "yes"))),
+        0,
+        ("positive class 'yes'",),
+    ),
+    Case(
+        "one-two-labels",
+        "labels {1, 2}",
+        "work; the larger label is positive unless `data.positive_label` says",
+        with_table(labels((1, 2))),
+        0,
+        ("positive class 2",),
+    ),
+    Case(
+        "redundant-data",
+        "constant and duplicated columns; duplicated rows",
+        "work; noted in the data profile",
+        with_table(redundant()),
+        0,
+        ("constant columns", "identical to an earlier column", "3 duplicated"),
+    ),
+    Case(
+        "config-mistakes",
+        "a config with unknown keys, wrong types, bad ranges in a space file",
+        "every error at once with the path of its key, exit 2",
+        config_mistakes,
+        2,
+        ("3 error(s)", "serch", "search.n_trials", "num_leaves"),
+    ),
+    Case(
+        "python-tag",
+        "a config with a `!!python/object` tag",
+        "refused (YAML is read with safe_load)",
+        python_tag,
+        2,
+        ("config.yaml", "!!python/object"),
+    ),
+    Case(
+        "predict-missing-columns",
+        "a prediction file with missing columns",
+        "error naming the missing columns and listing the expected ones",
+        predict_with(lambda t: t.drop(columns=["b"])),
+        2,
+        ("['b']",),
+        needs_model=True,
+    ),
+    Case(
+        "predict-extra-columns",
+        "a prediction file with extra columns",
+        "scored; the extra columns are noted and ignored",
+        predict_with(lambda t: t.assign(comment="hi")),
+        0,
+        ("ignored: ['comment']",),
+        needs_model=True,
+    ),
+    Case(
+        "predict-new-levels",
+        "a prediction file with new category levels",
+        "scored; the unseen levels are noted and scored as one unknown level",
+        predict_with(new_level),
+        0,
+        ("not seen in training ['purple']",),
+        needs_model=True,
+    ),
+    Case(
+        "predict-tampered-model",
+        "a model file changed after export",
+        "refused, nothing of it is loaded",
+        tampered,
+        2,
+        ("changed after export",),
+        needs_model=True,
+    ),
 ]
 
 
@@ -290,7 +424,9 @@ def test_bad_input_through_the_cli(case, tmp_path, capsys, request):
         assert not (tmp_path / "optuna.db").exists() and not (tmp_path / "mlflow.db").exists()
     assert message_lines(case, output, tmp_path), "the message lines were not found in the output"
     row = doc_row(case, code, output, tmp_path)
-    assert row in DOCS.read_text().splitlines(), f"docs/bad-input.md is out of date; run `python tests/{Path(__file__).name}`"
+    assert row in DOCS.read_text().splitlines(), (
+        f"docs/bad-input.md is out of date; run `python tests/{Path(__file__).name}`"
+    )
 
 
 def test_the_docs_table_has_every_case():

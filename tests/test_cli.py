@@ -3,6 +3,7 @@ sqlite stores in a fresh working directory."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -22,7 +23,8 @@ from mlflow.tracking import MlflowClient
 
 from strategy_search.cli import STUDY_NAME_TAG, main
 from strategy_search.config import load_config
-from strategy_search.search import load_result, make_settings, prepare_data
+from strategy_search.search import load_result, prepare_data
+from strategy_search.settings import SearchSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "experiments" / "quickstart.yaml"
@@ -77,6 +79,10 @@ def test_run_logs_one_parent_and_a_child_run_per_trial(quickstart_run):
         assert {"model", "resampler", "weighting"} <= set(child.data.params)
         assert {"pr_auc", "f1", "pr_auc_std", "f1_std"} <= set(child.data.metrics)
     assert parents[0].data.tags["best_trial_run_id"] in {c.info.run_id for c in children}
+    # Every search setting reaches MLflow (they all change what the search does).
+    settings = {f.name for f in dataclasses.fields(SearchSettings)}
+    assert settings <= set(parents[0].data.params), settings - set(parents[0].data.params)
+    assert parents[0].data.params["ensemble_size"] == "8"
 
 
 def test_export_then_predict_reproduces_the_in_process_best_pipeline(quickstart_run, capsys):
@@ -89,9 +95,10 @@ def test_export_then_predict_reproduces_the_in_process_best_pipeline(quickstart_
         config = load_config(QUICKSTART)
         parents, _ = _runs(f"sqlite:///{folder / 'mlflow.db'}", "yeast5-quick")
         data = prepare_data(*_table(DATA / "yeast5.csv"), positive_label=1)
-        settings = make_settings(space="fast", n_trials=8, cv_folds=5)
-        result = load_result(data, settings, storage=config.storage_url,
-                             study_name=parents[0].data.tags[STUDY_NAME_TAG])
+        settings = SearchSettings.create(space="fast", n_trials=8, cv_folds=5)
+        result = load_result(
+            data, settings, storage=config.storage_url, study_name=parents[0].data.tags[STUDY_NAME_TAG]
+        )
         expected = result.best_pipeline().predict_proba(data.X)[:, 1]
     finally:
         os.chdir(previous)
@@ -123,8 +130,10 @@ def test_predict_names_missing_columns(quickstart_run, tmp_path, capsys):
 
 
 def test_a_failed_trial_is_a_child_run_with_its_reason(tmp_path, monkeypatch):
-    space = {"models": {"logistic_regression": {"C": -1.0}, "lightgbm": {"n_estimators": 20}},
-             "portfolio": [{"name": "broken", "model": "logistic_regression"}]}
+    space = {
+        "models": {"logistic_regression": {"C": -1.0}, "lightgbm": {"n_estimators": 20}},
+        "portfolio": [{"name": "broken", "model": "logistic_regression"}],
+    }
     (tmp_path / "space.yaml").write_text(yaml.safe_dump(space))
     config = _write_config(tmp_path, search__space="space.yaml", search__n_trials=3)
     monkeypatch.chdir(tmp_path)
@@ -163,8 +172,12 @@ def test_resume_after_an_interrupted_run_reaches_the_budget(stop_signal, tmp_pat
     ends with exactly the budget of trials, no strategy was run twice, and the interrupted
     MLflow parent run is reopened rather than duplicated."""
     config = _write_config(tmp_path, search__n_trials=6)
-    process = subprocess.Popen([sys.executable, "-m", "strategy_search", "run", str(config)], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "strategy_search", "run", str(config)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
@@ -193,7 +206,7 @@ def test_resume_after_an_interrupted_run_reaches_the_budget(stop_signal, tmp_pat
 def _finished_trials(storage: str) -> int:
     try:
         summaries = optuna.get_all_study_summaries(storage)
-    except Exception:  # noqa: BLE001 - the store may not exist yet
+    except Exception:
         return 0
     if not summaries:
         return 0
@@ -213,8 +226,13 @@ def _listening_hosts(port: int) -> set[str]:
 
 
 def _start_ui(config: Path, port: int, *extra: str, stderr: int = subprocess.DEVNULL) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "strategy_search", "ui", str(config), "--port", str(port), *extra],
-                            cwd=config.parent, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "strategy_search", "ui", str(config), "--port", str(port), *extra],
+        cwd=config.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        text=True,
+    )
 
 
 def test_ui_serves_the_tracking_store_on_localhost_only(tmp_path):
@@ -233,8 +251,10 @@ def test_ui_serves_the_tracking_store_on_localhost_only(tmp_path):
                 time.sleep(0.5)
         assert status == 200
         assert _listening_hosts(port) == {"127.0.0.1"}
-        found = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name"
-                                       "?experiment_name=made-before-the-ui", timeout=10)
+        found = urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name?experiment_name=made-before-the-ui",
+            timeout=10,
+        )
         assert found.status == 200  # it serves the config's store
         # ... whose URI (it may hold a password) is not on the command line, which ps shows to everyone.
         assert b"mlflow.db" not in Path(f"/proc/{process.pid}/cmdline").read_bytes()

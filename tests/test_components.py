@@ -8,26 +8,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from strategy_search.compat import incompatibilities
-from strategy_search.components import all_registries
+from strategy_search.combinations import incompatibilities
 from strategy_search.data import FeatureSchema, encode_target
+from strategy_search.slots import all_slots, get_slot
 from strategy_search.space import SEARCHED_TYPES, builtin_space_names, load_space, settable_params
 from strategy_search.strategy import Strategy, build_pipeline
 
-REGISTRIES = all_registries()
 # A partner model that accepts every resampler, weighting and objective.
 PARTNER = "lightgbm"
 
 
 def _cases():
-    for slot, registry in REGISTRIES.items():
-        for component in registry:
-            yield pytest.param(slot, component.key, id=f"{slot}-{component.key}")
+    for slot in all_slots():
+        for component in slot.registry:
+            yield pytest.param(slot.name, component.key, id=f"{slot.name}-{component.key}")
 
 
 def _strategy(slot: str, key: str, **params) -> Strategy:
     fields = {"model": PARTNER, slot: key, f"{slot}_params": params}
-    return Strategy(**fields)
+    return Strategy.of(**fields)
 
 
 def _assert_valid_probabilities(pipeline, X) -> None:
@@ -61,10 +60,9 @@ def test_component_fits_categorical_data_where_allowed(slot, key, small_mixed):
     strategy = _strategy(slot, key)
     schema = FeatureSchema.infer(X)
     assert schema.categorical == ("colour",)
-    problems = incompatibilities(model=strategy.model, resampler=strategy.resampler, weighting=strategy.weighting,
-                                 objective=strategy.objective, has_categorical=True)
+    problems = incompatibilities(strategy.choices, has_categorical=True)
     if problems:
-        assert REGISTRIES[slot].get(key).tag("numeric_only"), problems
+        assert get_slot(slot).component(key).tag("numeric_only"), problems
         with pytest.raises(ValueError, match="cannot be built"):
             build_pipeline(strategy, schema)
         return
@@ -76,7 +74,7 @@ def test_component_fits_categorical_data_where_allowed(slot, key, small_mixed):
 def test_all_categorical_data_uses_smoten(small_mixed):
     X, y = small_mixed
     X = X[["colour"]].assign(size=np.where(y == 1, "big", "small"))
-    pipeline = build_pipeline(Strategy(model="random_forest", resampler="smote"), FeatureSchema.infer(X))
+    pipeline = build_pipeline(Strategy.of(model="random_forest", resampler="smote"), FeatureSchema.infer(X))
     pipeline.fit(X, y.to_numpy())
     assert type(pipeline.named_steps["resample"].sampler_).__name__ == "SMOTEN"
     _assert_valid_probabilities(pipeline, X)
@@ -115,20 +113,22 @@ def test_default_space_ranges_build_and_fit_at_both_ends(end, small_numeric):
     for slot, components in space.components.items():
         for key, params in components.items():
             model = key if slot == "model" else PARTNER
-            strategy = Strategy(**{"model": model, slot: key, f"{slot}_params": _extreme_params(params, end)})
-            if slot == "model" and "n_estimators" in strategy.model_params:
-                strategy.model_params["n_estimators"] = min(strategy.model_params["n_estimators"], 60)
+            strategy = Strategy.of(**{"model": model, slot: key, f"{slot}_params": _extreme_params(params, end)})
+            if slot == "model" and "n_estimators" in strategy.params_for("model"):
+                strategy.params["model"]["n_estimators"] = min(strategy.params["model"]["n_estimators"], 60)
             pipeline = build_pipeline(strategy, schema).fit(X.iloc[:150], y.to_numpy()[:150])
             assert pipeline.predict_proba(X.iloc[150:]).shape == (150, 2), (slot, key)
             _assert_saves_in_the_safe_format(pipeline)
 
 
 def test_impossible_combinations_are_refused():
-    problems = incompatibilities(model="balanced_random_forest", resampler="smote", weighting="balanced",
-                                 objective="focal", has_categorical=False)
+    problems = incompatibilities(
+        {"model": "balanced_random_forest", "resampler": "smote", "weighting": "balanced", "objective": "focal"},
+        has_categorical=False,
+    )
     assert len(problems) == 3
     with pytest.raises(ValueError, match="focal"):
-        build_pipeline(Strategy(model="random_forest", objective="focal"), FeatureSchema(numeric=("a",)))
+        build_pipeline(Strategy.of(model="random_forest", objective="focal"), FeatureSchema(numeric=("a",)))
 
 
 def test_neighbour_count_adapts_to_a_tiny_minority(small_numeric):
@@ -136,12 +136,10 @@ def test_neighbour_count_adapts_to_a_tiny_minority(small_numeric):
     y01 = y.to_numpy().copy()
     keep = np.flatnonzero(y01 == 0)[:100].tolist() + np.flatnonzero(y01 == 1)[:4].tolist()
     pipeline = build_pipeline(
-        Strategy(model="lightgbm", resampler="smote", resampler_params={"k_neighbors": 10}),
+        Strategy.of(model="lightgbm", resampler="smote", resampler_params={"k_neighbors": 10}),
         FeatureSchema.infer(X),
     ).fit(X.iloc[keep], y01[keep])
-    assert pipeline.named_steps["resample"].adaptations_ == {
-        "k_neighbors": "10 -> 3 (fold has 4 minority rows)"
-    }
+    assert pipeline.named_steps["resample"].adaptations_ == {"k_neighbors": "10 -> 3 (fold has 4 minority rows)"}
 
 
 def test_sampling_ratio_below_current_balance_is_a_no_op():
@@ -174,9 +172,9 @@ def test_string_labels_keep_the_users_label_values(small_numeric):
 
     X, y = small_numeric
     labels = np.where(y == 1, "yes", "no")
-    y01, positive, negative = encode_target(labels)
+    _y01, positive, negative = encode_target(labels)
     assert (positive, negative) == ("yes", "no")
-    model = build_classifier(Strategy(model="lightgbm", threshold=0.3), FeatureSchema.infer(X), positive_label="yes")
+    model = build_classifier(Strategy.of(model="lightgbm", threshold=0.3), FeatureSchema.infer(X), positive_label="yes")
     model.fit(X, labels)
     assert list(model.classes_) == ["no", "yes"]
     predicted = model.predict(X)

@@ -62,8 +62,17 @@ def test_valid_config_resolves_paths_relative_to_the_config_file(config_path: Pa
     # A relative sqlite path means the working directory, pinned once to an absolute path.
     assert config.storage_url == f"sqlite:///{Path.cwd() / 'optuna.db'}"
     assert config.search_kwargs() == {
-        "space": "fast", "n_trials": 5, "timeout": None, "seed": 0, "cv_folds": 3, "cv_repeats": 1,
-        "metric": "pr_auc", "positive_label": None, "n_jobs": None, "ensemble_size": 8,
+        "space": "fast",
+        "n_trials": 5,
+        "timeout": None,
+        "seed": 0,
+        "cv_folds": 3,
+        "cv_repeats": 1,
+        "metric": ("pr_auc",),
+        "n_jobs": None,
+        "ensemble_size": 8,
+        "threshold_folds": 1,
+        "pruning": True,
     }
     X, y = load_table(config)
     assert list(X.columns) == ["a", "b"] and y.name == "target" and len(X) == 12
@@ -73,7 +82,9 @@ def test_space_file_path_is_resolved_and_validated(tmp_path: Path):
     write_data(tmp_path)
     (tmp_path / "spaces").mkdir()
     (tmp_path / "spaces" / "mine.yaml").write_text("models:\n  logistic_regression: {}\n")
-    path = write_config(tmp_path, "name: s\ndata: {path: table.csv, target: target}\nsearch: {space: spaces/mine.yaml}\n")
+    path = write_config(
+        tmp_path, "name: s\ndata: {path: table.csv, target: target}\nsearch: {space: spaces/mine.yaml}\n"
+    )
     assert load_config(path).search.space == str((tmp_path / "spaces" / "mine.yaml").resolve())
 
     (tmp_path / "spaces" / "mine.yaml").write_text("models:\n  logistic_regression: {not_a_param: 1}\n")
@@ -83,12 +94,18 @@ def test_space_file_path_is_resolved_and_validated(tmp_path: Path):
 
 
 def test_overrides_parse_values_as_yaml(config_path: Path):
-    config = load_config(config_path, overrides=[
-        "search.n_trials=8", "search.metric=[pr_auc,f1]", "tracking.experiment=exp-1", "export.dir=out",
-    ])
+    config = load_config(
+        config_path,
+        overrides=[
+            "search.n_trials=8",
+            "search.metric=[pr_auc,f1]",
+            "tracking.experiment=exp-1",
+            "export.dir=out",
+        ],
+    )
     assert config.search.n_trials == 8
     assert config.metrics == ("pr_auc", "f1")
-    assert config.search_kwargs()["metric"] == ["pr_auc", "f1"]
+    assert config.search_kwargs()["metric"] == ("pr_auc", "f1")
     assert config.experiment_name == "exp-1"
     assert config.export.dir == config_path.parent.resolve() / "out"
 
@@ -100,14 +117,17 @@ def test_malformed_overrides_are_collected_with_other_errors(config_path: Path):
 
 
 def test_all_mistakes_are_reported_at_once(tmp_path: Path):
-    path = write_config(tmp_path, """
+    path = write_config(
+        tmp_path,
+        """
 name: demo
 data: {path: table.csv, target: target}
 search:
   metrk: pr_auc
   n_trials: -3
 cv: {folds: five}
-""")
+""",
+    )
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     errors = dict(raised.value.errors)

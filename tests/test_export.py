@@ -19,7 +19,7 @@ from strategy_search.export import (
 from strategy_search.search import prepare_data
 from strategy_search.strategy import Strategy, build_classifier
 
-STRATEGY = Strategy(
+STRATEGY = Strategy.of(
     model="lightgbm",
     resampler="smote",
     model_params={"n_estimators": 30, "num_leaves": 8, "learning_rate": 0.1},
@@ -35,8 +35,14 @@ def _export(X, y, strategy: Strategy, out_dir):
     classifier = build_classifier(strategy, data.profile.schema, positive_label=data.profile.positive_label)
     classifier.fit(X, y)
     export_model(
-        classifier=classifier, strategy=strategy, profile=data.profile, metrics=METRICS,
-        metrics_std=METRICS_STD, X=X, out_dir=out_dir, source={"run_id": "abc", "study": "s1", "config_path": None},
+        classifier=classifier,
+        strategy=strategy,
+        profile=data.profile,
+        metrics=METRICS,
+        metrics_std=METRICS_STD,
+        X=X,
+        out_dir=out_dir,
+        source={"run_id": "abc", "study": "s1", "config_path": None},
     )
     return classifier
 
@@ -58,7 +64,7 @@ def test_predict_table_reproduces_the_classifier(exported, small_yeast):
     classifier, out = exported
     X, _ = small_yeast
     table = predict_table(out, X)
-    assert list(table.columns) == list(X.columns) + ["score", "prediction"]
+    assert list(table.columns) == [*list(X.columns), "score", "prediction"]
     np.testing.assert_allclose(table["score"], classifier.predict_proba(X)[:, 1], rtol=0, atol=1e-9)
     np.testing.assert_array_equal(table["prediction"], classifier.predict(X))
     assert table["prediction"].sum() > 0  # threshold 0.3 does flag some rows
@@ -122,7 +128,7 @@ def test_export_replaces_an_earlier_export_only(exported, small_yeast, tmp_path)
     out = tmp_path / "model"
     _export(X, y, STRATEGY, out)
     (out / "stale.txt").write_text("from an earlier export")
-    other = Strategy(model="logistic_regression", threshold=0.2)
+    other = Strategy.of(model="logistic_regression", threshold=0.2)
     _export(X, y, other, out)
     assert not (out / "stale.txt").exists()
     meta = yaml.safe_load((out / STRATEGY_FILE).read_text())
@@ -141,7 +147,7 @@ def test_mixed_types_and_string_labels(small_mixed, tmp_path):
 
     X, y = small_mixed
     labels = pd.Series(np.where(y == 1, "fraud", "ok"))
-    classifier = _export(X, labels, Strategy(model="lightgbm", model_params={"n_estimators": 20}), tmp_path / "m")
+    classifier = _export(X, labels, Strategy.of(model="lightgbm", model_params={"n_estimators": 20}), tmp_path / "m")
     table = predict_table(tmp_path / "m", X)
     assert set(table["prediction"]) <= {"fraud", "ok"}
     np.testing.assert_array_equal(table["prediction"], classifier.predict(X))

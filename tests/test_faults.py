@@ -105,8 +105,7 @@ def _private_mounts_work() -> bool:
 
     if shutil.which("unshare") is None:
         return False
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
-                           capture_output=True)
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True)
     return probe.returncode == 0
 
 
@@ -133,8 +132,9 @@ def test_a_full_disk_during_export_keeps_the_earlier_export_and_the_study(tmp_pa
         "ls -A full > listing.txt\n"
         f"{cli} predict full/model table.csv --out predictions.csv 2>/dev/null; echo $? > predict.rc\n"
     )
-    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     error = (tmp_path / "second.err").read_text()
     assert (tmp_path / "second.rc").read_text().strip() == "1"
@@ -144,5 +144,6 @@ def test_a_full_disk_during_export_keeps_the_earlier_export_and_the_study(tmp_pa
     assert len(pd.read_csv(tmp_path / "predictions.csv")) == 120
     # The study and the MLflow store are untouched: exporting elsewhere still works.
     assert main(["export", str(config), "--out", "again"]) == 0
-    assert (tmp_path / "again" / "strategy.yaml").read_text().split("created_at")[0] == \
-        (tmp_path / "first.yaml").read_text().split("created_at")[0]
+    assert (tmp_path / "again" / "strategy.yaml").read_text().split("created_at")[0] == (
+        tmp_path / "first.yaml"
+    ).read_text().split("created_at")[0]

@@ -35,9 +35,11 @@ def test_gamma_zero_is_weighted_log_loss():
     np.testing.assert_allclose(focal_loss(MARGINS, y, gamma=0.0, alpha=0.5), 0.5 * log_loss, rtol=1e-9)
 
 
-@pytest.mark.parametrize("booster", [LGBMRegressor(n_estimators=30, verbose=-1, n_jobs=1),
-                                     XGBRegressor(n_estimators=30, n_jobs=1, base_score=0.0)],
-                         ids=["lightgbm", "xgboost"])
+@pytest.mark.parametrize(
+    "booster",
+    [LGBMRegressor(n_estimators=30, verbose=-1, n_jobs=1), XGBRegressor(n_estimators=30, n_jobs=1, base_score=0.0)],
+    ids=["lightgbm", "xgboost"],
+)
 def test_focal_classifier_predicts_valid_probabilities(booster, small_numeric):
     X, y = small_numeric
     X = X.fillna(0.0)
@@ -62,5 +64,5 @@ def test_sample_weights_change_the_focal_fit(small_numeric):
 
 def test_invalid_focal_parameters_are_explained(small_numeric):
     X, y = small_numeric
-    with pytest.raises(ValueError, match="alpha must be in \\(0, 1\\); got 1.5"):
+    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\); got 1.5"):
         FocalLossClassifier(LGBMRegressor(), alpha=1.5).fit(X, y)

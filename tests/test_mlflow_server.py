@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+from tracking_helpers import everything_logged
 
 import strategy_search
 from strategy_search.cli import main
 from strategy_search.search import prepare_data
 from strategy_search.tracking import SearchTracker
-from tracking_helpers import everything_logged
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-Pa55"
@@ -42,10 +42,25 @@ class MlflowServer:
 
     def start(self) -> MlflowServer:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port),
-             "--backend-store-uri", f"sqlite:///{self.folder / 'server.db'}",
-             "--artifacts-destination", str(self.folder / "server-artifacts"), "--workers", "1"],
-            cwd=self.folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--backend-store-uri",
+                f"sqlite:///{self.folder / 'server.db'}",
+                "--artifacts-destination",
+                str(self.folder / "server-artifacts"),
+                "--workers",
+                "1",
+            ],
+            cwd=self.folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -102,13 +117,14 @@ def test_a_tracking_server_that_dies_mid_search_loses_no_trial(server, small_num
 
     def outage(study, trial) -> None:
         if trial.number == 1:
-            server.stop()   # trials 2 and 3 cannot be logged when they finish
+            server.stop()  # trials 2 and 3 cannot be logged when they finish
         if trial.number == 3:
             server.start()
 
-    with pytest.warns(UserWarning, match="MLflow logging of trial"):  # noqa: PT031 - finish() drains the writer
-        result = strategy_search.search(X, y, space="fast", n_trials=6, cv_folds=3, n_jobs=1,
-                                        callbacks=[tracker, outage])
+    with pytest.warns(UserWarning, match="MLflow logging of trial"):
+        result = strategy_search.search(
+            X, y, space="fast", n_trials=6, cv_folds=3, n_jobs=1, callbacks=[tracker, outage]
+        )
         tracker.finish(result)  # the failed writes happen on the writer thread, before this returns
     client = MlflowClient(server.uri)
     experiment_id = client.get_experiment_by_name("outage").experiment_id

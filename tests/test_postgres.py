@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # URI-special characters, in a variable whose name says nothing about secrets.
 PASSWORD = "pg@Pa55:w0rd/x7%"
 
-pytestmark = pytest.mark.skipif(server_binaries() is None,
-                                reason="PostgreSQL server binaries missing (.ci/run installs Debian's postgresql)")
+pytestmark = pytest.mark.skipif(
+    server_binaries() is None, reason="PostgreSQL server binaries missing (.ci/run installs Debian's postgresql)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,11 @@ def test_a_search_stored_in_postgresql_resumes_and_never_shows_the_password(post
     printed = capsys.readouterr()
 
     tracking = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    parent = next(r for r in tracking.search_runs([tracking.get_experiment_by_name("pg").experiment_id])
-                  if "mlflow.parentRunId" not in r.data.tags)
+    parent = next(
+        r
+        for r in tracking.search_runs([tracking.get_experiment_by_name("pg").experiment_id])
+        if "mlflow.parentRunId" not in r.data.tags
+    )
     study = optuna.load_study(study_name=parent.data.tags[STUDY_NAME_TAG], storage=postgres.url())
     assert len([t for t in study.trials if t.state.is_finished()]) == 5
     assert not (tmp_path / "optuna.db").exists(), "the study went to PostgreSQL, not the sqlite default"

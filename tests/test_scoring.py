@@ -6,10 +6,10 @@ import pytest
 from strategy_search.data import FeatureSchema
 from strategy_search.scoring import (
     best_f1_threshold,
-    cross_validate,
     cv_splits,
     effective_folds,
     inner_splits,
+    score_pipeline,
     score_predictions,
 )
 from strategy_search.strategy import Strategy, build_pipeline
@@ -27,7 +27,7 @@ def test_same_seed_same_splits_and_every_fold_has_positives():
     y = np.array([0] * 90 + [1] * 10)
     first, second = cv_splits(y, folds=5, repeats=2, seed=3), cv_splits(y, folds=5, repeats=2, seed=3)
     assert len(first) == 10
-    for (a_train, a_val), (b_train, b_val) in zip(first, second):
+    for (_a_train, a_val), (_b_train, b_val) in zip(first, second, strict=True):
         np.testing.assert_array_equal(a_val, b_val)
         assert y[a_val].sum() == 2
 
@@ -54,14 +54,14 @@ def test_threshold_does_not_move_when_validation_labels_are_shuffled(small_numer
     X, y = small_numeric
     y = y.to_numpy()
     splits = cv_splits(y, folds=3, repeats=1, seed=0)
-    pipeline = build_pipeline(Strategy(model="logistic_regression", weighting="balanced"), FeatureSchema.infer(X))
-    honest = cross_validate(pipeline, X, y, splits=splits, threshold_folds=2)
+    pipeline = build_pipeline(Strategy.of(model="logistic_regression", weighting="balanced"), FeatureSchema.infer(X))
+    honest = score_pipeline(pipeline, X, y, splits=splits, threshold_folds=2)
     rng = np.random.default_rng(0)
     for fold, (_, validation) in enumerate(splits):
         shuffled = y.copy()
         shuffled[validation] = rng.permutation(y[validation])[::-1]
         shuffled[validation] = 1 - shuffled[validation]  # guarantee the labels really differ
-        again = cross_validate(pipeline, X, shuffled, splits=[splits[fold]], threshold_folds=2, seed=fold)
+        again = score_pipeline(pipeline, X, shuffled, splits=[splits[fold]], threshold_folds=2, seed=fold)
         assert again.folds[0].threshold == pytest.approx(honest.folds[fold].threshold, abs=0.0)
         assert again.folds[0].metrics["f1"] != honest.folds[fold].metrics["f1"]
 

@@ -21,7 +21,6 @@ from strategy_search.tracking import (
     _batches,
     find_search_run,
     mask_secrets,
-    search_params,
 )
 
 FAILING_SPACE = {"models": {"logistic_regression": {"C": -1.0}, "lightgbm": {"n_estimators": 20}}}
@@ -42,8 +41,11 @@ def store(tmp_path_factory) -> str:
 def _tracked_search(store: str, experiment: str, X, y, **search_kwargs):
     tracker = SearchTracker(tracking_uri=store, experiment=experiment)
     parent = tracker.start(
-        run_name=f"{experiment}-search", params={"n_trials": search_kwargs["n_trials"], "space": "x"},
-        tags={"owner": "tests"}, profile=prepare_data(X, y).profile, config_text=CONFIG,
+        run_name=f"{experiment}-search",
+        params={"n_trials": search_kwargs["n_trials"], "space": "x"},
+        tags={"owner": "tests"},
+        profile=prepare_data(X, y).profile,
+        config_text=CONFIG,
     )
     result = strategy_search.search(X, y, cv_folds=3, n_jobs=1, callbacks=[tracker], **search_kwargs)
     tracker.finish(result)
@@ -119,7 +121,7 @@ def test_parent_run_holds_settings_inputs_and_the_best_trial(store, tracked, tmp
     assert set(flags.values()) == {None}
     names = {a.path for a in client.list_artifacts(parent)}
     assert {"config.yaml", "data_profile.json", "class_distribution.png"} <= names
-    config = (tmp_path / "config.yaml")
+    config = tmp_path / "config.yaml"
     client.download_artifacts(parent, "config.yaml", str(tmp_path))
     text = config.read_text()
     assert "hunter2" not in text and "abc123" not in text and "alice:***@db.example" in text
@@ -144,22 +146,29 @@ def test_a_failed_trial_is_a_failed_child_run_with_its_reason(store, failing):
 
 def _synthetic_trials() -> list[optuna.trial.FrozenTrial]:
     study = optuna.create_study()
-    study.add_trials([
-        create_trial(
-            state=TrialState.PRUNED,
-            params={"model.x.alpha": 0.5},
-            distributions={"model.x.alpha": FloatDistribution(0.0, 1.0)},
-            user_attrs={
-                "strategy": {"model": "x", "resampler": "none", "weighting": "none", "objective": "logloss",
-                             "model_params": {"alpha": 0.5, "note": "n" * 7000}},
-                "metrics": {"pr_auc": 0.4, "f1": float("nan")},
-                "metrics_std": {"pr_auc": 0.1, "f1": float("nan")},
-                "fold_metrics": [{"pr_auc": 0.3, "f1": float("nan")}],
-                "stopped": "pruned",
-            },
-        ),
-        create_trial(state=TrialState.FAIL, user_attrs={"fail_reason": "boom at postgresql://u:pw@h/db"}),
-    ])
+    study.add_trials(
+        [
+            create_trial(
+                state=TrialState.PRUNED,
+                params={"model.x.alpha": 0.5},
+                distributions={"model.x.alpha": FloatDistribution(0.0, 1.0)},
+                user_attrs={
+                    "strategy": {
+                        "model": "x",
+                        "resampler": "none",
+                        "weighting": "none",
+                        "objective": "logloss",
+                        "model_params": {"alpha": 0.5, "note": "n" * 7000},
+                    },
+                    "metrics": {"pr_auc": 0.4, "f1": float("nan")},
+                    "metrics_std": {"pr_auc": 0.1, "f1": float("nan")},
+                    "fold_metrics": [{"pr_auc": 0.3, "f1": float("nan")}],
+                    "stopped": "pruned",
+                },
+            ),
+            create_trial(state=TrialState.FAIL, user_attrs={"fail_reason": "boom at postgresql://u:pw@h/db"}),
+        ]
+    )
     return study.trials
 
 
@@ -228,9 +237,14 @@ def test_log_model_dir_logs_and_registers_the_export(store, tracked, small_yeast
     tracker, result, _ = tracked
     best = result.best_trial
     out = export_model(
-        classifier=result.best_pipeline(), strategy=result.best_strategy, profile=result.profile,
-        metrics=result.best_scores, metrics_std=best.user_attrs["metrics_std"], X=small_yeast[0],
-        out_dir=tmp_path / "model", source={"run_id": tracker.parent_run_id},
+        classifier=result.best_pipeline(),
+        strategy=result.best_strategy,
+        profile=result.profile,
+        metrics=result.best_scores,
+        metrics_std=best.user_attrs["metrics_std"],
+        X=small_yeast[0],
+        out_dir=tmp_path / "model",
+        source={"run_id": tracker.parent_run_id},
     )
     run_id = tracker.trial_run_id(best.number)
     version = tracker.log_model_dir(run_id, out, register_as="strategy-search-test")
@@ -275,8 +289,8 @@ def test_mask_secrets_hides_credential_environment_values(monkeypatch):
 
 
 def test_search_params_flattens_the_settings(tracked):
-    params = search_params(tracked[1].settings)
-    assert params["cv_folds"] == 3 and params["metrics"] == ["pr_auc"] and params["space"] == "fast"
+    params = tracked[1].settings.as_params()
+    assert params["cv_folds"] == 3 and params["metric"] == ["pr_auc"] and params["space"] == "fast"
 
 
 def test_oversized_payloads_are_split_within_mlflow_limits():

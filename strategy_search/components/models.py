@@ -1,13 +1,5 @@
 """Classifiers. Every factory pins ``n_jobs=1``: parallelism comes from scoring folds in
 separate worker processes, which scales better on small tables and keeps runs reproducible.
-
-Tags
-----
-supports_sample_weight: ``fit`` accepts ``sample_weight``; class weightings are offered
-handles_nan:            fits on NaN, so imputation may be skipped (if the resampler allows)
-needs_one_hot:          categorical codes are one-hot encoded for it (linear models)
-balanced_ensemble:      balances each bootstrap itself, so no resampler or weighting is offered
-margin_factory:         builds the boosting regressor that custom objectives (focal) train
 """
 
 from __future__ import annotations
@@ -20,9 +12,19 @@ from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifie
 from sklearn.linear_model import LogisticRegression
 from xgboost import XGBClassifier, XGBRegressor
 
-from strategy_search.components import BuildContext, Component, Registry
+from strategy_search.components.registry import BuildContext, Component, Registry
 
-MODELS: Registry[Any] = Registry("model")
+MODELS: Registry[Any] = Registry(
+    "model",
+    tags={
+        "supports_sample_weight": "fit accepts sample_weight, so class weightings can be used",
+        "handles_nan": "fits on NaN, so imputation may be skipped (if the resampler allows)",
+        "needs_one_hot": "categorical codes are one-hot encoded for it (linear models)",
+        "balances_itself": "the slots it balances classes in itself (each bootstrap is balanced), "
+        "so only their do-nothing choice is offered",
+        "margin_factory": "builds the boosting regressor that custom objectives (focal loss) train",
+    },
+)
 
 
 def _lightgbm_kwargs(c: BuildContext) -> dict[str, Any]:
@@ -85,19 +87,19 @@ _ENTRIES = [
             random_state=c.random_state, n_jobs=1, sampling_strategy="all", replacement=True, bootstrap=False
         ),
         "Random forest whose trees each see a balanced bootstrap.",
-        {"balanced_ensemble": True},
+        {"balances_itself": ("resampler", "weighting")},
     ),
     Component(
         "easy_ensemble",
         lambda c: EasyEnsembleClassifier(random_state=c.random_state, n_jobs=1),
         "Bag of AdaBoost learners on balanced bootstraps.",
-        {"balanced_ensemble": True},
+        {"balances_itself": ("resampler", "weighting")},
     ),
     Component(
         "rus_boost",
         lambda c: RUSBoostClassifier(random_state=c.random_state),
         "AdaBoost with random undersampling at each round.",
-        {"balanced_ensemble": True},
+        {"balances_itself": ("resampler", "weighting")},
     ),
 ]
 

@@ -1,29 +1,35 @@
-"""Resamplers (imbalanced-learn samplers and our own), run on training folds only.
-
-Tags
-----
-kind:              "none" | "over" | "under" | "combine"
-numeric_only:      interpolates between rows, so categorical codes would be corrupted; not
-                   proposed when the data has categorical columns (``smote``, ``smote_enn`` and
-                   ``smote_tomek`` switch to SMOTE-NC / SMOTE-N instead and stay available)
-handles_nan:       accepts NaN, so imputation may be skipped before it
-uses_neighbors:    has a ``k_neighbors``/``n_neighbors`` parameter bounded by the minority size
-"""
+"""Resamplers (imbalanced-learn samplers and our own), run on training folds only."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from imblearn.combine import SMOTEENN, SMOTETomek
-from imblearn.over_sampling import ADASYN, SMOTE, SMOTEN, SMOTENC, SVMSMOTE, BorderlineSMOTE, KMeansSMOTE
-from imblearn.over_sampling import RandomOverSampler
+from imblearn.over_sampling import (
+    ADASYN,
+    SMOTE,
+    SMOTEN,
+    SMOTENC,
+    SVMSMOTE,
+    BorderlineSMOTE,
+    KMeansSMOTE,
+    RandomOverSampler,
+)
 from imblearn.under_sampling import EditedNearestNeighbours, NearMiss, RandomUnderSampler, TomekLinks
 from sklearn.cluster import MiniBatchKMeans
 
-from strategy_search.components import BuildContext, Component, Registry
+from strategy_search.components.registry import BuildContext, Component, Registry
 from strategy_search.estimators.noise import GaussianNoiseOverSampler
 
-RESAMPLERS: Registry[Any] = Registry("resampler")
+RESAMPLERS: Registry[Any] = Registry(
+    "resampler",
+    tags={
+        # smote, smote_enn and smote_tomek switch to SMOTE-NC / SMOTE-N instead and stay available.
+        "numeric_only": "interpolates between rows, so categorical codes would be corrupted; not "
+        "offered when the data has categorical columns",
+        "handles_nan": "accepts NaN, so imputation may be skipped before it",
+    },
+)
 
 
 def _smote_for(context: BuildContext) -> Any:
@@ -46,38 +52,37 @@ def _kmeans_smote(context: BuildContext) -> Any:
 
 
 _ENTRIES = [
-    Component("none", lambda c: None, "No resampling.", {"kind": "none", "handles_nan": True}),
+    Component("none", lambda c: None, "No resampling.", {"handles_nan": True}),
     Component(
         "random_over",
         lambda c: RandomOverSampler(random_state=c.random_state),
         "Duplicate random minority rows.",
-        {"kind": "over", "handles_nan": True},
+        {"handles_nan": True},
     ),
-    Component("smote", _smote_for, "SMOTE (SMOTE-NC / SMOTE-N with categorical columns).",
-              {"kind": "over", "uses_neighbors": True}),
+    Component("smote", _smote_for, "SMOTE (SMOTE-NC / SMOTE-N with categorical columns).", {}),
     Component(
         "borderline_smote",
         lambda c: BorderlineSMOTE(random_state=c.random_state),
         "SMOTE on minority rows near the class border.",
-        {"kind": "over", "numeric_only": True, "uses_neighbors": True},
+        {"numeric_only": True},
     ),
     Component(
         "svm_smote",
         lambda c: SVMSMOTE(random_state=c.random_state),
         "SMOTE guided by an SVM's support vectors.",
-        {"kind": "over", "numeric_only": True, "uses_neighbors": True},
+        {"numeric_only": True},
     ),
     Component(
         "adasyn",
         lambda c: ADASYN(random_state=c.random_state),
         "Adaptive synthetic sampling: more samples where the minority is hard to learn.",
-        {"kind": "over", "numeric_only": True, "uses_neighbors": True},
+        {"numeric_only": True},
     ),
     Component(
         "kmeans_smote",
         _kmeans_smote,
         "SMOTE inside k-means clusters with enough minority rows.",
-        {"kind": "over", "numeric_only": True, "uses_neighbors": True},
+        {"numeric_only": True},
     ),
     Component(
         "noise",
@@ -85,38 +90,38 @@ _ENTRIES = [
             categorical_features=list(c.categorical_indices) or None, random_state=c.random_state
         ),
         "Gaussian jitter of copied minority rows (data augmentation).",
-        {"kind": "over"},
+        {},
     ),
     Component(
         "random_under",
         lambda c: RandomUnderSampler(random_state=c.random_state),
         "Drop random majority rows.",
-        {"kind": "under", "handles_nan": True},
+        {"handles_nan": True},
     ),
-    Component("tomek", lambda c: TomekLinks(), "Remove majority rows of Tomek links.", {"kind": "under"}),
+    Component("tomek", lambda c: TomekLinks(), "Remove majority rows of Tomek links.", {}),
     Component(
         "enn",
         lambda c: EditedNearestNeighbours(),
         "Edited nearest neighbours: remove majority rows misclassified by their neighbours.",
-        {"kind": "under"},
+        {},
     ),
     Component(
         "near_miss",
         lambda c: NearMiss(),
         "NearMiss undersampling: keep majority rows closest to the minority.",
-        {"kind": "under"},
+        {},
     ),
     Component(
         "smote_enn",
         lambda c: SMOTEENN(smote=_smote_for(c), enn=EditedNearestNeighbours(), random_state=c.random_state),
         "SMOTE then ENN cleaning.",
-        {"kind": "combine", "uses_neighbors": True},
+        {},
     ),
     Component(
         "smote_tomek",
         lambda c: SMOTETomek(smote=_smote_for(c), tomek=TomekLinks(), random_state=c.random_state),
         "SMOTE then Tomek-link cleaning.",
-        {"kind": "combine", "uses_neighbors": True},
+        {},
     ),
 ]
 

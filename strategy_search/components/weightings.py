@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from strategy_search.components import Component, Registry
+from strategy_search.components.registry import Component, Registry
 from strategy_search.estimators.weighting import BalancedWeighting, CustomWeighting, EffectiveNumberWeighting
 
-WEIGHTINGS: Registry[Any] = Registry("weighting")
+WEIGHTINGS: Registry[Any] = Registry(
+    "weighting",
+    tags={"requires": "model tags that must be set for this weighting to be offered with a model"},
+)
 
-for _entry in [
+_NEEDS_WEIGHTS = {"requires": ("supports_sample_weight",)}
+
+_ENTRIES: list[Component[Any]] = [
     Component("none", lambda c: None, "Every row weighs 1."),
-    Component("balanced", lambda c: BalancedWeighting(), "Weights inversely proportional to class size."),
+    Component(
+        "balanced", lambda c: BalancedWeighting(), "Weights inversely proportional to class size.", _NEEDS_WEIGHTS
+    ),
     Component(
         "effective_number",
         lambda c: EffectiveNumberWeighting(),
         "Class-balanced weights by effective number of samples (Cui et al. 2019).",
+        _NEEDS_WEIGHTS,
     ),
-    Component("custom", lambda c: CustomWeighting(), "A searched weight for the positive class."),
-]:
+    Component("custom", lambda c: CustomWeighting(), "A searched weight for the positive class.", _NEEDS_WEIGHTS),
+]
+
+for _entry in _ENTRIES:
     WEIGHTINGS.register(_entry)

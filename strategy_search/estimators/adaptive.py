@@ -10,10 +10,14 @@ is, and that is recorded too.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from imblearn.base import BaseSampler
+from imblearn.utils import check_target_type
+from sklearn.base import clone
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.validation import validate_data
 
 _NEIGHBOUR_PARAMS = ("k_neighbors", "n_neighbors")
 
@@ -39,13 +43,37 @@ class TargetRatio:
         return f"TargetRatio({self.ratio!r}, {self.sampling_type!r})"
 
 
-class AdaptiveSampler(BaseEstimator):
-    """Resample with ``sampler`` after adapting its ratio and neighbour counts to ``y``."""
+class AdaptiveSampler(BaseSampler):
+    """Resample with ``sampler`` after adapting its ratio and neighbour counts to ``y``.
+
+    An imbalanced-learn sampler itself: input is checked as the wrapped samplers need it (NaN
+    and any dtype pass, since the wrapped sampler decides), and the output keeps the input's
+    container type.
+    """
+
+    # The wrapped sampler owns the sampling strategy; this wrapper adds no rows of its own choosing.
+    _sampling_type = "bypass"
+    sampling_strategy = "auto"
+    _parameter_constraints: ClassVar[dict[str, Any]] = {"sampler": [HasMethods(["fit_resample"]), None]}
 
     def __init__(self, sampler: Any = None):
         self.sampler = sampler
 
-    def fit_resample(self, X: Any, y: Any, **params: Any):
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _check_X_y(self, X: Any, y: Any, accept_sparse: Any = None) -> Any:
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        X, y = validate_data(
+            self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"], dtype=None, ensure_all_finite=False
+        )
+        return X, y, binarize_y
+
+    def _fit_resample(self, X: Any, y: Any, **params: Any) -> tuple[Any, Any]:
+        if self.sampler is None:
+            raise ValueError("AdaptiveSampler needs a sampler to wrap; got None.")
         sampler = clone(self.sampler)
         n_minority = int(np.unique(y, return_counts=True)[1].min())
         self.adaptations_: dict[str, Any] = {}

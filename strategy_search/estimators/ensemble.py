@@ -10,6 +10,8 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from strategy_search.estimators._meta import checked_input, checked_target, inherit_input_tags
+
 
 class AveragedClassifier(ClassifierMixin, BaseEstimator):
     """Fits a clone of every estimator on the same rows; ``predict_proba`` is the weighted mean
@@ -20,9 +22,13 @@ class AveragedClassifier(ClassifierMixin, BaseEstimator):
         self.estimators = estimators
         self.weights = weights
 
+    def __sklearn_tags__(self) -> Any:
+        return inherit_input_tags(super().__sklearn_tags__(), self.estimators)
+
     def fit(self, X: Any, y: ArrayLike, **fit_params: Any) -> AveragedClassifier:
         self._weights()  # validate before any fit starts
-        y = np.asarray(y)
+        X = checked_input(self, X, reset=True)
+        y = checked_target(self, y)
         self.classes_ = np.unique(y)
         self.estimators_ = [clone(estimator).fit(X, y, **fit_params) for estimator in self.estimators]
         return self
@@ -42,8 +48,11 @@ class AveragedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> NDArray[np.float64]:
         check_is_fitted(self, "estimators_")
+        X = checked_input(self, X, reset=False)
         weights = self._weights()
-        return sum(w * np.asarray(e.predict_proba(X), dtype=float) for w, e in zip(weights, self.estimators_))
+        probabilities = (np.asarray(e.predict_proba(X), dtype=float) for e in self.estimators_)
+        return sum(w * p for w, p in zip(weights, probabilities, strict=True))
 
     def predict(self, X: Any) -> NDArray[Any]:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities, axis=1)]

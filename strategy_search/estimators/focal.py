@@ -21,8 +21,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted, validate_data
+
+from strategy_search.estimators._meta import checked_target
 
 # Newton steps divide by the hessian; focal loss's hessian can reach zero or dip below it
 # far from the decision boundary, so the objective floors it.
@@ -37,9 +38,7 @@ def _true_class_terms(margin: NDArray[np.float64], y: NDArray[np.float64]):
     return sign, q, u, log_q
 
 
-def focal_loss(
-    margin: ArrayLike, y: ArrayLike, *, gamma: float, alpha: float
-) -> NDArray[np.float64]:
+def focal_loss(margin: ArrayLike, y: ArrayLike, *, gamma: float, alpha: float) -> NDArray[np.float64]:
     """Per-sample focal loss for raw margins and 0/1 labels."""
     margin, y = np.asarray(margin, float), np.asarray(y, float)
     _, _, u, log_q = _true_class_terms(margin, y)
@@ -56,11 +55,7 @@ def focal_grad_hess(
     alpha_t = np.where(y > 0.5, alpha, 1.0 - alpha)
     u_g = u**gamma
     grad = sign * alpha_t * (gamma * u_g * q * log_q - u_g * u)
-    hess = alpha_t * q * (
-        -(gamma**2) * u_g * q * log_q
-        + gamma * u_g * u * (log_q + 1.0)
-        + (gamma + 1.0) * u_g * u
-    )
+    hess = alpha_t * q * (-(gamma**2) * u_g * q * log_q + gamma * u_g * u * (log_q + 1.0) + (gamma + 1.0) * u_g * u)
     return grad, hess
 
 
@@ -104,24 +99,28 @@ class FocalLossClassifier(ClassifierMixin, BaseEstimator):
         self.gamma = gamma
         self.alpha = alpha
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True  # the boosters take NaN as "missing"
+        tags.input_tags.sparse = True
+        return tags
+
     def fit(self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None) -> FocalLossClassifier:
         self._validate_params_values()
-        y = np.asarray(y)
-        if type_of_target(y) != "binary":
-            raise ValueError(
-                f"FocalLossClassifier is binary only; got target type {type_of_target(y)!r} "
-                f"with classes {np.unique(y).tolist()}."
-            )
+        y = checked_target(self, y, binary=True)
+        X = validate_data(self, X, accept_sparse=True, ensure_all_finite="allow-nan")
+        if len(y) != _num_samples(X):
+            raise ValueError(f"X has {_num_samples(X)} rows but y has {len(y)}; they must match.")
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:
-            raise ValueError(f"FocalLossClassifier needs two classes; got {self.classes_.tolist()}.")
+            raise ValueError(f"FocalLossClassifier needs two classes; got one class: {self.classes_.tolist()}.")
         y01 = (y == self.classes_[1]).astype(float)
-        weights = None if sample_weight is None else np.asarray(sample_weight, float)
-        self.estimator_ = clone(self.estimator).set_params(
-            objective=_FocalObjective(self.gamma, self.alpha, weights)
-        )
+        weights = None if sample_weight is None else _check_sample_weight(sample_weight, X)
+        if weights is not None and not weights.sum() > 0:
+            raise ValueError("sample_weight sums to zero (or less): at least one row needs a positive weight.")
+        self.estimator_ = clone(self.estimator).set_params(objective=_FocalObjective(self.gamma, self.alpha, weights))
         self.estimator_.fit(X, y01)
-        self.n_features_in_ = getattr(self.estimator_, "n_features_in_", None)
         return self
 
     def _validate_params_values(self) -> None:
@@ -134,6 +133,7 @@ class FocalLossClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> NDArray[np.float64]:
         check_is_fitted(self, "estimator_")
+        X = validate_data(self, X, reset=False, accept_sparse=True, ensure_all_finite="allow-nan")
         predict_params = inspect.signature(self.estimator_.predict).parameters
         if "raw_score" in predict_params:  # LightGBM
             return np.asarray(self.estimator_.predict(X, raw_score=True), float)
@@ -146,4 +146,5 @@ class FocalLossClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - positive, positive])
 
     def predict(self, X: Any) -> NDArray[Any]:
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        positive = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[positive.astype(int)]

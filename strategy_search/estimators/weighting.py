@@ -13,25 +13,37 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from strategy_search.estimators._meta import checked_input, checked_target, inherit_input_tags
+
 
 class _ClassWeighting(BaseEstimator):
     """Base: subclasses give a weight per class; samples get their class's weight, rescaled so
     the mean sample weight is 1 (keeps learning rates and regularisation comparable)."""
 
-    def class_weights(self, classes: NDArray[Any], counts: NDArray[np.int64]) -> NDArray[np.float64]:
+    def class_weights(self, classes: NDArray[Any], counts: NDArray[np.float64]) -> NDArray[np.float64]:
         raise NotImplementedError
 
-    def sample_weight(self, y: ArrayLike) -> NDArray[np.float64]:
+    def sample_weight(self, y: ArrayLike, sample_weight: ArrayLike | None = None) -> NDArray[np.float64]:
+        """Each row's weight: its class's weight times its own ``sample_weight`` (1 by default).
+        Classes are sized by their summed ``sample_weight``, so a row of weight 2 counts as
+        two copies of it."""
         y = np.asarray(y)
-        classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-        weights = np.asarray(self.class_weights(classes, counts), float)[inverse]
-        return weights * (len(y) / weights.sum())
+        own = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if not own.sum() > 0:
+            raise ValueError("sample_weight sums to zero (or less): at least one row needs a positive weight.")
+        classes, inverse = np.unique(y, return_inverse=True)
+        sizes = np.bincount(inverse, weights=own, minlength=len(classes)).astype(np.float64)
+        present = sizes > 0  # a class whose rows all weigh 0 gets no weight, not 1 / 0
+        per_class = np.zeros(len(classes))
+        per_class[present] = self.class_weights(classes[present], sizes[present])
+        weights = per_class[inverse] * own
+        return weights * (own.sum() / weights.sum())
 
 
 class BalancedWeighting(_ClassWeighting):
     """w_c proportional to 1 / n_c (scikit-learn's ``class_weight="balanced"``)."""
 
-    def class_weights(self, classes: NDArray[Any], counts: NDArray[np.int64]) -> NDArray[np.float64]:
+    def class_weights(self, classes: NDArray[Any], counts: NDArray[np.float64]) -> NDArray[np.float64]:
         return 1.0 / counts
 
 
@@ -41,7 +53,7 @@ class EffectiveNumberWeighting(_ClassWeighting):
     def __init__(self, beta: float = 0.999):
         self.beta = beta
 
-    def class_weights(self, classes: NDArray[Any], counts: NDArray[np.int64]) -> NDArray[np.float64]:
+    def class_weights(self, classes: NDArray[Any], counts: NDArray[np.float64]) -> NDArray[np.float64]:
         if not 0 <= self.beta < 1:
             raise ValueError(f"beta must be in [0, 1); got {self.beta!r}.")
         return (1.0 - self.beta) / (1.0 - np.power(self.beta, counts.astype(float)))
@@ -53,7 +65,7 @@ class CustomWeighting(_ClassWeighting):
     def __init__(self, positive_weight: float = 10.0):
         self.positive_weight = positive_weight
 
-    def class_weights(self, classes: NDArray[Any], counts: NDArray[np.int64]) -> NDArray[np.float64]:
+    def class_weights(self, classes: NDArray[Any], counts: NDArray[np.float64]) -> NDArray[np.float64]:
         if not self.positive_weight > 0:
             raise ValueError(f"positive_weight must be > 0; got {self.positive_weight!r}.")
         weights = np.ones(len(classes))
@@ -68,20 +80,23 @@ class WeightedClassifier(ClassifierMixin, BaseEstimator):
         self.estimator = estimator
         self.weighting = weighting
 
+    def __sklearn_tags__(self) -> Any:
+        return inherit_input_tags(super().__sklearn_tags__(), [self.estimator])
+
     def fit(self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None) -> WeightedClassifier:
         if self.estimator is None or self.weighting is None:
             raise ValueError("WeightedClassifier needs both an estimator and a weighting.")
-        weights = self.weighting.sample_weight(y)
-        if sample_weight is not None:
-            weights = weights * np.asarray(sample_weight, float)
+        X = checked_input(self, X, reset=True)
+        y = checked_target(self, y)
+        weights = self.weighting.sample_weight(y, sample_weight)
         self.estimator_ = clone(self.estimator).fit(X, y, sample_weight=weights)
         self.classes_ = self.estimator_.classes_
         return self
 
     def predict_proba(self, X: Any) -> NDArray[np.float64]:
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(X)
+        return self.estimator_.predict_proba(checked_input(self, X, reset=False))
 
     def predict(self, X: Any) -> NDArray[Any]:
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict(X)
+        return self.estimator_.predict(checked_input(self, X, reset=False))

@@ -33,13 +33,32 @@ def golden_data() -> tuple[pd.DataFrame, pd.Series]:
 
 ENSEMBLE = {
     "members": [
-        {"model": "lightgbm", "resampler": "smote", "weighting": "balanced", "objective": "focal",
-         "model_params": {"n_estimators": 15, "num_leaves": 7}, "resampler_params": {"k_neighbors": 3},
-         "objective_params": {"gamma": 1.5, "alpha": 0.4}, "threshold": 0.5, "seed": 0},
-        {"model": "logistic_regression", "resampler": "random_under", "weighting": "effective_number",
-         "model_params": {"C": 0.5}, "threshold": 0.5, "seed": 0},
-        {"model": "random_forest", "resampler": "noise", "model_params": {"n_estimators": 10, "max_depth": 4},
-         "threshold": 0.5, "seed": 0},
+        {
+            "model": "lightgbm",
+            "resampler": "smote",
+            "weighting": "balanced",
+            "objective": "focal",
+            "model_params": {"n_estimators": 15, "num_leaves": 7},
+            "resampler_params": {"k_neighbors": 3},
+            "objective_params": {"gamma": 1.5, "alpha": 0.4},
+            "threshold": 0.5,
+            "seed": 0,
+        },
+        {
+            "model": "logistic_regression",
+            "resampler": "random_under",
+            "weighting": "effective_number",
+            "model_params": {"C": 0.5},
+            "threshold": 0.5,
+            "seed": 0,
+        },
+        {
+            "model": "random_forest",
+            "resampler": "noise",
+            "model_params": {"n_estimators": 10, "max_depth": 4},
+            "threshold": 0.5,
+            "seed": 0,
+        },
     ],
     "weights": [2.0, 1.0, 1.0],
     "threshold": 0.37,
@@ -52,12 +71,20 @@ def main(out: Path) -> None:
     data_profile = profile(X, y01, "yes", "no")
     strategy = strategy_from_dict(ENSEMBLE)
     classifier = build_classifier(strategy, data_profile.schema, positive_label="yes").fit(X, y)
-    export_model(classifier=classifier, strategy=strategy, profile=data_profile,
-                 metrics={"pr_auc": 0.5}, metrics_std={"pr_auc": 0.1}, X=X, out_dir=out,
-                 source={"note": "golden export for tests/test_golden_export.py"})
+    export_model(
+        classifier=classifier,
+        strategy=strategy,
+        profile=data_profile,
+        metrics={"pr_auc": 0.5},
+        metrics_std={"pr_auc": 0.1},
+        X=X,
+        out_dir=out,
+        source={"note": "golden export for tests/test_golden_export.py"},
+    )
     scores = classifier.predict_proba(X)[:, 1]
     pd.DataFrame({"score": scores, "prediction": classifier.predict(X)}).to_csv(
-        out.parent / f"{out.name}.expected.csv", index=False, float_format="%.17g")
+        out.parent / f"{out.name}.expected.csv", index=False, float_format="%.17g"
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,55 @@
+"""Which components may be combined: the rules, read from registry tags by one function.
+
+The search space asks here which choices to offer and :func:`strategy_search.strategy.build_pipeline`
+asks before building, so an impossible combination is neither proposed nor built. The rules:
+
+* a component tagged ``requires`` (model tag names) needs a model with each of those tags;
+* a model tagged ``balances_itself`` (slot names) takes only the neutral choice of those slots;
+* a component tagged ``numeric_only`` is not used on data with categorical columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from strategy_search.components.registry import Component
+from strategy_search.slots import MODEL, Slot, all_slots, get_slot
+
+
+def conflicts(slot: Slot, component: Component[Any], model: Component[Any], *, has_categorical: bool) -> list[str]:
+    """Why ``component`` cannot fill ``slot`` next to ``model`` on this data: the first rule it
+    breaks (empty: it can)."""
+    if component.key == slot.neutral or slot.name == MODEL:
+        return []
+    problems = []
+    name = f"{slot.name} {component.key!r}"
+    if slot.name in model.tag("balances_itself", ()):
+        problems.append(
+            f"{name} cannot be used with model {model.key!r}, which balances the classes itself "
+            f"(each of its bootstraps is balanced)."
+        )
+    for needed in component.tag("requires", ()):
+        if not model.tag(needed):
+            meaning = get_slot(MODEL).registry.tags.get(needed, "")
+            problems.append(f"{name} needs a model tagged {needed!r} ({meaning}); {model.key!r} is not.")
+    if has_categorical and component.tag("numeric_only"):
+        problems.append(f"{name} cannot be used on data with categorical columns (it interpolates numeric values).")
+    return problems[:1]
+
+
+def allowed(slot: Slot, key: str, model_key: str, *, has_categorical: bool) -> bool:
+    model = get_slot(MODEL).component(model_key)
+    return not conflicts(slot, slot.component(key), model, has_categorical=has_categorical)
+
+
+def incompatibilities(choices: Mapping[str, str], *, has_categorical: bool) -> list[str]:
+    """Every reason the combination (slot name -> component key) cannot be built; empty when it can."""
+    slots = all_slots()
+    model = get_slot(MODEL).component(choices[MODEL])
+    problems: list[str] = []
+    for slot in slots:
+        key = choices.get(slot.name, slot.neutral)
+        if key is not None:
+            problems += conflicts(slot, slot.component(key), model, has_categorical=has_categorical)
+    return problems

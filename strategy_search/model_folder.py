@@ -1,0 +1,59 @@
+"""An export folder's own files, without MLflow: the strategy file, the classifier's checksum,
+and scoring a frame with a loaded classifier.
+
+:mod:`strategy_search.mlflow_model` reads and writes the MLflow part of the folder and
+:mod:`strategy_search.export` writes whole folders; both build on this module, never the
+other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from strategy_search.data import FeatureSchema
+from strategy_search.errors import ExportError, UntrustedModelError
+
+STRATEGY_FILE = "strategy.yaml"
+
+
+def score_frame(classifier: Any, X: pd.DataFrame) -> pd.DataFrame:
+    """``score`` (positive-class probability) and ``prediction`` (label at the classifier's
+    threshold) for each row of ``X``, on ``X``'s index."""
+    scores = np.asarray(classifier.predict_proba(X)[:, 1], dtype=float)
+    # Same rule as ThresholdedClassifier.predict, without a second predict_proba pass.
+    labels = classifier.classes_[(scores >= classifier.threshold).astype(int)]
+    return pd.DataFrame({"score": scores, "prediction": labels}, index=X.index)
+
+
+def read_strategy_file(model_dir: Path) -> dict[str, Any]:
+    path = Path(model_dir) / STRATEGY_FILE
+    if not path.is_file():
+        raise ExportError(
+            f"{model_dir} is not a strategy-search export folder: {STRATEGY_FILE} is missing; "
+            "create one with `strategy-search export CONFIG`."
+        )
+    return yaml.safe_load(path.read_text())
+
+
+def recorded_sha256(model_dir: Path, meta: Mapping[str, Any] | None = None) -> str:
+    """The classifier checksum the export recorded in ``strategy.yaml``; a folder without one
+    is refused (:class:`~strategy_search.errors.UntrustedModelError`)."""
+    meta = read_strategy_file(model_dir) if meta is None else meta
+    recorded = (meta.get("model_file") or {}).get("sha256")
+    if not recorded:
+        raise UntrustedModelError(
+            f"{model_dir}/{STRATEGY_FILE} records no model checksum (model_file.sha256): it was not "
+            "written by this version's export, or was edited. Export the model again from its search."
+        )
+    return str(recorded)
+
+
+def expected_columns(meta: Mapping[str, Any]) -> list[str]:
+    """The input columns an exported model needs, from its parsed ``strategy.yaml``."""
+    return list(FeatureSchema.from_dict(meta["schema"]).columns)
