@@ -420,13 +420,26 @@ def _tag_text(name: str, value: Any) -> str:
 
 
 # -- entry point ----------------------------------------------------------------------------------
+DESCRIPTION = (
+    "strategy-search: find the best imbalance strategy (resampler, class weighting, objective, model, "
+    "hyperparameters and decision threshold) for a table where one class is rare. Every command "
+    "accepts --debug (full tracebacks), before or after the command name."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="strategy-search", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="strategy-search", description=DESCRIPTION)
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    # The same flag after the command name; SUPPRESS keeps it from resetting one given before.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, description=help_text, parents=[common])
+
     def with_config(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub = command(name, help_text)
         sub.add_argument("config", help="run config YAML")
         sub.add_argument(
             "--set",
@@ -437,11 +450,17 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return sub
 
-    run = with_config("run", "run a strategy search")
+    run = with_config("run", "run a strategy search and log every trial to MLflow")
     run.add_argument("--resume", action="store_true", help="continue the latest search of this config up to its budget")
     run.set_defaults(handler=cmd_run)
-    with_config("validate", "check a config and its data without running").set_defaults(handler=cmd_validate)
-    export = with_config("export", "refit the best strategy on all data and write a model folder")
+    with_config("validate", "check a config, its search space and its data without running").set_defaults(
+        handler=cmd_validate
+    )
+    export = with_config(
+        "export",
+        "fit the search's answer (the ensemble of its best trials, or its best trial) on all rows and write "
+        "a model folder (MLflow model, strategy.yaml, model card)",
+    )
     export.add_argument("--out", help="output folder (default: export.dir of the config)")
     export.add_argument("--run-id", help="MLflow run id of the search (default: the latest finished one)")
     export.set_defaults(handler=cmd_export)
@@ -452,22 +471,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ui.set_defaults(handler=cmd_ui)
 
-    predict = commands.add_parser("predict", help="score new rows with an exported model")
+    predict = command(
+        "predict",
+        "score new rows with an exported model: writes the rows plus `score` (positive-class probability) "
+        "and `prediction` (label at the model's threshold)",
+    )
     predict.add_argument("model_dir", help="folder written by `strategy-search export`")
     predict.add_argument("data", help=".csv or .parquet file with the feature columns")
     predict.add_argument("--out", help="output CSV (default: standard output)")
     predict.set_defaults(handler=cmd_predict)
 
-    inspect = commands.add_parser("inspect", help="class balance, column types and missing values of a table")
+    inspect = command("inspect", "class balance, column types, missing values and data notes of a table")
     inspect.add_argument("data", help=".csv or .parquet file")
     inspect.add_argument("--target", required=True, help="target column")
     inspect.add_argument("--positive-label", default=None, help="positive class (default: the minority)")
     inspect.add_argument("--plot", help="PNG path for the class distribution plot")
     inspect.set_defaults(handler=cmd_inspect)
 
-    commands.add_parser("spaces", help="list built-in search spaces and registered components").set_defaults(
-        handler=cmd_spaces
-    )
+    command("spaces", "list built-in search spaces and registered components").set_defaults(handler=cmd_spaces)
     return parser
 
 

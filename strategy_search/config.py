@@ -261,6 +261,7 @@ def load_config(path: str | Path, *, overrides: Sequence[str] = ()) -> RunConfig
     except ValidationError as exc:
         errors += _describe(exc.errors(), raw)
     errors += _space_errors(raw, source.parent)
+    errors += _data_file_errors(raw, source.parent)
     if errors or config is None:
         raise ConfigError(source, errors)
     config._source_path, config._raw_text = source, text
@@ -474,17 +475,35 @@ def load_table(config: RunConfig) -> tuple[pd.DataFrame, pd.Series]:
     return frame.drop(columns=[*data.drop, data.target]), frame[data.target]
 
 
+def _data_file_errors(raw: Mapping[str, Any], base: Path) -> Errors:
+    """A data file that is missing or of the wrong kind, found together with the config's other
+    mistakes (reading it is left to :func:`load_table`)."""
+    value = _lookup(raw, ["data", "path"])
+    if not isinstance(value, str) or not value:
+        return []  # a missing or mistyped path is reported by validation
+    problem = data_file_problem((base / Path(value).expanduser()).resolve())
+    return [("data.path", problem)] if problem else []
+
+
+def data_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be a data file, before reading it (None when it may be one)."""
+    if not path.exists():
+        return f"data file {path} not found; fix data.path (relative paths start at the config file's folder)"
+    if not path.is_file():
+        return f"{path} is not a file; data.path must name a .csv or .parquet file"
+    if path.suffix.lower() not in DATA_SUFFIXES:
+        return f"got {path.name!r}; must be a {' or '.join(DATA_SUFFIXES)} file (convert the data to one of them)"
+    return None
+
+
 def read_table(path: Path, source: str | Path) -> pd.DataFrame:
     def fail(message: str) -> ConfigError:
         return ConfigError(source, [("data.path", message)])
 
-    if not path.exists():
-        raise fail(f"data file {path} not found; fix data.path (relative paths start at the config file's folder)")
-    if not path.is_file():
-        raise fail(f"{path} is not a file; data.path must name a .csv or .parquet file")
+    problem = data_file_problem(path)
+    if problem:
+        raise fail(problem)
     suffix = path.suffix.lower()
-    if suffix not in DATA_SUFFIXES:
-        raise fail(f"got {path.name!r}; must be a {' or '.join(DATA_SUFFIXES)} file (convert the data to one of them)")
     try:
         frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
         # pandas renames a repeated CSV header to "name.1"; only the raw header row shows it.

@@ -204,9 +204,10 @@ def inner_splits(y: np.ndarray, train: np.ndarray, *, folds: int, seed: int) -> 
 
 @dataclass
 class FoldResult:
-    """One fold's metrics and scores. ``inner_scores`` are the out-of-fold scores of the
-    training part's rows ``inner_rows`` that chose ``threshold`` (None: the inner fits did not
-    run); they let an ensemble of strategies choose its own threshold the same way."""
+    """One fold's metrics and scores. ``inner_scores`` are the scores that chose ``threshold``:
+    rows ``inner_rows`` of the training part, each scored by a model that did not train on it
+    (the holdout third by default, or inner K-fold predictions); None when the inner fits did
+    not run. They let an ensemble of strategies choose its own threshold the same way."""
 
     metrics: dict[str, float]
     validation_scores: np.ndarray
@@ -227,8 +228,8 @@ def fold_from_scores(
     fit_seconds: float = 0.0,
     notes: dict[str, Any] | None = None,
 ) -> FoldResult:
-    """Threshold from the inner out-of-fold scores (training part only; 0.5 when the part was
-    too small to split), then the validation metrics at it."""
+    """Threshold from the inner scores (training part only, see :class:`FoldResult`; 0.5 when
+    the part was too small to split), then the validation metrics at it."""
     if inner_scores is None:
         threshold = None
     elif len(inner_rows):

@@ -157,6 +157,16 @@ def test_validate_reports_every_mistake_without_a_traceback(tmp_path, capsys):
     assert main(["validate", str(QUICKSTART)]) == 0
 
 
+def test_validate_reports_a_missing_data_file_together_with_config_mistakes(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("name: c\ndata: {path: nowhere.csv, target: y}\nsearch: {n_trials: 0, metrik: f1}\n")
+    assert main(["validate", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "3 error(s)" in err, err
+    assert "search.n_trials: got 0" in err and "search.metrik: unknown key" in err
+    assert f"data.path: data file {tmp_path / 'nowhere.csv'} not found" in err
+
+
 def test_run_with_a_bad_config_exits_2_before_any_work(tmp_path, monkeypatch, capsys):
     config = _write_config(tmp_path, data__target="nope")
     monkeypatch.chdir(tmp_path)
@@ -166,28 +176,52 @@ def test_run_with_a_bad_config_exits_2_before_any_work(tmp_path, monkeypatch, ca
     assert not (tmp_path / "mlflow.db").exists()
 
 
+GATE_AFTER_TWO_TRIALS = """
+import pathlib, sys, time
+
+import strategy_search.cli as cli
+
+reached = pathlib.Path(sys.argv[1])
+draw = cli.ProgressCallback.__call__
+
+
+def draw_then_wait(self, study, trial):
+    draw(self, study, trial)
+    if len([t for t in study.trials if t.state.is_finished()]) >= 2:
+        reached.touch()
+        while True:  # until the test's signal interrupts the search here
+            time.sleep(0.05)
+
+
+cli.ProgressCallback.__call__ = draw_then_wait
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_resume_after_an_interrupted_run_reaches_the_budget(stop_signal, tmp_path, monkeypatch):
     """Stop a real `run` after two trials (Ctrl-C or SIGTERM), then `--resume`: the same study
     ends with exactly the budget of trials, no strategy was run twice, and the interrupted
     MLflow parent run is reopened rather than duplicated."""
     config = _write_config(tmp_path, search__n_trials=6)
+    # The run blocks after its second trial until the signal arrives, so the signal always
+    # lands mid-search, however loaded the machine is (no race with the remaining trials).
+    gate = tmp_path / "gate.py"
+    gate.write_text(GATE_AFTER_TWO_TRIALS)
     process = subprocess.Popen(
-        [sys.executable, "-m", "strategy_search", "run", str(config)],
+        [sys.executable, str(gate), str(tmp_path / "reached"), "run", str(config)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.5)
-        if _finished_trials(storage) >= 2:
-            process.send_signal(stop_signal)
-            break
+    deadline = time.monotonic() + 180
+    while not (tmp_path / "reached").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (tmp_path / "reached").exists(), process.stderr.read().decode() if process.poll() is not None else "timeout"
+    process.send_signal(stop_signal)
     assert process.wait(timeout=60) == 130, process.stderr.read().decode()
-    interrupted = _finished_trials(storage)
-    assert 2 <= interrupted < 6
+    assert _finished_trials(storage) == 2
     parents, _ = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "tiny")
     assert [p.info.status for p in parents] == ["KILLED"]
     monkeypatch.chdir(tmp_path)
@@ -305,3 +339,30 @@ def test_a_pareto_search_marks_its_front_in_the_summary(tmp_path, monkeypatch, c
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     study = optuna.load_study(study_name=latest_study_name(storage, config_name="tiny"), storage=storage)
     assert marked == {t.number for t in study.best_trials}
+
+
+def test_debug_works_before_and_after_the_command_name(tmp_path, capsys):
+    from strategy_search.errors import ConfigError
+
+    config = tmp_path / "c.yaml"
+    config.write_text("name: c\ndata: {path: nowhere.csv, target: y}\n")
+    assert main(["run", str(config)]) == 2  # without --debug: a message, no traceback
+    for argv in (["--debug", "run", str(config)], ["run", str(config), "--debug"]):
+        with pytest.raises(ConfigError):
+            main(argv)
+    assert main(["validate", str(QUICKSTART), "--debug"]) == 0
+
+
+def test_help_texts_are_plain_and_describe_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "``" not in text and "--debug" in text
+    for command in ("predict", "export"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        assert len(text.split("\n\n")[1].strip()) > 40, text  # a description, not only usage
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert "ensemble" in capsys.readouterr().out

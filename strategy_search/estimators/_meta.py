@@ -18,7 +18,8 @@ def checked_input(estimator: Any, X: Any, *, reset: bool) -> Any:
     """``X`` for the wrapped estimators, with ``n_features_in_`` / ``feature_names_in_``
     recorded at fit (``reset``) and checked at predict.
 
-    A DataFrame is passed on as it is (the wrapped pipeline reads its text columns); anything
+    A DataFrame is passed on as it is (the wrapped pipeline reads its text columns; at predict,
+    the fitted columns in another order are put back in the fitted order); anything
     else is checked as an array (shape, emptiness) without changing its dtype or refusing NaN
     or sparse input, which the wrapped estimators decide on. A model fitted before the engine
     recorded the input (an old export) predicts without the check.
@@ -26,6 +27,9 @@ def checked_input(estimator: Any, X: Any, *, reset: bool) -> Any:
     if not reset and not hasattr(estimator, "n_features_in_"):
         return X
     if isinstance(X, pd.DataFrame):
+        fitted = getattr(estimator, "feature_names_in_", None)
+        if not reset and fitted is not None and set(X.columns) == set(fitted):
+            X = X[list(fitted)]  # the same columns in another order are the same data
         validate_data(estimator, X, reset=reset, skip_check_array=True)
         return X
     return validate_data(estimator, X, reset=reset, accept_sparse=True, ensure_all_finite=False, dtype=None)
