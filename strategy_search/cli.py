@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,19 +20,13 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from strategy_search.config import RunConfig, load_config, load_table, read_table, validate_config
+from strategy_search.config import RunConfig, load_config, load_table, missing_store, read_table, validate_config
 from strategy_search.data import check_features, encode_target, profile
 from strategy_search.errors import ConfigError, SearchFailed, StrategySearchError, UsageError
 from strategy_search.masking import mask_secrets
+from strategy_search.progress import ProgressCallback, failures_to, progress_bar, shown_metrics
 from strategy_search.scoring import METRIC_LABELS
 from strategy_search.search import (
     PreparedData,
@@ -42,7 +37,6 @@ from strategy_search.search import (
     prepare_data,
     run_search,
 )
-from strategy_search.settings import SearchSettings
 from strategy_search.slots import all_slots
 
 console = Console(stderr=True, soft_wrap=True)
@@ -66,42 +60,6 @@ PARENT_RUN_ATTR = "mlflow_parent_run_id"
 
 
 # -- run --------------------------------------------------------------------------------------
-def shown_metrics(settings: SearchSettings) -> tuple[str, ...]:
-    """The metrics the progress line and the leaderboard show: the search's own, then F1 (what
-    the threshold is tuned for) when the search does not already rank by it."""
-    return settings.metrics + (() if "f1" in settings.metrics else ("f1",))
-
-
-class ProgressCallback:
-    """Optuna callback drawing trial n/N, elapsed time and the best trial's metrics so far
-    (best by the search's primary metric)."""
-
-    def __init__(self, progress: Progress, *, settings: SearchSettings, total: int | None, already_done: int):
-        self.progress, self.settings = progress, settings
-        self.task = progress.add_task("searching", total=total, completed=already_done, best="")
-        self.best: dict[str, float] = {}
-
-    def __call__(self, study: Any, trial: Any) -> None:
-        metrics = trial.user_attrs.get("metrics") or {}
-        primary = self.settings.primary_metric
-        if trial.state.name == "COMPLETE" and metrics.get(primary, -1) > self.best.get(primary, -1):
-            self.best = metrics
-        shown = "  ".join(f"{METRIC_LABELS[m]} {self.best[m]:.4f}" for m in shown_metrics(self.settings) if self.best)
-        self.progress.update(self.task, advance=1, best=f"best {shown}" if shown else "")
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]trial"),
-        MofNCompleteColumn(),
-        BarColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[best]}"),
-        console=console,
-        transient=False,
-    )
-
-
 def _prepared(config: RunConfig) -> PreparedData:
     X, y = load_table(config)
     return prepare_data(X, y, positive_label=config.data.positive_label)
@@ -148,8 +106,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(f"{verb} study [bold]{escape(study_name)}[/] ({done} trials done) - MLflow run {parent}")
     _raise_on_sigterm()
     try:
-        with _progress() as progress:
-            callback = ProgressCallback(progress, settings=settings, total=settings.n_trials, already_done=done)
+        with failures_to(console), progress_bar(console) as progress:
+            callback = ProgressCallback(
+                progress, settings=settings, total=settings.n_trials, already_done=done, show_tracebacks=args.debug
+            )
             result = run_search(data, settings, callbacks=[tracker, callback], storage=storage, study_name=study_name)
     except SearchFailed as exc:
         tracker.fail("FAILED", study=study)
@@ -167,7 +127,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     tracker.finish(result)
     _print_adaptations(result)
     _print_top(result)
+    _print_trial_counts(result)
     _print_answer(result)
+    if args.resume:
+        _note_an_earlier_answer(result, first_new_trial=done)
     print(f"MLflow run id: {parent}")
     print(f"next: strategy-search export {args.config}   |   strategy-search ui {args.config}")
     return 0
@@ -183,6 +146,11 @@ def _print_data_summary(data_profile: Any) -> None:
         ),
         highlight=False,
     )
+    _print_notes(data_profile)
+
+
+def _print_notes(data_profile: Any) -> None:
+    """The data notes, the same for `run` and `inspect`."""
     for note in data_profile.notes:
         _say("note", note)
 
@@ -216,6 +184,33 @@ def _print_adaptations(result: SearchResult, examples: int = 3) -> None:
             f"the resampler adapted to small folds in {len(trials)} trial(s): {shown}. "
             "Each trial's MLflow run lists its changes in the `notes` tag.",
         )
+
+
+def _print_trial_counts(result: SearchResult, reasons_shown: int = 3) -> None:
+    """``trials: 17 complete, 2 pruned, 1 failed``, and the most common failure reasons."""
+    states = Counter(t.state.name.lower() for t in result.study.trials if t.state.is_finished())
+    counts = ", ".join(f"{states[s]} {s}" for s in ("complete", "pruned", "fail") if states[s]).replace(
+        "fail", "failed"
+    )
+    print(f"trials: {counts}")
+    reasons = Counter(
+        t.user_attrs.get("fail_reason", "unknown error") for t in result.study.trials if t.state.name == "FAIL"
+    )
+    for reason, count in reasons.most_common(reasons_shown):
+        print(f"  {count} failed: {mask_secrets(reason)}")
+
+
+def _note_an_earlier_answer(result: SearchResult, *, first_new_trial: int) -> None:
+    """A resumed run compares the recorded ensemble only with ensembles of its own trials."""
+    ensemble = result.ensemble
+    if ensemble is None or any(n >= first_new_trial for n in ensemble.trials):
+        return
+    _say(
+        "note",
+        f"the answer is still the ensemble an earlier run chose (trials {', '.join(map(str, ensemble.trials))}): a "
+        "resumed run weighs it only against ensembles of its own new trials, because the fold scores of earlier "
+        f"trials are not stored yet. The best single trial overall is #{result.best_trial.number}.",
+    )
 
 
 def _print_answer(result: SearchResult) -> None:
@@ -275,9 +270,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides=args.set)
     data = _prepared(config)
-    from strategy_search.export import export_model
     from strategy_search.tracking import SearchTracker, find_search_run
 
+    _require_stores(config, config.tracking_uri, config.storage_url)
     run = find_search_run(tracking_uri=config.tracking_uri, experiment=config.experiment_name, run_id=args.run_id)
     study_name = run["tags"].get(STUDY_NAME_TAG)
     if not study_name:
@@ -285,16 +280,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     result = load_result(data, config.settings(), storage=config.storage_url, study_name=study_name)
     out_dir = Path(args.out).resolve() if args.out else config.export_dir
     trials = result.answer_trials
-    export_model(
-        classifier=result.best_pipeline(),
-        strategy=result.best_strategy,
-        profile=data.profile,
-        metrics=result.best_scores,
-        metrics_std=result.best_scores_std,
-        X=data.X,
-        out_dir=out_dir,
-        source={"run_id": run["run_id"], "study": study_name, "trials": trials, "config_path": str(config.source_path)},
-    )
+    result.export(out_dir, source={"run_id": run["run_id"], "config_path": str(config.source_path)})
     tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
     version = tracker.log_model_dir(run["run_id"], out_dir, register_as=config.tracking.register_as)
     what = f"trial {trials[0]}" if len(trials) == 1 else f"an ensemble of trials {', '.join(map(str, trials))}"
@@ -302,6 +288,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     if version is not None:
         print(f"registered as {config.tracking.register_as!r} version {version}")
     return 0
+
+
+def _require_stores(config: RunConfig, *uris: str) -> None:
+    """Commands that read a search's stores never create them: a missing file is a mistake
+    (usually another config, or a store written before paths started at the config's folder)."""
+    for uri in uris:
+        missing = missing_store(uri)
+        if missing is not None:
+            raise UsageError(
+                f"no search has written {missing} yet (relative store paths start at the config's folder, "
+                f"{config.base_folder}); run `strategy-search run {config.source_path}` first"
+            )
 
 
 def _read_data(path: str) -> Any:
@@ -340,6 +338,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "mlflow", "ui", "--host", args.host, "--port", str(args.port)]
     # The store URI goes in the environment, not on the command line: other local users can
     # read a process's arguments (ps), not its environment, and the URI may hold a password.
+    _require_stores(config, config.tracking_uri)
     environment = {**os.environ, "MLFLOW_BACKEND_STORE_URI": config.tracking_uri}
     console.print(
         escape(f"MLflow UI for {mask_secrets(config.tracking_uri)} at http://{args.host}:{args.port} (Ctrl-C stops it)")
@@ -358,6 +357,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     y01, positive, negative = encode_target(frame[args.target], args.positive_label)
     data_profile = profile(X, y01, positive, negative)
     _print_profile(frame, args.target, data_profile)
+    _print_notes(data_profile)
     from strategy_search.plots import class_distribution_figure
 
     plot = Path(args.plot or f"{Path(args.data).stem}_class_distribution.png")

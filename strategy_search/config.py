@@ -208,14 +208,20 @@ class RunConfig(_Section):
         return tuple(self.search.metric)
 
     @property
+    def base_folder(self) -> Path:
+        """Where relative paths in the config start: the config file's folder (the working
+        directory for a config built in code)."""
+        return self._source_path.parent if self._source_path is not None else Path.cwd()
+
+    @property
     def storage_url(self) -> str:
-        """The Optuna storage, a relative sqlite path made absolute (see :func:`absolute_sqlite`)."""
-        return absolute_sqlite(self.search.storage or DEFAULT_STORAGE)
+        """The Optuna storage; a relative sqlite path starts at the config's folder."""
+        return absolute_sqlite(self.search.storage or DEFAULT_STORAGE, base=self.base_folder)
 
     @property
     def tracking_uri(self) -> str:
-        """The MLflow tracking URI, a relative sqlite path made absolute."""
-        return absolute_sqlite(self.tracking.uri)
+        """The MLflow tracking URI; a relative sqlite path starts at the config's folder."""
+        return absolute_sqlite(self.tracking.uri, base=self.base_folder)
 
     def search_kwargs(self) -> dict[str, Any]:
         """Every search setting (:class:`~strategy_search.settings.SearchSettings`) as the config gives it."""
@@ -229,17 +235,28 @@ class RunConfig(_Section):
         return SearchSettings.create(**self.search_kwargs())
 
 
-def absolute_sqlite(uri: str) -> str:
-    """``sqlite:///rel.db`` -> ``sqlite:////cwd/rel.db``; other URIs unchanged.
+SQLITE_PREFIX = "sqlite:///"
 
-    A relative sqlite path means "in the working directory" (MLflow's and Optuna's reading);
-    pinning it once keeps every later use on the same file, even if the process changes
-    directory (MLflow also caches one store per URI string).
+
+def absolute_sqlite(uri: str, *, base: Path) -> str:
+    """``sqlite:///rel.db`` -> ``sqlite:////<base>/rel.db``; other URIs unchanged.
+
+    Every path in a config starts at the config file's folder, store files included, so a
+    command gives the same answer from any working directory; pinning the path once also keeps
+    every later use on the same file (MLflow caches one store per URI string).
     """
-    prefix = "sqlite:///"
-    if not uri.startswith(prefix) or uri.startswith(prefix + "/") or uri.endswith(":memory:"):
+    if not uri.startswith(SQLITE_PREFIX) or uri.startswith(SQLITE_PREFIX + "/") or uri.endswith(":memory:"):
         return uri
-    return prefix + str((Path.cwd() / uri[len(prefix) :]).resolve())
+    return SQLITE_PREFIX + str((base / uri[len(SQLITE_PREFIX) :]).resolve())
+
+
+def missing_store(uri: str) -> Path | None:
+    """The file a sqlite URI names when it does not exist yet (None: it exists, or the store is
+    a server): commands that only read a store refuse to create an empty one."""
+    if not uri.startswith(SQLITE_PREFIX) or uri.endswith(":memory:"):
+        return None
+    path = Path(uri[len(SQLITE_PREFIX) :].split("?", 1)[0])
+    return None if path.exists() else path
 
 
 # -- loading ---------------------------------------------------------------------------------

@@ -175,22 +175,46 @@ def profile(X: pd.DataFrame, y01: np.ndarray, positive_label: Any, negative_labe
 ID_LIKE_SHARE = 0.5
 
 
+def constant_columns(X: pd.DataFrame) -> list[str]:
+    return [c for c in X.columns if X[c].nunique(dropna=False) <= 1]
+
+
+def id_like_columns(X: pd.DataFrame) -> list[str]:
+    """Text columns of mostly distinct values, and unique increasing integer columns: row
+    identifiers rather than features (an unseen identifier tells a model nothing)."""
+    if len(X) < 20:
+        return []
+    schema = FeatureSchema.infer(X)
+    id_like = [c for c in schema.categorical if X[c].nunique() > ID_LIKE_SHARE * len(X)]
+    return id_like + [
+        c
+        for c in schema.numeric
+        if pd.api.types.is_integer_dtype(X[c]) and X[c].is_unique and X[c].is_monotonic_increasing
+    ]
+
+
+def check_usable_features(X: pd.DataFrame) -> None:
+    """Refuse a table in which every column is constant or an identifier: a model would be
+    handed nothing it can learn from, and every strategy would score like a coin."""
+    constant, id_like = constant_columns(X), id_like_columns(X)
+    if set(X.columns) <= set(constant) | set(id_like):
+        raise DataError(
+            f"No feature column can inform a model: {id_like or 'none'} look like identifiers (mostly unique "
+            f"values) and {constant or 'none'} are constant. Add the columns that describe each row, or, if an "
+            "identifier-like column really is a feature, give it fewer distinct values (e.g. a prefix or a bucket)."
+        )
+
+
 def data_notes(X: pd.DataFrame) -> list[str]:
     """Harmless-but-suspicious facts about the features; the search runs regardless."""
     notes = []
-    constant = [c for c in X.columns if X[c].nunique(dropna=False) <= 1]
+    constant = constant_columns(X)
     if constant:
         notes.append(f"constant columns (carry no information): {constant}")
     duplicated = X.T.duplicated() if X.shape[1] <= 500 else pd.Series(False, index=X.columns)
     if duplicated.any():
         notes.append(f"columns identical to an earlier column: {list(X.columns[duplicated.to_numpy()])}")
-    schema = FeatureSchema.infer(X)
-    id_like = [c for c in schema.categorical if len(X) >= 20 and X[c].nunique() > ID_LIKE_SHARE * len(X)]
-    id_like += [
-        c
-        for c in schema.numeric
-        if pd.api.types.is_integer_dtype(X[c]) and X[c].is_unique and len(X) >= 20 and X[c].is_monotonic_increasing
-    ]
+    id_like = id_like_columns(X)
     if id_like:
         notes.append(
             f"columns that look like identifiers (mostly unique values): {id_like}; "
@@ -198,7 +222,7 @@ def data_notes(X: pd.DataFrame) -> list[str]:
         )
     n_duplicated_rows = int(X.duplicated().sum())
     if n_duplicated_rows:
-        notes.append(f"{n_duplicated_rows} duplicated feature rows")
+        notes.append(f"{n_duplicated_rows} duplicated feature {'row' if n_duplicated_rows == 1 else 'rows'}")
     missing = X.isna().sum()
     missing = missing[missing > 0]
     if len(missing):

@@ -26,8 +26,10 @@ from strategy_search.safe_model import read_classifier, write_classifier
 CLASSIFIER_ARTIFACT = "classifier"
 CLASSIFIER_FILE = "classifier.skops"
 # Pinned so saving skips MLflow's requirement inference, which re-loads the model in a
-# subprocess (seconds). strategy-search itself must be installed where the model is loaded.
+# subprocess (seconds). strategy-search itself is listed too: the pipeline is made of its classes,
+# so an environment MLflow builds for the model (``mlflow models serve``) needs it installable.
 _REQUIREMENTS = (
+    "strategy-search",
     "mlflow",
     "skops",
     "numpy",

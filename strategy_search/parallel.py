@@ -7,6 +7,7 @@ fresh ones.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -60,7 +61,9 @@ class TaskRunner:
     def _run_in_workers(self, fn, tasks, on_result, deadline) -> tuple[list[Any], Stopped]:
         # At most n_jobs tasks are in flight, so stopping early never needs Future.cancel()
         # (which races with loky's result thread); a stopped CV just submits nothing more.
-        executor = get_reusable_executor(max_workers=self.n_jobs, env=_WORKER_ENV, timeout=300)
+        executor = get_reusable_executor(
+            max_workers=self.n_jobs, env=_WORKER_ENV, timeout=300, initializer=_quiet_worker_stderr
+        )
         in_flight: dict[Future, int] = {}
         finished: dict[int, Any] = {}
         results: list[Any] = []
@@ -83,3 +86,12 @@ class TaskRunner:
                 if not on_result(len(results) - 1, results[-1]):
                     return results, "pruned"
         return results, None
+
+
+def _quiet_worker_stderr() -> None:
+    """Native libraries write straight to a worker's stderr (LightGBM's "[LightGBM] [Fatal]
+    ..." before it raises), which would land in the middle of the progress bar, once per fold.
+    Every failure in a worker comes back to the search as its exception, so nothing is lost."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)

@@ -9,6 +9,8 @@ a stratified holdout of a third of the training part, or inner K-fold out-of-fol
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -172,7 +174,20 @@ class FitResult:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
+@functools.cache
+def _quiet_lightgbm() -> None:
+    """LightGBM prints its C++ log lines ("[LightGBM] [Fatal] ...") itself, once per fit and
+    worker; routed to a silent logger instead, an error reaches the trial as its exception."""
+    import lightgbm
+
+    quiet = logging.getLogger("strategy_search.lightgbm")
+    quiet.propagate = False
+    quiet.addHandler(logging.NullHandler())
+    lightgbm.register_logger(quiet)
+
+
 def run_fit(task: FitTask) -> FitResult:
+    _quiet_lightgbm()
     with warnings.catch_warnings():
         # Convergence and feature-name chatter from hundreds of fits would drown the output.
         warnings.simplefilter("ignore")

@@ -7,12 +7,17 @@ Optuna callbacks ``(study, trial) -> None``.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
+import os
 import time
+import traceback
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +25,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from strategy_search.data import DataProfile, check_features, encode_target, profile
+from strategy_search.data import DataProfile, check_features, check_usable_features, encode_target, profile
 from strategy_search.ensemble import TrialEnsemble, select_ensemble
 from strategy_search.errors import DataError, NoCompletedTrial, SearchFailed, StorageError
 from strategy_search.masking import mask_secrets
@@ -61,6 +66,7 @@ def prepare_data(X: Any, y: Any, *, positive_label: Any = None) -> PreparedData:
     if len(X) != len(y):
         raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
     y01, positive, negative = encode_target(y, positive_label)
+    check_usable_features(X)
     return PreparedData(X, y, y01, profile(X, y01, positive, negative))
 
 
@@ -99,7 +105,8 @@ class _Objective:
             trial.set_user_attr("fail_reason", "interrupted (Ctrl-C or SIGTERM)")
             raise
         except Exception as exc:
-            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}"[:2000])
+            trial.set_user_attr("fail_reason", failure_reason(exc))
+            trial.set_user_attr("traceback", _traceback_text(exc))
             raise
         self._record(trial, strategy, result)
         if result.stopped == "deadline":
@@ -268,6 +275,23 @@ class SearchResult:
     def leaderboard(self) -> pd.DataFrame:
         return leaderboard(self.study, primary_metric=self.settings.primary_metric)
 
+    def export(self, out_dir: str | os.PathLike[str], *, source: dict[str, Any] | None = None) -> Path:
+        """Fit the answer on all rows and write it as a model folder (MLflow model,
+        ``strategy.yaml``, model card) at ``out_dir``, replacing an earlier export there;
+        ``source`` adds lines to the model card's "Source" (where the model came from)."""
+        from strategy_search.export import export_model
+
+        return export_model(
+            classifier=self.best_pipeline(),
+            strategy=self.best_strategy,
+            profile=self.profile,
+            metrics=self.best_scores,
+            metrics_std=self.best_scores_std,
+            X=self.data.X,
+            out_dir=Path(out_dir),
+            source={"study": self.study.study_name, "trials": self.answer_trials, **(source or {})},
+        )
+
     def best_pipeline(self) -> Any:
         """The best strategy refitted on all rows: ``predict_proba`` and a ``predict`` that
         applies the tuned threshold, on the user's own labels."""
@@ -416,6 +440,28 @@ class _BudgetGuard:
             study.stop()
 
 
+LOGGER = logging.getLogger("strategy_search")
+# Enough of a traceback to find the cause; the start of a worker's traceback is its frames.
+_MAX_TRACEBACK = 20_000
+
+
+def failure_reason(error: BaseException) -> str:
+    """One line: the error's type and the first line of its message."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:500]
+
+
+def _traceback_text(error: BaseException) -> str:
+    text = "".join(traceback.format_exception(error))
+    return text if len(text) <= _MAX_TRACEBACK else text[:_MAX_TRACEBACK] + "\n[... cut]"
+
+
+def report_failure(study: optuna.Study, trial: FrozenTrial) -> None:
+    """One warning line per failed trial (the ``strategy_search`` logger), with its reason."""
+    if trial.state == TrialState.FAIL:
+        LOGGER.warning("trial %d failed: %s", trial.number, trial.user_attrs.get("fail_reason", "unknown error"))
+
+
 def _stop_when_everything_fails(study: optuna.Study, trial: FrozenTrial) -> None:
     finished = study.get_trials(deepcopy=False, states=FINISHED)
     if len(finished) >= FAIL_FAST_TRIALS and all(t.state == TrialState.FAIL for t in finished):
@@ -446,6 +492,9 @@ def search(
     positive_label: Any = None,
     storage: Any = None,
     study_name: str | None = None,
+    progress: bool = False,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
     **settings: Any,
 ) -> SearchResult:
     """Search for the best imbalance strategy for ``(X, y)``.
@@ -459,19 +508,53 @@ def search(
             Optuna callbacks ``(study, frozen_trial) -> None`` run after each trial.
         storage, study_name:
             Optuna storage (URL or object) and study name; an existing study is resumed.
+        progress:
+            Draw the command line's progress bar on stderr, and one line per failed trial.
+        tracking_uri, experiment:
+            Log the search to MLflow as the command line does (a parent run, a child run per
+            trial); ``experiment`` defaults to ``"strategy-search"``.
         **settings:
             Any field of :class:`~strategy_search.settings.SearchSettings`:
 
     {settings}
     """
     data = prepare_data(X, y, positive_label=positive_label)
-    return run_search(
-        data, SearchSettings.create(**settings), callbacks=callbacks, storage=storage, study_name=study_name
-    )
+    checked = SearchSettings.create(**settings)
+    with contextlib.ExitStack() as stack:
+        callbacks = list(callbacks)
+        if progress:
+            callbacks.append(_progress_callback(stack, checked))
+        tracker = None
+        if tracking_uri is not None:
+            from strategy_search.tracking import SearchTracker
+
+            tracker = SearchTracker(tracking_uri=tracking_uri, experiment=experiment or "strategy-search")
+            tracker.start(run_name=study_name or "search", params=checked.as_params(), tags={}, profile=data.profile)
+            callbacks.append(tracker)
+        try:
+            result = run_search(data, checked, callbacks=callbacks, storage=storage, study_name=study_name)
+        except BaseException:
+            if tracker is not None:
+                tracker.fail("FAILED")
+            raise
+        if tracker is not None:
+            tracker.finish(result)
+        return result
+
+
+def _progress_callback(stack: contextlib.ExitStack, settings: SearchSettings) -> Callback:
+    from rich.console import Console
+
+    from strategy_search.progress import ProgressCallback, failures_to, progress_bar
+
+    console = Console(stderr=True)
+    stack.enter_context(failures_to(console))
+    bar = stack.enter_context(progress_bar(console))
+    return ProgressCallback(bar, settings=settings, total=settings.n_trials, already_done=0)
 
 
 assert search.__doc__ is not None
-search.__doc__ = search.__doc__.replace("{settings}", settings_doc().replace("\n", "\n    "))
+search.__doc__ = search.__doc__.replace("{settings}", settings_doc())
 
 
 def run_search(
@@ -486,7 +569,9 @@ def run_search(
     started = time.monotonic()
     deadline = None if settings.timeout is None else started + settings.timeout
     previous_verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Optuna warns about a failed trial with its parameters and whole traceback (from a worker
+    # process: ~50 lines); report_failure says it in one line and the trial keeps the traceback.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         opened = _open_storage(storage)
         study = create_study(settings, storage=opened, study_name=study_name)
@@ -501,7 +586,7 @@ def run_search(
                 objective,
                 n_trials=remaining,
                 timeout=settings.timeout,
-                callbacks=[*callbacks, _stop_when_everything_fails, _BudgetGuard(deadline)],
+                callbacks=[report_failure, *callbacks, _stop_when_everything_fails, _BudgetGuard(deadline)],
                 catch=(Exception,),
                 gc_after_trial=False,
             )

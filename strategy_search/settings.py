@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import Field, dataclass, field, fields
 from typing import Any
 
-from strategy_search.errors import SettingsError
+from strategy_search.errors import SettingsError, StrategySearchError
 from strategy_search.scoring import METRICS, check_metrics
 from strategy_search.space import SearchSpace, builtin_space_names, load_space
 
@@ -97,7 +97,8 @@ class SearchSettings:
     space: SearchSpace = setting(
         "default",
         doc="Built-in space name, a YAML path (relative paths in a config start at its folder) or a parsed mapping.",
-        allowed=f"a built-in space ({', '.join(builtin_space_names())}) or a path to a .yaml space file",
+        allowed=f"a built-in space ({', '.join(builtin_space_names())}), a path to a .yaml space file or a "
+        "parsed space (a mapping)",
         check=_space,
         config="search.space",
         param=lambda space: space.name,
@@ -172,6 +173,8 @@ class SearchSettings:
             value = getattr(self, f.name)
             try:
                 object.__setattr__(self, f.name, spec_of(f).check(value))
+            except StrategySearchError:
+                raise  # already says what is wrong, where (a space file's own errors, with key paths)
             except (ValueError, TypeError):
                 problems.append(f"{f.name} must be {spec_of(f).allowed}; got {value!r}")
         if problems:
@@ -216,4 +219,4 @@ class SearchSettings:
 
 def settings_doc(cls: type[SearchSettings] = SearchSettings) -> str:
     """The settings as a numpydoc parameter list, for :func:`strategy_search.search.search`."""
-    return "\n".join(f"    {f.name}:\n        {spec_of(f).doc}" for f in fields(cls))
+    return "\n".join(f"        {f.name}:\n            {spec_of(f).doc}" for f in fields(cls))

@@ -67,7 +67,11 @@ if TYPE_CHECKING:
 __all__ = ["ClassifierModel", "SearchTracker", "TrackingUnavailable", "check_reachable", "find_search_run"]
 
 KIND_TAG = "strategy_search.kind"
-TRIAL_STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "KILLED", TrialState.FAIL: "FAILED"}
+# A pruned trial ended as the search meant it to (its scores so far are logged): FINISHED, its
+# `state` tag and name say pruned. KILLED would show the failure mark in the UI.
+TRIAL_STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "FINISHED", TrialState.FAIL: "FAILED"}
+# Without it MLflow 3's UI opens an experiment on its GenAI (traces) pages.
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
 
@@ -150,6 +154,15 @@ def trial_metrics(trial: FrozenTrial) -> list[Metric]:
     if trial.duration is not None:
         extra["duration_s"] = trial.duration.total_seconds()
     return metrics + _metrics(extra, now)
+
+
+def trial_run_name(trial: FrozenTrial) -> str:
+    """``#12 lightgbm + smote`` (``(pruned)`` or ``(failed)`` added): the runs table reads as a
+    list of strategies."""
+    strategy = trial.user_attrs.get("strategy")
+    described = Strategy.from_dict(strategy).describe() if strategy else "no strategy"
+    suffix = {TrialState.PRUNED: " (pruned)", TrialState.FAIL: " (failed)"}.get(trial.state, "")
+    return f"#{trial.number} {described}{suffix}"
 
 
 def trial_tags(trial: FrozenTrial) -> dict[str, Any]:
@@ -312,7 +325,7 @@ class SearchTracker:
             run = self.client.create_run(
                 self.experiment_id,
                 start_time=_millis(trial.datetime_start),
-                run_name=f"trial-{trial.number}",
+                run_name=trial_run_name(trial),
                 tags={MLFLOW_PARENT_RUN_ID: self._parent, KIND_TAG: "trial", "trial_number": str(trial.number)},
             )
             run_id = self._trial_runs[trial.number] = run.info.run_id
@@ -322,6 +335,8 @@ class SearchTracker:
         # One request for the whole trial (more only past MLflow's per-request limits).
         for m, p, t in _batches(trial_metrics(trial), params, tags):
             self.client.log_batch(run_id, metrics=m, params=p, tags=t, synchronous=True)
+        if trial.user_attrs.get("traceback"):
+            self.client.log_text(run_id, mask_secrets(trial.user_attrs["traceback"]), "traceback.txt")
         end = _millis(trial.datetime_complete) or int(time.time() * 1000)
         self.client.set_terminated(run_id, status=TRIAL_STATUS[trial.state], end_time=end)
         self._unlogged.discard(trial.number)
@@ -494,7 +509,7 @@ def _ensure_experiment(client: MlflowClient, name: str, artifact_location: str |
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
         try:
-            return client.create_experiment(name, artifact_location=artifact_location)
+            return client.create_experiment(name, artifact_location=artifact_location, tags=dict([EXPERIMENT_KIND]))
         except MlflowException:
             experiment = client.get_experiment_by_name(name)  # created concurrently
             if experiment is None:
@@ -503,6 +518,8 @@ def _ensure_experiment(client: MlflowClient, name: str, artifact_location: str |
         raise TrackingError(
             f"MLflow experiment {name!r} is deleted; restore it (mlflow experiments restore) or use another name."
         )
+    if EXPERIMENT_KIND[0] not in experiment.tags:  # created by an earlier version, or by hand
+        client.set_experiment_tag(experiment.experiment_id, *EXPERIMENT_KIND)
     return experiment.experiment_id
 
 

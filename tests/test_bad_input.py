@@ -199,6 +199,17 @@ class Case:
         object.__setattr__(self, "refuses", self.exit_code == 2 and not self.needs_model)
 
 
+def identifiers_only() -> pd.DataFrame:
+    table = frame()
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(len(table))],
+            "channel": "web",
+            "target": table["target"],
+        }
+    )
+
+
 CASES = [
     Case(
         "missing-file",
@@ -226,6 +237,14 @@ CASES = [
         with_file("table.txt", b"a,target\n1,0\n"),
         2,
         ("table.txt", ".csv"),
+    ),
+    Case(
+        "identifiers-only",
+        "no usable feature: every column an identifier or constant",
+        "error naming the columns, before any trial runs",
+        with_table(identifiers_only()),
+        2,
+        ("No feature column can inform a model", "['customer_id']", "['channel']"),
     ),
     Case(
         "missing-target",

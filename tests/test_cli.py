@@ -3,8 +3,10 @@ sqlite stores in a fresh working directory."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -59,14 +61,17 @@ def _write_config(folder: Path, **changes) -> Path:
 
 @pytest.fixture(scope="module")
 def quickstart_run(tmp_path_factory):
-    """`strategy-search run experiments/quickstart.yaml --set search.n_trials=8` in a fresh folder."""
+    """The quickstart config and its data copied to a fresh folder, then `strategy-search run
+    <folder>/quickstart.yaml --set search.n_trials=8` from ANOTHER working directory: the stores
+    land beside the config, where every later command finds them."""
     folder = tmp_path_factory.mktemp("fresh")
-    previous = Path.cwd()
-    os.chdir(folder)
-    try:
-        code = main(["run", str(QUICKSTART), "--set", "search.n_trials=8", "--set", "search.timeout=null"])
-    finally:
-        os.chdir(previous)
+    (folder / "data").mkdir()
+    shutil.copy(QUICKSTART, folder / "quickstart.yaml")
+    shutil.copy(DATA / "yeast5.csv", folder / "data" / "yeast5.csv")
+    with contextlib.chdir(tmp_path_factory.mktemp("elsewhere")):
+        code = main(
+            ["run", str(folder / "quickstart.yaml"), "--set", "search.n_trials=8", "--set", "search.timeout=null"]
+        )
     return folder, code
 
 
@@ -85,14 +90,31 @@ def test_run_logs_one_parent_and_a_child_run_per_trial(quickstart_run):
     assert parents[0].data.params["ensemble_size"] == "8"
 
 
+def test_the_search_reads_well_in_the_mlflow_ui(quickstart_run):
+    """What the UI shows comes from the store: a model-training experiment (not MLflow 3's GenAI
+    pages), children named after their strategies, pruned trials apart from failed ones."""
+    folder, _ = quickstart_run
+    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("yeast5-quick")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    _, children = _runs(f"sqlite:///{folder / 'mlflow.db'}", "yeast5-quick")
+    for child in children:
+        number, state = child.data.tags["trial_number"], child.data.tags["state"]
+        assert child.info.run_name.startswith(f"#{number} {child.data.params['model']}"), child.info.run_name
+        if state == "PRUNED":
+            assert child.info.status == "FINISHED" and child.info.run_name.endswith("(pruned)")
+        elif state == "FAIL":
+            assert child.info.status == "FAILED" and child.info.run_name.endswith("(failed)")
+
+
 def test_export_then_predict_reproduces_the_in_process_best_pipeline(quickstart_run, capsys):
     folder, _ = quickstart_run
     previous = Path.cwd()
     os.chdir(folder)
     try:
-        assert main(["export", str(QUICKSTART), "--out", "model"]) == 0
+        assert main(["export", "quickstart.yaml", "--out", "model"]) == 0
         assert main(["predict", "model", str(DATA / "yeast5.csv"), "--out", "predictions.csv"]) == 0
-        config = load_config(QUICKSTART)
+        config = load_config("quickstart.yaml")
         parents, _ = _runs(f"sqlite:///{folder / 'mlflow.db'}", "yeast5-quick")
         data = prepare_data(*_table(DATA / "yeast5.csv"), positive_label=1)
         settings = SearchSettings.create(space="fast", n_trials=8, cv_folds=5)
@@ -366,3 +388,31 @@ def test_help_texts_are_plain_and_describe_every_command(capsys):
     with pytest.raises(SystemExit):
         main(["export", "--help"])
     assert "ensemble" in capsys.readouterr().out
+
+
+def test_read_only_commands_never_create_a_store(quickstart_run, tmp_path, capsys):
+    folder, _ = quickstart_run
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with contextlib.chdir(elsewhere):
+        # From another folder the config's own stores are found...
+        assert main(["export", str(folder / "quickstart.yaml"), "--out", str(tmp_path / "model")]) == 0
+        # ...and a config whose stores were never written is refused without creating them.
+        shutil.copy(folder / "quickstart.yaml", elsewhere / "other.yaml")
+        (elsewhere / "data").mkdir()
+        shutil.copy(folder / "data" / "yeast5.csv", elsewhere / "data" / "yeast5.csv")
+        capsys.readouterr()
+        assert main(["export", "other.yaml"]) == 2
+        assert main(["ui", "other.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert f"no search has written {elsewhere / 'mlflow.db'} yet" in err
+    assert not (elsewhere / "mlflow.db").exists() and not (elsewhere / "optuna.db").exists()
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["data", "other.yaml"]
+
+
+def test_inspect_prints_the_data_notes_that_run_prints(tmp_path, capsys):
+    rows = [f"{i},{i % 7},{int(i % 10 == 0)}" for i in range(40)] + ["5,5,0"]  # one row repeated
+    (tmp_path / "t.csv").write_text("customer,a,target\n" + "\n".join(rows) + "\n")
+    assert main(["inspect", str(tmp_path / "t.csv"), "--target", "target", "--plot", str(tmp_path / "p.png")]) == 0
+    err = capsys.readouterr().err
+    assert "note: 1 duplicated feature row\n" in err, err

@@ -59,8 +59,9 @@ def test_valid_config_resolves_paths_relative_to_the_config_file(config_path: Pa
     assert config.export.dir == folder / "artifacts" / "demo"
     assert config.experiment_name == "demo"
     assert config.metrics == ("pr_auc",)
-    # A relative sqlite path means the working directory, pinned once to an absolute path.
-    assert config.storage_url == f"sqlite:///{Path.cwd() / 'optuna.db'}"
+    # A relative sqlite path starts at the config's folder, like every path in it.
+    assert config.storage_url == f"sqlite:///{folder / 'optuna.db'}"
+    assert config.tracking_uri == f"sqlite:///{folder / 'mlflow.db'}"
     assert config.search_kwargs() == {
         "space": "fast",
         "n_trials": 5,
@@ -117,6 +118,7 @@ def test_malformed_overrides_are_collected_with_other_errors(config_path: Path):
 
 
 def test_all_mistakes_are_reported_at_once(tmp_path: Path):
+    write_data(tmp_path)
     path = write_config(
         tmp_path,
         """
@@ -169,18 +171,17 @@ def test_unusable_files_name_the_path(tmp_path: Path, text, expected):
 
 
 def test_load_table_missing_file(tmp_path: Path):
-    config = load_config(write_config(tmp_path, "name: x\ndata: {path: nothere.csv, target: target}\n"))
+    # Found when the config is loaded, with its other mistakes; load_table would say the same.
     with pytest.raises(ConfigError) as raised:
-        load_table(config)
+        load_config(write_config(tmp_path, "name: x\ndata: {path: nothere.csv, target: target}\n"))
     [(key, message)] = raised.value.errors
     assert key == "data.path" and "nothere.csv" in message and "not found" in message
 
 
 def test_load_table_wrong_extension(tmp_path: Path):
     (tmp_path / "table.txt").write_text("a,target\n1,0\n")
-    config = load_config(write_config(tmp_path, "name: x\ndata: {path: table.txt, target: target}\n"))
     with pytest.raises(ConfigError) as raised:
-        load_table(config)
+        load_config(write_config(tmp_path, "name: x\ndata: {path: table.txt, target: target}\n"))
     [(key, message)] = raised.value.errors
     assert key == "data.path" and ".csv" in message and ".parquet" in message
 

@@ -79,6 +79,11 @@ def test_mlflow_pyfunc_loads_and_predicts(exported, small_yeast):
     assert list(predicted.columns) == ["score", "prediction"]
     np.testing.assert_allclose(predicted["score"], classifier.predict_proba(X)[:, 1], rtol=0, atol=1e-9)
     np.testing.assert_array_equal(predicted["prediction"], classifier.predict(X))
+    # An environment MLflow builds from the folder (`mlflow models serve`) needs the engine too.
+    from importlib import metadata
+
+    requirements = (out / "requirements.txt").read_text().splitlines()
+    assert f"strategy-search=={metadata.version('strategy-search')}" in requirements
 
 
 def test_strategy_yaml_rebuilds_the_same_pipeline(exported, small_yeast):

@@ -3,10 +3,13 @@ trial tagged, secrets masked, and ``import strategy_search`` free of MLflow."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
@@ -86,7 +89,7 @@ def test_every_trial_is_a_nested_child_run(store, tracked):
         assert {"pr_auc", "f1", "f1_at_0.5", "pr_auc_std", "f1_std", "threshold", "duration_s"} <= set(run.data.metrics)
         assert run.data.metrics["pr_auc"] == pytest.approx(trial.user_attrs["metrics"]["pr_auc"])
         assert run.data.tags["state"] == trial.state.name
-        assert run.info.status == {"COMPLETE": "FINISHED", "PRUNED": "KILLED"}[trial.state.name]
+        assert run.info.status == "FINISHED"  # pruned ones too: their `state` tag and name say so
 
 
 def test_namespaced_and_fold_values_are_logged(store, tracked):
@@ -181,7 +184,8 @@ def test_pruned_and_empty_trials_are_logged_too(store):
     tracker.flush()  # trials are written on a background thread
     client = MlflowClient(store)
     run = client.get_run(tracker.trial_run_id(pruned.number))
-    assert run.info.status == "KILLED"
+    assert run.info.status == "FINISHED" and run.data.tags["state"] == "PRUNED"
+    assert run.info.run_name.endswith("(pruned)")
     assert run.data.metrics["pr_auc"] == 0.4 and "f1" not in run.data.metrics  # NaN skipped
     assert run.data.params["model.x.alpha"] == "0.5"
     assert len(run.data.params["model.x.note"]) == 6000  # clipped to MLflow's limit
@@ -307,7 +311,7 @@ def test_fail_logs_the_trials_no_callback_saw(store):
     tracker.fail("KILLED", study=study)  # e.g. after Ctrl-C: Optuna skips callbacks for that trial
     client = MlflowClient(store)
     assert client.get_run(parent).info.status == "KILLED"
-    assert sorted(r.info.status for r in _children(client, parent)) == ["FAILED", "KILLED"]
+    assert sorted(r.info.status for r in _children(client, parent)) == ["FAILED", "FINISHED"]
 
 
 def test_the_background_writer_survives_failing_writes_even_with_warnings_as_errors(store):
@@ -337,4 +341,46 @@ def test_the_background_writer_survives_failing_writes_even_with_warnings_as_err
     study.add_trials([pruned, failed])
     tracker.fail("KILLED", study=study)  # logs what the writer could not
     client = MlflowClient(store)
-    assert sorted(r.info.status for r in _children(client, tracker.parent_run_id)) == ["FAILED", "KILLED"]
+    assert sorted(r.info.status for r in _children(client, tracker.parent_run_id)) == ["FAILED", "FINISHED"]
+
+
+def test_the_python_api_tracks_shows_progress_and_exports(small_numeric, tmp_path, capsys):
+    from strategy_search.export import load_model
+
+    X, y = small_numeric
+    store = f"sqlite:///{tmp_path / 'api.db'}"
+    result = strategy_search.search(
+        X, y, space="fast", n_trials=4, cv_folds=3, n_jobs=1, progress=True, tracking_uri=store, experiment="api"
+    )
+    err = capsys.readouterr().err
+    assert "trial" in err and "4/4" in err and "best PR-AUC" in err
+    client = MlflowClient(store)
+    experiment = client.get_experiment_by_name("api")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("strategy_search.kind") == "search"]
+    children = [r for r in runs if r.data.tags.get("strategy_search.kind") == "trial"]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED" and len(children) == 4
+    assert {f.name for f in dataclasses.fields(strategy_search.SearchSettings)} <= set(parents[0].data.params)
+    model = load_model(result.export(tmp_path / "model"))
+    np.testing.assert_allclose(model.predict_proba(X)[:, 1], result.best_pipeline().predict_proba(X)[:, 1])
+
+
+def test_a_failed_trial_says_one_line_and_keeps_its_traceback_for_mlflow(small_numeric, tmp_path, capfd, caplog):
+    X, y = small_numeric
+    space = {
+        "models": {"lightgbm": {"n_estimators": 10, "min_child_samples": -1}, "logistic_regression": {}},
+        "portfolio": [{"name": "broken", "model": "lightgbm"}, {"name": "fine", "model": "logistic_regression"}],
+    }
+    store = f"sqlite:///{tmp_path / 'fail.db'}"
+    strategy_search.search(X, y, space=space, n_trials=2, cv_folds=3, n_jobs=2, tracking_uri=store, experiment="f")
+    warned = [r.getMessage() for r in caplog.records if r.name == "strategy_search"]
+    assert len(warned) == 1 and warned[0].startswith("trial 0 failed: LightGBMError: Check failed"), warned
+    err = capfd.readouterr().err  # the worker processes' stderr too
+    assert "Traceback" not in err and "[LightGBM] [Fatal]" not in err, err
+    client = MlflowClient(store)
+    [failed] = client.search_runs([client.get_experiment_by_name("f").experiment_id], "attributes.status = 'FAILED'")
+    assert failed.info.run_name == "#0 lightgbm (failed)"
+    traceback = client.download_artifacts(failed.info.run_id, "traceback.txt", str(tmp_path))
+    text = Path(traceback).read_text()
+    assert "Traceback" in text and "LightGBMError" in text

@@ -97,5 +97,14 @@ class AdaptiveSampler(BaseSampler):
         except RuntimeError as exc:
             # KMeans-SMOTE raises this when no cluster holds enough minority rows; the
             # fold is then left as it is rather than failing the whole strategy.
-            self.adaptations_["skipped"] = str(exc)
+            self.adaptations_["skipped"] = _in_plain_words(sampler, exc)
             return X, y
+
+
+def _in_plain_words(sampler: Any, error: Exception) -> str:
+    """Why a sampler left the fold as it was, in the tool's words (the library's message names
+    its own parameters, which a search-space user never set)."""
+    name = type(sampler).__name__
+    if "No clusters found" in str(error):
+        return f"{name} found no k-means cluster with enough minority rows in this fold; the fold was used as it is"
+    return f"{name} could not resample this fold ({type(error).__name__}); the fold was used as it is"
