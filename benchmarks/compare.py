@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT))
 
 # After the sys.path line above. best_f1_threshold: the engine's rule (best F1, cut halfway to the next lower score).
 import strategy_search  # noqa: E402
-from strategy_search.scoring import best_f1_threshold  # noqa: E402
+from strategy_search.thresholds import best_f1_threshold  # noqa: E402
 
 DATA_DIR = ROOT / "benchmarks" / "data" / "keel"
 RESULTS = ROOT / "benchmarks" / "results"

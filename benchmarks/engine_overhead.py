@@ -20,7 +20,7 @@ Every part of a trial is timed by wrapping, in the child process only (no engine
 * suggest (rest): ``SearchSpace.suggest`` minus the sampler calls inside it (parameter storage,
   compatibility rules, building the Strategy).
 * pruning: ``Trial.report`` + ``Trial.should_prune``; fold metrics: the rest of ``on_result``.
-* fold scores + thresholds: ``scoring.score_predictions`` and ``scoring.best_f1_threshold``
+* fold scores + thresholds: ``scoring.score_predictions`` and ``thresholds.ThresholdRule.choose``
   (every metric of every fold, each fold's threshold, the deployment threshold).
 * objective (rest): the objective minus suggest, ``TaskRunner.run`` and the scoring above
   (building the pipeline, user attributes).
@@ -98,7 +98,7 @@ LABELS = {
     "suggest_rest": "SearchSpace.suggest (rest)",
     "pruning": "pruning (report + should_prune)",
     "fold_metrics": "per-fold metrics for pruning",
-    "scoring": "fold scores + thresholds (score_predictions, best_f1_threshold)",
+    "scoring": "fold scores + thresholds (score_predictions, ThresholdRule.choose)",
     "objective_rest": "objective (rest: pipeline, user attrs)",
     "mlflow": "MLflow callback",
     "optuna_rest": "Optuna ask/tell + storage (rest)",
@@ -150,6 +150,7 @@ def instrument(probe: Probe) -> None:
     from strategy_search import scoring
     from strategy_search.parallel import TaskRunner
     from strategy_search.space import SearchSpace
+    from strategy_search.thresholds import ThresholdRule
 
     current = lambda *a, **k: probe.current
     by_trial_arg = lambda self, study, trial, *a, **k: trial.number
@@ -188,7 +189,7 @@ def instrument(probe: Probe) -> None:
 
     # Module globals, looked up at call time by scoring.py's own functions.
     scoring.score_predictions = probe.timed("scoring", current, outermost=True)(scoring.score_predictions)
-    scoring.best_f1_threshold = probe.timed("scoring", current, outermost=True)(scoring.best_f1_threshold)
+    ThresholdRule.choose = probe.timed("scoring", current, outermost=True)(ThresholdRule.choose)
 
     run = TaskRunner.run
 

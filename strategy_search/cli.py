@@ -26,6 +26,7 @@ from strategy_search.config import RunConfig, load_config, load_table, missing_s
 from strategy_search.data import check_features, encode_target, profile
 from strategy_search.errors import ConfigError, SearchFailed, StrategySearchError, UsageError
 from strategy_search.masking import mask_secrets
+from strategy_search.model_folder import read_strategy_file
 from strategy_search.progress import ProgressCallback, failures_to, progress_bar, shown_metrics
 from strategy_search.scoring import METRIC_LABELS
 from strategy_search.search import (
@@ -38,6 +39,7 @@ from strategy_search.search import (
     run_search,
 )
 from strategy_search.slots import all_slots
+from strategy_search.thresholds import ThresholdRule, threshold_warning
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -129,6 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _print_top(result)
     _print_trial_counts(result)
     _print_answer(result)
+    _warn_about_threshold(result.best_strategy.threshold)
     if args.resume:
         _note_an_earlier_answer(result, first_new_trial=done)
     print(f"MLflow run id: {parent}")
@@ -280,14 +283,35 @@ def cmd_export(args: argparse.Namespace) -> int:
     result = load_result(data, config.settings(), storage=config.storage_url, study_name=study_name)
     out_dir = Path(args.out).resolve() if args.out else config.export_dir
     trials = result.answer_trials
-    result.export(out_dir, source={"run_id": run["run_id"], "config_path": str(config.source_path)})
+    result.export(
+        out_dir,
+        threshold=args.threshold,
+        source={"run_id": run["run_id"], "config_path": str(config.source_path)},
+    )
     tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
     version = tracker.log_model_dir(run["run_id"], out_dir, register_as=config.tracking.register_as)
     what = f"trial {trials[0]}" if len(trials) == 1 else f"an ensemble of trials {', '.join(map(str, trials))}"
+    meta = read_strategy_file(out_dir)
     print(f"exported {what} ({result.best_strategy.describe()}) to {out_dir}")
+    print(f"threshold {meta['threshold']:.4f} (rule {meta['threshold_rule']})")
+    _warn_about_threshold(meta["threshold"])
     if version is not None:
         print(f"registered as {config.tracking.register_as!r} version {version}")
     return 0
+
+
+def _warn_about_threshold(threshold: float) -> None:
+    warning = threshold_warning(threshold)
+    if warning:
+        _say("warning", warning)
+
+
+def _threshold_rule(text: str) -> str:
+    """argparse type: a threshold rule checked at once, so a typo fails before any work."""
+    try:
+        return str(ThresholdRule.parse(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _require_stores(config: RunConfig, *uris: str) -> None:
@@ -311,10 +335,18 @@ def _read_data(path: str) -> Any:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from strategy_search.export import input_notes, load_exported, score_table
+    from strategy_search.export import input_notes, load_exported, rethreshold, score_table
 
     data = _read_data(args.data)
     classifier, meta = load_exported(Path(args.model_dir))
+    if args.threshold is not None:
+        threshold = rethreshold(classifier, Path(args.model_dir), args.threshold)
+        _say(
+            "note",
+            f"threshold {threshold:.4f} (rule {ThresholdRule.parse(args.threshold)}, on the model's stored "
+            "out-of-fold scores) instead of the exported one",
+        )
+        _warn_about_threshold(threshold)
     predictions = score_table(classifier, meta, data)
     for note in input_notes(meta, data):
         _say("note", note)
@@ -343,6 +375,12 @@ def cmd_ui(args: argparse.Namespace) -> int:
     console.print(
         escape(f"MLflow UI for {mask_secrets(config.tracking_uri)} at http://{args.host}:{args.port} (Ctrl-C stops it)")
     )
+    from strategy_search.tracking import experiment_id, runs_view_url
+
+    found = experiment_id(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
+    if found is not None:
+        url = runs_view_url(f"http://{args.host}:{args.port}", found, metric=config.metrics[0])
+        console.print(escape(f"this config's trials, best first: {url}"), highlight=False, soft_wrap=True)
     sys.stderr.flush()
     # Become the MLflow UI process, so Ctrl-C and SIGTERM reach the server itself and no
     # orphaned server outlives this command.
@@ -463,6 +501,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--out", help="output folder (default: export.dir of the config)")
     export.add_argument("--run-id", help="MLflow run id of the search (default: the latest finished one)")
+    export.add_argument(
+        "--threshold",
+        type=_threshold_rule,
+        metavar="RULE",
+        help="re-pick the threshold on the answer's stored out-of-fold scores (no new search): best_f1, "
+        "'precision>=0.9', 'recall>=0.8' or fn_cost=5 (default: the search's own rule)",
+    )
     export.set_defaults(handler=cmd_export)
     ui = with_config("ui", "start the MLflow UI on the config's tracking store")
     ui.add_argument("--port", type=int, default=5000)
@@ -479,6 +524,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model_dir", help="folder written by `strategy-search export`")
     predict.add_argument("data", help=".csv or .parquet file with the feature columns")
     predict.add_argument("--out", help="output CSV (default: standard output)")
+    predict.add_argument(
+        "--threshold",
+        type=_threshold_rule,
+        metavar="RULE",
+        help="use a threshold picked by RULE on the model's stored out-of-fold scores instead of the exported one: "
+        "best_f1, 'precision>=0.9', 'recall>=0.8' or fn_cost=5",
+    )
     predict.set_defaults(handler=cmd_predict)
 
     inspect = command("inspect", "class balance, column types, missing values and data notes of a table")

@@ -74,8 +74,10 @@ class TrialEnsemble:
 
 
 def average_cv(results: Sequence[CVResult], weights: Sequence[float], y: np.ndarray) -> CVResult:
-    """The CV result of averaging ``results`` (complete CVs on the same splits) fold by fold."""
+    """The CV result of averaging ``results`` (complete CVs on the same splits and threshold
+    rule) fold by fold."""
     y = np.asarray(y, dtype=int)
+    rule = results[0].rule
     w = np.asarray(weights, dtype=float) / float(np.sum(weights))
     splits = results[0].splits
     folds = []
@@ -92,10 +94,11 @@ def average_cv(results: Sequence[CVResult], weights: Sequence[float], y: np.ndar
                 scores,
                 members[0].inner_rows,
                 inner,
+                rule=rule,
                 fit_seconds=sum(f.fit_seconds for f in members),
             )
         )
-    return CVResult(folds, list(splits), results[0].n_rows)
+    return CVResult(folds, list(splits), results[0].n_rows, rule=rule)
 
 
 INITIAL_MEMBERS = 3

@@ -101,6 +101,10 @@ class SearchFailed(StrategySearchError, RuntimeError):
         super().__init__(f"All {sum(self.reasons.values())} trials failed; stopped early. Reasons:\n{listed}")
 
 
+class NoStoredScores(StrategySearchError, LookupError):
+    """A stored search lacks what a command needs from it (e.g. its answer's out-of-fold scores)."""
+
+
 class NoCompletedTrial(StrategySearchError, RuntimeError):
     """A search has no completed trial to answer with."""
 

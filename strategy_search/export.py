@@ -42,10 +42,13 @@ from strategy_search.model_folder import (
 from strategy_search.scoring import METRICS
 from strategy_search.slots import all_slots
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, strategy_from_dict
+from strategy_search.thresholds import ThresholdRule, threshold_warning, trade_off
 
 __all__ = ["export_model", "load_exported", "load_model", "predict_table", "rebuild_classifier", "score_frame"]
 
 MODEL_CARD = "model_card.md"
+# The search's out-of-fold scores of the training rows with their 0/1 labels (no features).
+OOF_FILE = "oof_scores.csv"
 FORMAT_VERSION = 1
 # The CLI's scoring command as the model card shows it ({model_dir} is filled in).
 PREDICT_COMMAND = "strategy-search predict {model_dir} new_rows.csv --out predictions.csv"
@@ -146,6 +149,20 @@ def load_exported(model_dir: Path) -> tuple[ThresholdedClassifier, dict[str, Any
     return load_mlflow_model(model_dir, expected_sha256=recorded_sha256(model_dir, meta)), meta
 
 
+def rethreshold(classifier: ThresholdedClassifier, model_dir: Path, rule: ThresholdRule | str) -> float:
+    """Set ``classifier``'s threshold by ``rule`` on the out-of-fold scores stored in the export
+    folder (what the threshold would have been had the search used that rule); returns it."""
+    path = Path(model_dir) / OOF_FILE
+    if not path.is_file():
+        raise ExportError(
+            f"{model_dir} keeps no out-of-fold scores ({OOF_FILE}), so its threshold cannot be re-picked; "
+            "export it again with this version (`strategy-search export CONFIG`)."
+        )
+    stored = pd.read_csv(path)
+    classifier.threshold = ThresholdRule.parse(rule).choose(stored["positive"].to_numpy(), stored["score"].to_numpy())
+    return float(classifier.threshold)
+
+
 def rebuild_classifier(meta: Mapping[str, Any]) -> ThresholdedClassifier:
     """The unfitted classifier described by a parsed ``strategy.yaml`` (refit it on new data)."""
     return build_classifier(
@@ -166,13 +183,18 @@ def export_model(
     X: pd.DataFrame,
     out_dir: Path,
     source: dict[str, Any],
+    oof: tuple[np.ndarray, np.ndarray] | None = None,
+    threshold_rule: ThresholdRule | str = "best_f1",
 ) -> Path:
     """Write the export folder for a fitted ``classifier`` (replacing an earlier export there).
 
     ``X`` is the training table: its first rows become the input example and signature, and
     the model card describes its columns. ``source`` says where the model came from (run id,
-    study, config path). The folder is built beside ``out_dir`` and moved into place at the
-    end, so a failed export never leaves a half-written folder.
+    study, config path). ``oof`` (out-of-fold scores and 0/1 labels of the training rows, from
+    the search's CV) is kept in the folder so ``predict --threshold`` can re-pick the threshold
+    by another rule; ``threshold_rule`` is the rule that picked the classifier's. The folder is
+    built beside ``out_dir`` and moved into place at the end, so a failed export never leaves
+    a half-written folder.
     """
     out_dir = Path(out_dir)
     _check_replaceable(out_dir)
@@ -192,8 +214,12 @@ def export_model(
             model_file=model_file,
         )
         meta["category_levels"] = category_levels(features, profile.schema)
+        meta["threshold_rule"] = str(ThresholdRule.parse(threshold_rule))
+        if oof is not None:
+            pd.DataFrame({"score": oof[0], "positive": oof[1].astype(int)}).to_csv(staging / OOF_FILE, index=False)
+            meta["oof_file"] = OOF_FILE
         (staging / STRATEGY_FILE).write_text(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
-        card = model_card(meta=meta, strategy=strategy, profile=profile, X=features, model_dir=out_dir)
+        card = model_card(meta=meta, strategy=strategy, profile=profile, X=features, model_dir=out_dir, oof=oof)
         (staging / MODEL_CARD).write_text(card)
         _move_into_place(staging, out_dir)
     finally:
@@ -259,7 +285,13 @@ def strategy_metadata(
 
 # -- the model card ---------------------------------------------------------------------------
 def model_card(
-    *, meta: Mapping[str, Any], strategy: Strategy | Ensemble, profile: DataProfile, X: pd.DataFrame, model_dir: Path
+    *,
+    meta: Mapping[str, Any],
+    strategy: Strategy | Ensemble,
+    profile: DataProfile,
+    X: pd.DataFrame,
+    model_dir: Path,
+    oof: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> str:
     sections = [
         f"# Model card: {strategy.describe()}",
@@ -268,7 +300,7 @@ def model_card(
         _class_section(profile),
         _strategy_section(strategy),
         _metrics_section(meta["cv_metrics"]["mean"], meta["cv_metrics"]["std"]),
-        _threshold_section(strategy.threshold, profile),
+        _threshold_section(strategy.threshold, profile, str(meta.get("threshold_rule", "best_f1")), oof),
         _usage_section(model_dir),
         _versions_section(meta["versions"]),
     ]
@@ -368,14 +400,35 @@ def _number(value: Any) -> str:
     return "n/a" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.4f}"
 
 
-def _threshold_section(threshold: float, profile: DataProfile) -> str:
-    return (
+def _threshold_section(
+    threshold: float, profile: DataProfile, rule: str, oof: tuple[np.ndarray, np.ndarray] | None
+) -> str:
+    text = (
         "## Decision threshold\n\n"
         f"A row is predicted `{profile.positive_label}` (positive) when its score, the model's "
         f"probability of the positive class, is at least **{threshold:.4f}**, and "
-        f"`{profile.negative_label}` otherwise. The threshold maximises F1 on the search's "
-        "out-of-fold predictions; rank rows by `score` to pick a different trade-off between "
-        "precision and recall."
+        f"`{profile.negative_label}` otherwise. The threshold was picked by the rule `{rule}` on the "
+        "search's out-of-fold predictions (every training row scored by a model that did not see it)."
+    )
+    warning = threshold_warning(threshold)
+    if warning:
+        text += f"\n\n**Warning:** {warning}"
+    if oof is None:
+        return text + " Rank rows by `score` to pick a different trade-off between precision and recall."
+    rows = [
+        [
+            f"`{row['rule']}`",
+            f"{row['threshold']:.4f}",
+            f"{row['precision']:.3f}",
+            f"{row['recall']:.3f}",
+            f"{row['f1']:.3f}",
+        ]
+        for row in trade_off(oof[1], oof[0])
+    ]
+    return (
+        text + "\n\nOther targets, on the same out-of-fold predictions (pick one without a new search with "
+        "`strategy-search predict --threshold RULE` or `strategy-search export --threshold RULE`):\n\n"
+        + _table(["rule", "threshold", "precision", "recall", "F1"], rows)
     )
 
 

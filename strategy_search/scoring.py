@@ -25,6 +25,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, St
 
 from strategy_search.errors import DataError
 from strategy_search.parallel import Stopped, TaskRunner
+from strategy_search.thresholds import BEST_F1, ThresholdRule, ranking_curve
 
 # Every metric is maximised.
 METRICS = ("pr_auc", "roc_auc", "f1", "f1_at_0.5", "precision", "recall", "balanced_accuracy", "mcc")
@@ -54,33 +55,8 @@ def check_metrics(metric: Any) -> tuple[str, ...]:
 # Computed with numpy from one sort and the confusion counts: scikit-learn's metric functions
 # validate their inputs on every call, which costs more than many small fits (a search scores
 # thousands of folds). tests/test_scoring.py checks every value against scikit-learn.
-def _ranking_curve(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct thresholds (descending) with the true and false positives at or above each."""
-    order = np.argsort(-scores, kind="mergesort")
-    sorted_scores, sorted_y = scores[order], y[order]
-    last_of_each = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(sorted_scores) - 1]
-    true_positives = np.cumsum(sorted_y)[last_of_each]
-    false_positives = last_of_each + 1 - true_positives
-    return sorted_scores[last_of_each], true_positives, false_positives
-
-
-def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
-    """The threshold with the highest F1 on (y, scores), placed halfway between the lowest
-    score it accepts and the next lower score, so rows scored a hair lower on new data are
-    not all lost; 0.5 when y holds a single class. Ties go to the higher threshold."""
-    y, scores = np.asarray(y, dtype=int), np.asarray(scores, dtype=float)
-    if y.sum() == 0 or y.sum() == len(y):
-        return 0.5
-    thresholds, tp, fp = _ranking_curve(y, scores)
-    f1 = 2 * tp / (tp + fp + y.sum())
-    best = int(np.argmax(f1))
-    if best + 1 < len(thresholds):
-        return float((thresholds[best] + thresholds[best + 1]) / 2)
-    return float(thresholds[best])
-
-
 def _average_precision(y: np.ndarray, scores: np.ndarray) -> float:
-    _, tp, fp = _ranking_curve(y, scores)
+    _, tp, fp = ranking_curve(y, scores)
     precision, recall = tp / (tp + fp), tp / tp[-1]
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
@@ -240,15 +216,16 @@ def fold_from_scores(
     inner_rows: np.ndarray,
     inner_scores: np.ndarray | None,
     *,
+    rule: ThresholdRule = BEST_F1,
     fit_seconds: float = 0.0,
     notes: dict[str, Any] | None = None,
 ) -> FoldResult:
-    """Threshold from the inner scores (training part only, see :class:`FoldResult`; 0.5 when
-    the part was too small to split), then the validation metrics at it."""
+    """Threshold by ``rule`` from the inner scores (training part only, see :class:`FoldResult`;
+    0.5 when the part was too small to split), then the validation metrics at it."""
     if inner_scores is None:
         threshold = None
     elif len(inner_rows):
-        threshold = best_f1_threshold(y[inner_rows], inner_scores)
+        threshold = rule.choose(y[inner_rows], inner_scores)
     else:
         threshold = 0.5
     metrics = score_predictions(y[validation], validation_scores, threshold)
@@ -261,25 +238,28 @@ def _fold_result(
     inner: list[tuple[np.ndarray, np.ndarray]],
     outer: FitResult,
     inner_fits: list[FitResult] | None,
+    rule: ThresholdRule,
 ) -> FoldResult:
     """``inner_fits`` is None when the inner fits did not run (the CV was stopped)."""
     inner_rows = np.concatenate([b for _, b in inner]) if inner else np.empty(0, dtype=int)
     inner_scores = None if inner_fits is None else np.concatenate([f.scores for f in inner_fits] or [np.empty(0)])
     seconds = outer.seconds + sum(f.seconds for f in inner_fits or [])
     return fold_from_scores(
-        y, validation, outer.scores, inner_rows, inner_scores, fit_seconds=seconds, notes=outer.notes
+        y, validation, outer.scores, inner_rows, inner_scores, rule=rule, fit_seconds=seconds, notes=outer.notes
     )
 
 
 # -- a whole CV -------------------------------------------------------------------------------
 @dataclass
 class CVResult:
-    """Per-fold results; ``oof`` averages each row's validation scores over repeats."""
+    """Per-fold results; ``oof`` averages each row's validation scores over repeats; ``rule``
+    picked each fold's threshold and picks the deployed one."""
 
     folds: list[FoldResult]
     splits: list[tuple[np.ndarray, np.ndarray]]
     n_rows: int
     stopped: Stopped = None
+    rule: ThresholdRule = BEST_F1
 
     @property
     def complete(self) -> bool:
@@ -312,11 +292,11 @@ class CVResult:
             return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
     def deployment_threshold(self, y: np.ndarray) -> float:
-        """Threshold for the model refitted on all rows: best F1 on the out-of-fold scores.
-        (Rows scored by any fold count, so a stopped CV gives a threshold for what it saw.)"""
+        """Threshold for the model refitted on all rows: the rule applied to the out-of-fold
+        scores. (Rows scored by any fold count, so a stopped CV gives a threshold for what it saw.)"""
         oof = self.oof
         seen = ~np.isnan(oof)
-        return best_f1_threshold(y[seen], oof[seen])
+        return self.rule.choose(y[seen], oof[seen])
 
     @property
     def fit_seconds(self) -> float:
@@ -334,11 +314,12 @@ def score_pipeline(
     runner: TaskRunner | None = None,
     on_fold: Callable[[int, dict[str, float]], bool] | None = None,
     deadline: float | None = None,
+    threshold_rule: ThresholdRule = BEST_F1,
 ) -> CVResult:
     """Score an unfitted pipeline (labels 0/1) on the given splits.
 
     Each fold is one outer fit plus ``threshold_folds`` inner fits on its training part that
-    choose its threshold. All outer fits run first: ``on_fold(index, metrics)`` gets each
+    choose its threshold (by ``threshold_rule``). All outer fits run first: ``on_fold(index, metrics)`` gets each
     fold's threshold-free metrics (:data:`THRESHOLD_FREE`) in order and returns False to stop
     (pruning), so a hopeless strategy never pays for its inner fits. ``deadline`` (a
     ``time.monotonic()`` value) stops the CV, killing running fits when ``runner`` uses
@@ -359,6 +340,7 @@ def score_pipeline(
     for i, outer in enumerate(fits[: len(splits)]):
         inner_fits = fits[offset : offset + len(plan[i])]
         complete = len(inner_fits) == len(plan[i])
-        folds.append(_fold_result(y, splits[i][1], plan[i], outer, inner_fits if complete else None))
+        inner = inner_fits if complete else None
+        folds.append(_fold_result(y, splits[i][1], plan[i], outer, inner, threshold_rule))
         offset += len(plan[i])
-    return CVResult(folds, list(splits), len(y), stopped)
+    return CVResult(folds, list(splits), len(y), stopped, threshold_rule)

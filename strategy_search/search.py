@@ -27,7 +27,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from strategy_search.data import DataProfile, check_features, check_usable_features, encode_target, profile
 from strategy_search.ensemble import TrialEnsemble, select_ensemble
-from strategy_search.errors import DataError, NoCompletedTrial, SearchFailed, StorageError
+from strategy_search.errors import DataError, NoCompletedTrial, NoStoredScores, SearchFailed, StorageError
 from strategy_search.masking import mask_secrets
 from strategy_search.parallel import TaskRunner
 from strategy_search.ranking import best_first
@@ -35,6 +35,7 @@ from strategy_search.scoring import METRICS, THRESHOLD_FREE, CVResult, cv_splits
 from strategy_search.settings import SearchSettings, settings_doc
 from strategy_search.slots import slot_names
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, build_pipeline
+from strategy_search.thresholds import ThresholdRule
 
 if TYPE_CHECKING:
     from strategy_search.space import SearchSpace
@@ -50,6 +51,7 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # broken: the search stops and says why instead of repeating the error up to the budget.
 FAIL_FAST_TRIALS = 5
 ENSEMBLE_ATTR = "ensemble"
+ANSWER_OOF_ATTR = "answer_oof"
 
 
 @dataclass
@@ -100,6 +102,7 @@ class _Objective:
                 runner=self.runner,
                 on_fold=self._pruning_reporter(trial),
                 deadline=self.deadline,
+                threshold_rule=self.settings.threshold,
             )
         except KeyboardInterrupt:
             trial.set_user_attr("fail_reason", "interrupted (Ctrl-C or SIGTERM)")
@@ -197,11 +200,8 @@ def _recorded_ensemble(study: optuna.Study) -> TrialEnsemble | None:
 class SearchResult:
     """What a search found. ``leaderboard`` has one row per trial, best first."""
 
-    def __init__(
-        self, *, study: optuna.Study, data: PreparedData, settings: SearchSettings, oof_scores: np.ndarray | None
-    ):
+    def __init__(self, *, study: optuna.Study, data: PreparedData, settings: SearchSettings):
         self.study, self.data, self.settings = study, data, settings
-        self.oof_scores = oof_scores
 
     @property
     def profile(self) -> DataProfile:
@@ -215,14 +215,23 @@ class SearchResult:
             return None
         return _recorded_ensemble(self.study)
 
-    def _completed(self) -> list[FrozenTrial]:
+    @property
+    def oof_scores(self) -> np.ndarray | None:
+        """The answer's out-of-fold scores (one per row, from the search's CV), as stored with
+        the study; None when no run stored them for the current answer."""
+        stored = self.study.user_attrs.get(ANSWER_OOF_ATTR)
+        if not stored or list(stored["trials"]) != self.answer_trials:
+            return None
+        return np.asarray(stored["scores"], dtype=float)
+
+    def completed_trials(self) -> list[FrozenTrial]:
         return [t for t in self.study.trials if t.state == TrialState.COMPLETE]
 
     @property
     def best_trial(self) -> FrozenTrial:
         """The completed trial with the best primary metric (for a Pareto search: the best
         primary metric on the Pareto front, which is the same trial)."""
-        completed = self._completed()
+        completed = self.completed_trials()
         if not completed:
             reasons = {t.user_attrs.get("fail_reason", t.state.name) for t in self.study.trials}
             raise NoCompletedTrial(f"No trial completed; reasons seen: {sorted(reasons)[:5]}")
@@ -275,14 +284,33 @@ class SearchResult:
     def leaderboard(self) -> pd.DataFrame:
         return leaderboard(self.study, primary_metric=self.settings.primary_metric)
 
-    def export(self, out_dir: str | os.PathLike[str], *, source: dict[str, Any] | None = None) -> Path:
+    def export(
+        self,
+        out_dir: str | os.PathLike[str],
+        *,
+        threshold: ThresholdRule | str | None = None,
+        source: dict[str, Any] | None = None,
+    ) -> Path:
         """Fit the answer on all rows and write it as a model folder (MLflow model,
-        ``strategy.yaml``, model card) at ``out_dir``, replacing an earlier export there;
-        ``source`` adds lines to the model card's "Source" (where the model came from)."""
+        ``strategy.yaml``, model card) at ``out_dir``, replacing an earlier export there.
+
+        ``threshold`` (a rule such as ``"precision>=0.9"``) re-picks the decision threshold on
+        the answer's stored out-of-fold scores instead of the search's own rule; ``source``
+        adds lines to the model card's "Source" (where the model came from)."""
         from strategy_search.export import export_model
 
+        oof = self.oof_scores
+        rule = self.settings.threshold if threshold is None else ThresholdRule.parse(threshold)
+        classifier = self.best_pipeline()
+        if threshold is not None:
+            if oof is None:
+                raise NoStoredScores(
+                    "The study keeps no out-of-fold scores for its answer, so the threshold cannot be re-picked "
+                    "without a new search: run it again (or `run --resume`) with this version."
+                )
+            classifier.threshold = rule.choose(self.data.y01, oof)
         return export_model(
-            classifier=self.best_pipeline(),
+            classifier=classifier,
             strategy=self.best_strategy,
             profile=self.profile,
             metrics=self.best_scores,
@@ -290,6 +318,8 @@ class SearchResult:
             X=self.data.X,
             out_dir=Path(out_dir),
             source={"study": self.study.study_name, "trials": self.answer_trials, **(source or {})},
+            oof=None if oof is None else (oof, self.data.y01),
+            threshold_rule=rule,
         )
 
     def best_pipeline(self) -> Any:
@@ -402,7 +432,7 @@ def _close_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorage
 def load_result(data: PreparedData, settings: SearchSettings, *, storage: Any, study_name: str) -> SearchResult:
     """A finished (or interrupted) search's result from its stored study, e.g. to export it."""
     study = optuna.load_study(study_name=study_name, storage=_open_storage(storage))
-    return SearchResult(study=study, data=data, settings=settings, oof_scores=None)
+    return SearchResult(study=study, data=data, settings=settings)
 
 
 def latest_study_name(storage: Any, *, config_name: str) -> str | None:
@@ -594,5 +624,23 @@ def run_search(
         optuna.logging.set_verbosity(previous_verbosity)
     _raise_if_nothing_worked(study)
     ensemble_cv = objective.choose_ensemble(study)
-    oof = objective.best_oof if ensemble_cv is None else ensemble_cv.oof
-    return SearchResult(study=study, data=data, settings=settings, oof_scores=oof)
+    result = SearchResult(study=study, data=data, settings=settings)
+    _record_answer_oof(result, objective, ensemble_cv)
+    return result
+
+
+def _record_answer_oof(result: SearchResult, objective: _Objective, ensemble_cv: CVResult | None) -> None:
+    """Store the answer's out-of-fold scores with the study, so that any process can re-pick
+    the threshold for another business target (``export --threshold``) without a new search.
+    Known only when this run scored the answer; an answer kept from an earlier run keeps the
+    scores that run stored."""
+    if not result.completed_trials():
+        return
+    trials = result.answer_trials
+    if ensemble_cv is not None:
+        oof = ensemble_cv.oof
+    elif result.ensemble is None and trials[0] in objective.candidates:
+        oof = objective.candidates[trials[0]][1].oof
+    else:
+        return
+    result.study.set_user_attr(ANSWER_OOF_ATTR, {"trials": trials, "scores": [float(v) for v in oof]})

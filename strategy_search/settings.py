@@ -17,6 +17,7 @@ from typing import Any
 from strategy_search.errors import SettingsError, StrategySearchError
 from strategy_search.scoring import METRICS, check_metrics
 from strategy_search.space import SearchSpace, builtin_space_names, load_space
+from strategy_search.thresholds import RULE_FORMS, ThresholdRule
 
 # With no budget at all, a search stops after this many trials or seconds, whichever comes first.
 DEFAULT_N_TRIALS = 100
@@ -139,6 +140,15 @@ class SearchSettings:
         doc="How each fold's decision threshold is chosen on its training part: 1 a stratified holdout of a "
         "third of it, K >= 2 inner K-fold out-of-fold scores, 0 none (threshold 0.5).",
         config="search.threshold_folds",
+    )
+    threshold: ThresholdRule = setting(
+        "best_f1",
+        doc="How the decision threshold is picked, on each fold's training part during the search and on the "
+        f"out-of-fold scores for the deployed model: {RULE_FORMS}.",
+        allowed=RULE_FORMS,
+        check=ThresholdRule.parse,
+        config="search.threshold",
+        param=str,
     )
     n_jobs: int = setting(
         None,

@@ -581,3 +581,19 @@ def find_search_run(*, tracking_uri: str, experiment: str, run_id: str | None = 
         "params": dict(run.data.params),
         "tags": dict(run.data.tags),
     }
+
+
+# The runs table as a page worth opening: the trials (children hide under the parent otherwise),
+# best first by the primary metric.
+def runs_view_url(base_url: str, experiment_id: str, *, metric: str = "pr_auc") -> str:
+    view = {
+        "searchFilter": f"tags.`{KIND_TAG}` = 'trial'",
+        "orderByKey": f"metrics.`{metric}`",
+        "orderByAsc": "false",
+    }
+    return f"{base_url}/#/experiments/{experiment_id}/runs?{urllib.parse.urlencode(view, quote_via=urllib.parse.quote)}"
+
+
+def experiment_id(*, tracking_uri: str, experiment: str) -> str | None:
+    found = MlflowClient(tracking_uri).get_experiment_by_name(experiment)
+    return None if found is None else str(found.experiment_id)

@@ -161,6 +161,7 @@ def test_every_setting_is_a_config_key_and_an_mlflow_param(tmp_path):
         "  seed: 4",
         "  metric: [pr_auc, f1]",
         "  threshold_folds: 2",
+        "  threshold: recall>=0.8",
         "  n_jobs: 1",
         "  pruning: false",
         "  ensemble_size: 2",
@@ -181,6 +182,7 @@ def test_every_setting_is_a_config_key_and_an_mlflow_param(tmp_path):
         "n_jobs": 1,
         "pruning": False,
         "ensemble_size": 2,
+        "threshold": "recall>=0.8",
         "primary_metric": "pr_auc",
     }
     assert {f.name for f in keys[0]} <= set(params)

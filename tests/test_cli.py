@@ -416,3 +416,37 @@ def test_inspect_prints_the_data_notes_that_run_prints(tmp_path, capsys):
     assert main(["inspect", str(tmp_path / "t.csv"), "--target", "target", "--plot", str(tmp_path / "p.png")]) == 0
     err = capsys.readouterr().err
     assert "note: 1 duplicated feature row\n" in err, err
+
+
+def test_export_and_predict_pick_a_threshold_for_a_business_target(quickstart_run, tmp_path, capsys):
+    from strategy_search.thresholds import at_threshold
+
+    folder, _ = quickstart_run
+    config = str(folder / "quickstart.yaml")
+    assert main(["export", config, "--out", str(tmp_path / "precise"), "--threshold", "precision>=0.9"]) == 0
+    meta = yaml.safe_load((tmp_path / "precise" / "strategy.yaml").read_text())
+    assert meta["threshold_rule"] == "precision>=0.9"
+    oof = pd.read_csv(tmp_path / "precise" / "oof_scores.csv")
+    # The stored out-of-fold scores are the study's own, and the threshold meets the target on them.
+    parents, _ = _runs(f"sqlite:///{folder / 'mlflow.db'}", "yeast5-quick")
+    study = optuna.load_study(
+        study_name=parents[0].data.tags[STUDY_NAME_TAG], storage=f"sqlite:///{folder / 'optuna.db'}"
+    )
+    np.testing.assert_array_equal(oof["score"], study.user_attrs["answer_oof"]["scores"])
+    assert at_threshold(oof["positive"], oof["score"], meta["threshold"])["precision"] >= 0.9
+    assert "| `recall>=0.8` |" in (tmp_path / "precise" / "model_card.md").read_text()
+
+    rows = tmp_path / "rows.csv"
+    pd.read_csv(DATA / "yeast5.csv").drop(columns="target").to_csv(rows, index=False)
+    capsys.readouterr()
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(tmp_path / "precise"), str(rows), "--out", str(out), "--threshold", "recall>=0.8"]) == 0
+    err = capsys.readouterr().err
+    threshold = float(err.split("threshold ")[1].split(" ")[0])
+    assert "rule recall>=0.8" in err
+    assert at_threshold(oof["positive"], oof["score"], threshold)["recall"] >= 0.8
+    predictions = pd.read_csv(out)
+    np.testing.assert_array_equal(predictions["prediction"], (predictions["score"] >= threshold).astype(int))
+    with pytest.raises(SystemExit) as refused:  # checked before any work, as every argument
+        main(["predict", str(tmp_path / "precise"), str(rows), "--threshold", "recall>=2"])
+    assert refused.value.code == 2 and "recall>= needs a value in (0, 1]" in capsys.readouterr().err

@@ -82,7 +82,9 @@ def test_every_trial_is_a_nested_child_run(store, tracked):
     assert sorted(int(r.data.tags["trial_number"]) for r in children) == [0, 1, 2, 3, 4]
     for run in children:
         trial = result.study.trials[int(run.data.tags["trial_number"])]
-        assert run.info.run_name == f"trial-{trial.number}"
+        described = strategy_search.Strategy.from_dict(trial.user_attrs["strategy"]).describe()
+        suffix = " (pruned)" if trial.state.name == "PRUNED" else ""
+        assert run.info.run_name == f"#{trial.number} {described}{suffix}"
         assert run.info.run_id == tracker.trial_run_id(trial.number)
         assert {"model", "resampler", "weighting", "objective"} <= set(run.data.params)
         assert run.data.params["model"] == trial.user_attrs["strategy"]["model"]
