@@ -151,7 +151,7 @@ def test_predict_names_missing_columns(quickstart_run, tmp_path, capsys):
     assert "Mcg" in err and "Gvh" in err and "Traceback" not in err
 
 
-def test_a_failed_trial_is_a_child_run_with_its_reason(tmp_path, monkeypatch):
+def test_a_failed_trial_is_a_child_run_with_its_reason(tmp_path, monkeypatch, capfd):
     space = {
         "models": {"logistic_regression": {"C": -1.0}, "lightgbm": {"n_estimators": 20}},
         "portfolio": [{"name": "broken", "model": "logistic_regression"}],
@@ -165,6 +165,12 @@ def test_a_failed_trial_is_a_child_run_with_its_reason(tmp_path, monkeypatch):
     assert len(children) == 3 and failed
     assert "InvalidParameterError" in failed[0].data.tags["fail_reason"]
     assert failed[0].data.tags["state"] == "FAIL"
+    # On the console: one line per failed trial and the count in the summary, no traceback.
+    out, err = capfd.readouterr()
+    lines = [line for line in err.splitlines() if "failed:" in line]
+    assert len(lines) == len(failed) and lines[0].startswith("warning: trial 0 failed: InvalidParameterError"), err
+    assert "Traceback" not in err and "Trial 0 failed with parameters" not in err
+    assert f"{len(failed)} failed" in out.split("trials: ")[1].splitlines()[0]
 
 
 def test_validate_reports_every_mistake_without_a_traceback(tmp_path, capsys):

@@ -5,7 +5,6 @@ import pytest
 
 from strategy_search.data import FeatureSchema
 from strategy_search.scoring import (
-    best_f1_threshold,
     cv_splits,
     effective_folds,
     inner_splits,
@@ -13,6 +12,7 @@ from strategy_search.scoring import (
     score_predictions,
 )
 from strategy_search.strategy import Strategy, build_pipeline
+from strategy_search.thresholds import best_f1_threshold
 
 
 def test_best_f1_threshold_separates_a_perfect_ranking():

@@ -29,25 +29,25 @@ def test_a_bad_rule_says_what_is_allowed(text):
         ThresholdRule.parse(text)
 
 
-@pytest.mark.parametrize("bound", [0.5, 0.8, 0.9])
-def test_precision_rule_meets_its_bound_with_the_most_recall(scored, bound):
+@pytest.mark.parametrize(
+    "target,bound,gained",
+    [
+        ("precision", 0.5, "recall"),
+        ("precision", 0.8, "recall"),
+        ("precision", 0.9, "recall"),
+        ("recall", 0.5, "precision"),
+        ("recall", 0.8, "precision"),
+        ("recall", 0.95, "precision"),
+    ],
+)
+def test_a_bound_is_met_with_the_most_of_the_other_measure(scored, target, bound, gained):
     y, scores = scored
-    threshold = ThresholdRule.parse(f"precision>={bound}").choose(y, scores)
+    threshold = ThresholdRule.parse(f"{target}>={bound}").choose(y, scores)
     got = at_threshold(y, scores, threshold)
-    assert got["precision"] >= bound
-    # No threshold with at least that precision has more recall.
+    assert got[target] >= bound
+    # No threshold that meets the bound does better on the other measure.
     others = [at_threshold(y, scores, t) for t in np.unique(scores)]
-    assert got["recall"] >= max(o["recall"] for o in others if o["precision"] >= bound)
-
-
-@pytest.mark.parametrize("bound", [0.5, 0.8, 0.95])
-def test_recall_rule_meets_its_bound_with_the_most_precision(scored, bound):
-    y, scores = scored
-    threshold = ThresholdRule.parse(f"recall>={bound}").choose(y, scores)
-    got = at_threshold(y, scores, threshold)
-    assert got["recall"] >= bound
-    others = [at_threshold(y, scores, t) for t in np.unique(scores)]
-    assert got["precision"] >= max(o["precision"] for o in others if o["recall"] >= bound)
+    assert got[gained] >= max(o[gained] for o in others if o[target] >= bound)
 
 
 def test_cost_rule_minimises_the_cost_and_best_f1_is_the_default(scored):
