@@ -205,9 +205,13 @@ def test_run_with_a_bad_config_exits_2_before_any_work(tmp_path, monkeypatch, ca
 
 
 GATE_AFTER_TWO_TRIALS = """
-import pathlib, sys, time
+import pathlib, signal, sys, time
 
 import strategy_search.cli as cli
+
+# A process started in the background by a non-interactive shell inherits SIGINT ignored, and
+# Python then leaves it ignored; a user's Ctrl-C is what this test stands for.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 reached = pathlib.Path(sys.argv[1])
 draw = cli.ProgressCallback.__call__
