@@ -191,10 +191,9 @@ def _print_adaptations(result: SearchResult, examples: int = 3) -> None:
 
 def _print_trial_counts(result: SearchResult, reasons_shown: int = 3) -> None:
     """``trials: 17 complete, 2 pruned, 1 failed``, and the most common failure reasons."""
-    states = Counter(t.state.name.lower() for t in result.study.trials if t.state.is_finished())
-    counts = ", ".join(f"{states[s]} {s}" for s in ("complete", "pruned", "fail") if states[s]).replace(
-        "fail", "failed"
-    )
+    states = Counter(t.state.name for t in result.study.trials if t.state.is_finished())
+    words = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
+    counts = ", ".join(f"{states[state]} {word}" for state, word in words.items() if states[state])
     print(f"trials: {counts}")
     reasons = Counter(
         t.user_attrs.get("fail_reason", "unknown error") for t in result.study.trials if t.state.name == "FAIL"

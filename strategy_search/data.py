@@ -57,6 +57,8 @@ class DataProfile:
     # Facts worth a look that do not stop a search (constant or duplicated columns, ID-like
     # columns, duplicated rows), each one sentence naming the columns.
     notes: tuple[str, ...] = ()
+    constant_columns: tuple[str, ...] = ()
+    id_like_columns: tuple[str, ...] = ()
 
     @property
     def has_categorical(self) -> bool:
@@ -160,6 +162,7 @@ def _sort_key(value: Any) -> float:
 
 
 def profile(X: pd.DataFrame, y01: np.ndarray, positive_label: Any, negative_label: Any) -> DataProfile:
+    constant, id_like = constant_columns(X), id_like_columns(X)
     return DataProfile(
         n_rows=len(X),
         n_positive=int(y01.sum()),
@@ -167,7 +170,9 @@ def profile(X: pd.DataFrame, y01: np.ndarray, positive_label: Any, negative_labe
         positive_label=positive_label,
         negative_label=negative_label,
         class_counts={str(positive_label): int(y01.sum()), str(negative_label): int(len(y01) - y01.sum())},
-        notes=tuple(data_notes(X)),
+        notes=tuple(data_notes(X, constant=constant, id_like=id_like)),
+        constant_columns=tuple(constant),
+        id_like_columns=tuple(id_like),
     )
 
 
@@ -193,11 +198,11 @@ def id_like_columns(X: pd.DataFrame) -> list[str]:
     ]
 
 
-def check_usable_features(X: pd.DataFrame) -> None:
+def check_usable_features(data_profile: DataProfile) -> None:
     """Refuse a table in which every column is constant or an identifier: a model would be
     handed nothing it can learn from, and every strategy would score like a coin."""
-    constant, id_like = constant_columns(X), id_like_columns(X)
-    if set(X.columns) <= set(constant) | set(id_like):
+    constant, id_like = list(data_profile.constant_columns), list(data_profile.id_like_columns)
+    if set(data_profile.schema.columns) <= set(constant) | set(id_like):
         raise DataError(
             f"No feature column can inform a model: {id_like or 'none'} look like identifiers (mostly unique "
             f"values) and {constant or 'none'} are constant. Add the columns that describe each row, or, if an "
@@ -205,16 +210,18 @@ def check_usable_features(X: pd.DataFrame) -> None:
         )
 
 
-def data_notes(X: pd.DataFrame) -> list[str]:
-    """Harmless-but-suspicious facts about the features; the search runs regardless."""
+def data_notes(X: pd.DataFrame, *, constant: list[str] | None = None, id_like: list[str] | None = None) -> list[str]:
+    """Harmless-but-suspicious facts about the features; the search runs regardless.
+    ``constant`` and ``id_like`` are :func:`constant_columns` and :func:`id_like_columns` when
+    the caller has them already."""
     notes = []
-    constant = constant_columns(X)
+    constant = constant_columns(X) if constant is None else constant
     if constant:
         notes.append(f"constant columns (carry no information): {constant}")
     duplicated = X.T.duplicated() if X.shape[1] <= 500 else pd.Series(False, index=X.columns)
     if duplicated.any():
         notes.append(f"columns identical to an earlier column: {list(X.columns[duplicated.to_numpy()])}")
-    id_like = id_like_columns(X)
+    id_like = id_like_columns(X) if id_like is None else id_like
     if id_like:
         notes.append(
             f"columns that look like identifiers (mostly unique values): {id_like}; "

@@ -25,7 +25,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, St
 
 from strategy_search.errors import DataError
 from strategy_search.parallel import Stopped, TaskRunner
-from strategy_search.thresholds import BEST_F1, ThresholdRule, ranking_curve
+from strategy_search.thresholds import BEST_F1, ThresholdRule, confusion_metrics, ranking_curve
 
 # Every metric is maximised.
 METRICS = ("pr_auc", "roc_auc", "f1", "f1_at_0.5", "precision", "recall", "balanced_accuracy", "mcc")
@@ -69,31 +69,13 @@ def _roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[y == 1].sum() - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative))
 
 
-def _confusion_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    tp = float(np.sum(predicted & (y == 1)))
-    fp = float(np.sum(predicted & (y == 0)))
-    fn = float(np.sum(~predicted & (y == 1)))
-    tn = float(len(y) - tp - fp - fn)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    specificity = tn / (tn + fp) if tn + fp else 0.0
-    denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-    return {
-        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
-        "precision": precision,
-        "recall": recall,
-        "balanced_accuracy": (recall + specificity) / 2 if tp + fn and tn + fp else recall or specificity,
-        "mcc": float((tp * tn - fp * fn) / denominator) if denominator else 0.0,
-    }
-
-
 def threshold_free_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     y, scores = np.asarray(y, dtype=int), np.asarray(scores, dtype=float)
     two_classes = 0 < y.sum() < len(y)
     return {
         "pr_auc": _average_precision(y, scores) if y.sum() else float("nan"),
         "roc_auc": _roc_auc(y, scores) if two_classes else float("nan"),
-        "f1_at_0.5": _confusion_metrics(y, scores >= 0.5)["f1"],
+        "f1_at_0.5": confusion_metrics(y, scores >= 0.5)["f1"],
     }
 
 
@@ -103,7 +85,7 @@ def score_predictions(y: np.ndarray, scores: np.ndarray, threshold: float | None
     metrics = threshold_free_metrics(y, scores)
     if threshold is None:
         return {m: metrics.get(m, float("nan")) for m in METRICS}
-    metrics.update(_confusion_metrics(np.asarray(y, dtype=int), np.asarray(scores, dtype=float) >= threshold))
+    metrics.update(confusion_metrics(np.asarray(y, dtype=int), np.asarray(scores, dtype=float) >= threshold))
     return {m: metrics[m] for m in METRICS}
 
 

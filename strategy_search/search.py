@@ -68,8 +68,9 @@ def prepare_data(X: Any, y: Any, *, positive_label: Any = None) -> PreparedData:
     if len(X) != len(y):
         raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
     y01, positive, negative = encode_target(y, positive_label)
-    check_usable_features(X)
-    return PreparedData(X, y, y01, profile(X, y01, positive, negative))
+    data_profile = profile(X, y01, positive, negative)
+    check_usable_features(data_profile)
+    return PreparedData(X, y, y01, data_profile)
 
 
 # -- the objective ----------------------------------------------------------------------------
@@ -158,13 +159,6 @@ class _Objective:
         self.candidates[number] = (value, result)
         if len(self.candidates) > self.pool_size:
             del self.candidates[max(self.candidates, key=self._rank)]
-
-    @property
-    def best_oof(self) -> np.ndarray | None:
-        """Out-of-fold scores of this process's best complete trial (None before one)."""
-        if not self.candidates:
-            return None
-        return self.candidates[min(self.candidates, key=self._rank)][1].oof
 
     def choose_ensemble(self, study: optuna.Study) -> CVResult | None:
         """Choose between an ensemble of this process's best trials and the best one alone

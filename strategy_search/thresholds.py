@@ -103,16 +103,29 @@ def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
     return BEST_F1.choose(y, scores)
 
 
+def confusion_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """The metrics of predicting ``predicted`` (booleans) for labels ``y`` (0/1)."""
+    tp = float(np.sum(predicted & (y == 1)))
+    fp = float(np.sum(predicted & (y == 0)))
+    fn = float(np.sum(~predicted & (y == 1)))
+    tn = float(len(y) - tp - fp - fn)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    specificity = tn / (tn + fp) if tn + fp else 0.0
+    denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return {
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+        "precision": precision,
+        "recall": recall,
+        "balanced_accuracy": (recall + specificity) / 2 if tp + fn and tn + fp else recall or specificity,
+        "mcc": float((tp * tn - fp * fn) / denominator) if denominator else 0.0,
+    }
+
+
 def at_threshold(y: Any, scores: Any, threshold: float) -> dict[str, float]:
     """Precision, recall and F1 of predicting positive at ``scores >= threshold``."""
-    y, predicted = np.asarray(y, dtype=int), np.asarray(scores, dtype=float) >= threshold
-    tp = float(np.sum(predicted & (y == 1)))
-    fp, fn = float(np.sum(predicted & (y == 0))), float(np.sum(~predicted & (y == 1)))
-    return {
-        "precision": tp / (tp + fp) if tp + fp else 0.0,
-        "recall": tp / (tp + fn) if tp + fn else 0.0,
-        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
-    }
+    metrics = confusion_metrics(np.asarray(y, dtype=int), np.asarray(scores, dtype=float) >= threshold)
+    return {name: metrics[name] for name in ("precision", "recall", "f1")}
 
 
 # Rows of the trade-off table in a model card: what a user would most likely ask for instead.
