@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from strategy_search.config import RunConfig, load_config, load_table, missing_store, read_table, validate_config
-from strategy_search.data import check_features, encode_target, profile
+from strategy_search.data import check_features, encode_classes, profile
 from strategy_search.errors import ConfigError, SearchFailed, StrategySearchError, UsageError
 from strategy_search.masking import mask_secrets
 from strategy_search.model_folder import read_strategy_file
@@ -32,6 +32,7 @@ from strategy_search.scoring import METRIC_LABELS
 from strategy_search.search import (
     PreparedData,
     SearchResult,
+    check_task_settings,
     create_study,
     latest_study_name,
     load_result,
@@ -39,7 +40,7 @@ from strategy_search.search import (
     run_search,
 )
 from strategy_search.slots import all_slots
-from strategy_search.thresholds import ThresholdRule, threshold_warning
+from strategy_search.thresholds import ThresholdRule, format_decision, threshold_warning
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -80,6 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides=args.set)
     data = _prepared(config)
     settings = config.settings()
+    check_task_settings(settings, data.task)
     storage = config.storage_url
     from strategy_search.tracking import SearchTracker
 
@@ -140,6 +142,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_data_summary(data_profile: Any) -> None:
+    if data_profile.multiclass:
+        counts = ", ".join(
+            f"{label!r}: {n} ({n / data_profile.n_rows:.1%})" for label, n in data_profile.class_counts.items()
+        )
+        console.print(
+            escape(
+                f"data: {data_profile.n_rows} rows, {len(data_profile.schema.columns)} features; "
+                f"{len(data_profile.class_counts)} classes: {counts}"
+            ),
+            highlight=False,
+        )
+        _print_notes(data_profile)
+        return
     share = data_profile.n_positive / data_profile.n_rows
     console.print(
         escape(
@@ -226,7 +241,7 @@ def _print_answer(result: SearchResult) -> None:
     members = ", ".join(map(str, result.answer_trials))
     scores = ", ".join(f"{METRIC_LABELS[m]} {means[m]:.4f} ± {stds[m]:.3f}" for m in shown_metrics(result.settings))
     print(
-        f"answer: the average of trials {members} ({scores}, threshold {ensemble.threshold:.3f}); "
+        f"answer: the average of trials {members} ({scores}, threshold {format_decision(ensemble.threshold)}); "
         f"best single trial {METRIC_LABELS[primary]} {single:.4f}"
     )
 
@@ -250,7 +265,7 @@ def _print_top(result: SearchResult, n: int = 5) -> None:
             str(row["trial"]),
             strategy.describe(),
             *(f"{row[m]:.4f} ± {row[f'{m}_std']:.3f}" for m in metrics),
-            f"{row['threshold']:.3f}",
+            format_decision(row["threshold"]),
         ]
         table.add_row(*cells, *(["yes" if int(row["trial"]) in front else ""] if front else []))
     _stdout_console().print(table)
@@ -292,14 +307,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     what = f"trial {trials[0]}" if len(trials) == 1 else f"an ensemble of trials {', '.join(map(str, trials))}"
     meta = read_strategy_file(out_dir)
     print(f"exported {what} ({result.best_strategy.describe()}) to {out_dir}")
-    print(f"threshold {meta['threshold']:.4f} (rule {meta['threshold_rule']})")
+    print(f"threshold {format_decision(meta['threshold'], 4)} (rule {meta['threshold_rule']})")
     _warn_about_threshold(meta["threshold"])
     if version is not None:
         print(f"registered as {config.tracking.register_as!r} version {version}")
     return 0
 
 
-def _warn_about_threshold(threshold: float) -> None:
+def _warn_about_threshold(threshold: Any) -> None:
     warning = threshold_warning(threshold)
     if warning:
         _say("warning", warning)
@@ -342,8 +357,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         threshold = rethreshold(classifier, Path(args.model_dir), args.threshold)
         _say(
             "note",
-            f"threshold {threshold:.4f} (rule {ThresholdRule.parse(args.threshold)}, on the model's stored "
-            "out-of-fold scores) instead of the exported one",
+            f"threshold {format_decision(threshold, 4)} (rule {ThresholdRule.parse(args.threshold)}, on the model's "
+            "stored out-of-fold scores) instead of the exported one",
         )
         _warn_about_threshold(threshold)
     predictions = score_table(classifier, meta, data)
@@ -391,8 +406,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.target not in frame.columns:
         raise UsageError(f"no column {args.target!r} in {args.data}; available columns: {', '.join(frame.columns)}")
     X = check_features(frame.drop(columns=[args.target]))
-    y01, positive, negative = encode_target(frame[args.target], args.positive_label)
-    data_profile = profile(X, y01, positive, negative)
+    codes, task = encode_classes(frame[args.target], args.positive_label)
+    data_profile = profile(X, codes, task)
     _print_profile(frame, args.target, data_profile)
     _print_notes(data_profile)
     from strategy_search.plots import class_distribution_figure
@@ -409,9 +424,10 @@ def _print_profile(frame: Any, target: str, data_profile: Any) -> None:
     counts = Table(title="classes")
     for column in ("class", "role", "rows", "share"):
         counts.add_column(column)
-    for label, role in ((data_profile.positive_label, "positive"), (data_profile.negative_label, "negative")):
-        n = data_profile.class_counts[str(label)]
-        counts.add_row(str(label), role, str(n), f"{n / data_profile.n_rows:.1%}")
+    roles = {str(data_profile.positive_label): "positive", str(data_profile.negative_label): "negative"}
+    for label, n in data_profile.class_counts.items():
+        role = "class" if data_profile.multiclass else roles[label]
+        counts.add_row(label, role, str(n), f"{n / data_profile.n_rows:.1%}")
     out.print(counts)
     out.print(f"imbalance ratio: {data_profile.imbalance_ratio:.1f} : 1")
     columns = Table(title="columns")

@@ -5,7 +5,8 @@ asks before building, so an impossible combination is neither proposed nor built
 
 * a component tagged ``requires`` (model tag names) needs a model with each of those tags;
 * a model tagged ``balances_itself`` (slot names) takes only the neutral choice of those slots;
-* a component tagged ``numeric_only`` is not used on data with categorical columns.
+* a component tagged ``numeric_only`` is not used on data with categorical columns;
+* a component tagged ``binary_only`` is not used on a multi-class target.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from strategy_search.components.registry import Component
 from strategy_search.slots import MODEL, Slot, all_slots, get_slot
 
 
-def conflicts(slot: Slot, component: Component[Any], model: Component[Any], *, has_categorical: bool) -> list[str]:
+def conflicts(
+    slot: Slot, component: Component[Any], model: Component[Any], *, has_categorical: bool, multiclass: bool = False
+) -> list[str]:
     """Why ``component`` cannot fill ``slot`` next to ``model`` on this data: the first rule it
     breaks (empty: it can)."""
+    name = f"{slot.name} {component.key!r}"
+    if multiclass and component.tag("binary_only"):
+        return [f"{name} works on two-class targets only; this target has more classes."]
     if component.key == slot.neutral or slot.name == MODEL:
         return []
     problems = []
-    name = f"{slot.name} {component.key!r}"
     if slot.name in model.tag("balances_itself", ()):
         problems.append(
             f"{name} cannot be used with model {model.key!r}, which balances the classes itself "
@@ -38,12 +43,12 @@ def conflicts(slot: Slot, component: Component[Any], model: Component[Any], *, h
     return problems[:1]
 
 
-def allowed(slot: Slot, key: str, model_key: str, *, has_categorical: bool) -> bool:
+def allowed(slot: Slot, key: str, model_key: str, *, has_categorical: bool, multiclass: bool = False) -> bool:
     model = get_slot(MODEL).component(model_key)
-    return not conflicts(slot, slot.component(key), model, has_categorical=has_categorical)
+    return not conflicts(slot, slot.component(key), model, has_categorical=has_categorical, multiclass=multiclass)
 
 
-def incompatibilities(choices: Mapping[str, str], *, has_categorical: bool) -> list[str]:
+def incompatibilities(choices: Mapping[str, str], *, has_categorical: bool, multiclass: bool = False) -> list[str]:
     """Every reason the combination (slot name -> component key) cannot be built; empty when it can."""
     slots = all_slots()
     model = get_slot(MODEL).component(choices[MODEL])
@@ -51,5 +56,7 @@ def incompatibilities(choices: Mapping[str, str], *, has_categorical: bool) -> l
     for slot in slots:
         key = choices.get(slot.name, slot.neutral)
         if key is not None:
-            problems += conflicts(slot, slot.component(key), model, has_categorical=has_categorical)
+            problems += conflicts(
+                slot, slot.component(key), model, has_categorical=has_categorical, multiclass=multiclass
+            )
     return problems

@@ -38,7 +38,7 @@ from pydantic import (
 from strategy_search.data import class_count_problem, describe_counts, find_label
 from strategy_search.errors import ConfigError, DataError, SpaceError
 from strategy_search.masking import register_secret
-from strategy_search.search import prepare_data
+from strategy_search.search import prepare_data, task_setting_problems
 from strategy_search.settings import SearchSettings, spec_of
 from strategy_search.space import builtin_space_names, load_space
 
@@ -548,7 +548,15 @@ def _target_errors(y: pd.Series, target: str, positive_label: Any) -> Errors:
     problem = class_count_problem(counts)
     if problem:
         errors.append(("data.target", f"column {target!r} {problem}"))
-    if positive_label is not None and find_label(counts.index, positive_label) is None:
+    if positive_label is not None and len(counts) > 2:
+        errors.append(
+            (
+                "data.positive_label",
+                f"got {positive_label!r}, but the target has {len(counts)} classes ({describe_counts(counts)}), each "
+                "scored against the others; positive_label applies to two-class targets, so remove it",
+            )
+        )
+    elif positive_label is not None and find_label(counts.index, positive_label) is None:
         errors.append(
             (
                 "data.positive_label",
@@ -569,7 +577,7 @@ def validate_config(path: str | Path, *, overrides: Sequence[str] = ()) -> list[
         return exc.errors
     try:
         # The search's own checks on the table (e.g. +/-inf values), so `validate` misses none.
-        prepare_data(X, y, positive_label=config.data.positive_label)
+        data = prepare_data(X, y, positive_label=config.data.positive_label)
     except DataError as exc:
         return [("data", str(exc))]
-    return []
+    return [(f"search.{name}", why) for name, why in task_setting_problems(config.settings(), data.task)]

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from strategy_search.errors import DataError
+from strategy_search.task import Task, label_order
 
-__all__ = ["DataError", "DataProfile", "FeatureSchema", "check_features", "encode_target", "profile"]
+__all__ = ["DataError", "DataProfile", "FeatureSchema", "Task", "check_features", "encode_target", "profile"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,11 @@ class FeatureSchema:
 
 @dataclass(frozen=True)
 class DataProfile:
-    """What the search needs to know about a table to propose only strategies that can run."""
+    """What the search needs to know about a table to propose only strategies that can run.
+
+    ``task`` says binary or multi-class (a binary profile made without one is
+    ``(negative_label, positive_label)``). For a multi-class target ``positive_label`` and
+    ``negative_label`` are None and ``n_positive`` counts the rows of the smallest class."""
 
     n_rows: int
     n_positive: int
@@ -59,6 +64,20 @@ class DataProfile:
     notes: tuple[str, ...] = ()
     constant_columns: tuple[str, ...] = ()
     id_like_columns: tuple[str, ...] = ()
+    task: Task | None = None
+
+    def __post_init__(self) -> None:
+        if self.task is None:
+            object.__setattr__(self, "task", Task((self.negative_label, self.positive_label)))
+
+    @property
+    def the_task(self) -> Task:
+        assert self.task is not None  # set in __post_init__
+        return self.task
+
+    @property
+    def multiclass(self) -> bool:
+        return self.the_task.multiclass
 
     @property
     def has_categorical(self) -> bool:
@@ -66,6 +85,11 @@ class DataProfile:
 
     @property
     def imbalance_ratio(self) -> float:
+        """Negatives per positive; for a multi-class target, rows of the largest class per row
+        of the smallest."""
+        if self.multiclass:
+            counts = list(self.class_counts.values())
+            return max(counts) / max(min(counts), 1)
         return (self.n_rows - self.n_positive) / max(self.n_positive, 1)
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,6 +98,7 @@ class DataProfile:
         out["positive_label"] = plain(self.positive_label)
         out["negative_label"] = plain(self.negative_label)
         out["notes"] = list(self.notes)
+        out["task"] = plain(self.the_task.to_dict())
         return out
 
 
@@ -107,16 +132,43 @@ def check_features(X: Any) -> pd.DataFrame:
     return X
 
 
-def encode_target(y: Any, positive_label: Any = None) -> tuple[np.ndarray, Any, Any]:
-    """Return ``(y01, positive_label, negative_label)``; the positive class defaults to the minority."""
-    labels = pd.Series(y).reset_index(drop=True)
-    if labels.isna().any():
-        raise DataError(f"The target has {int(labels.isna().sum())} missing values; drop those rows.")
+def encode_classes(y: Any, positive_label: Any = None) -> tuple[np.ndarray, Task]:
+    """The target as class codes and its :class:`Task`. Two classes are coded 0/1 (1 =
+    positive, by default the minority); more are coded in their labels' sorted order."""
+    labels = _checked_labels(y)
     counts = labels.value_counts()
-    described = describe_counts(counts)
     problem = class_count_problem(counts)
     if problem:
         raise DataError(f"The target {problem}.")
+    if len(counts) <= 2:
+        y01, positive, negative = encode_target(labels, positive_label)
+        return y01, Task((negative, positive))
+    if positive_label is not None:
+        raise DataError(
+            f"positive_label {positive_label!r} applies to two-class targets; this target has {len(counts)} "
+            f"classes ({describe_counts(counts)}), each scored against the others. Leave positive_label unset."
+        )
+    classes = sorted(counts.index, key=label_order)
+    codes = pd.Categorical(labels, categories=classes).codes.astype(int)
+    return codes, Task(tuple(plain(c) for c in classes))
+
+
+def _checked_labels(y: Any) -> pd.Series:
+    labels = pd.Series(y).reset_index(drop=True)
+    if labels.isna().any():
+        raise DataError(f"The target has {int(labels.isna().sum())} missing values; drop those rows.")
+    return labels
+
+
+def encode_target(y: Any, positive_label: Any = None) -> tuple[np.ndarray, Any, Any]:
+    """Return ``(y01, positive_label, negative_label)`` for a two-class target; the positive
+    class defaults to the minority."""
+    labels = _checked_labels(y)
+    counts = labels.value_counts()
+    described = describe_counts(counts)
+    problem = class_count_problem(counts)
+    if problem or len(counts) > 2:
+        raise DataError(f"The target {problem or f'has {len(counts)} classes ({described}); two are needed here'}.")
     if positive_label is None:
         # The minority is positive; a tie goes to the larger label so {0, 1} gives 1.
         ordered = sorted(counts.items(), key=lambda kv: (kv[1], -_sort_key(kv[0])))
@@ -140,10 +192,12 @@ def class_count_problem(counts: pd.Series) -> str | None:
             f"has a single class ({describe_counts(counts)}); a classifier needs rows of both classes, "
             "so check the file and the target column"
         )
-    if len(counts) > 2:
+    rare = counts[counts < 2]
+    if len(counts) > 2 and len(rare):
         return (
-            f"has {len(counts)} classes ({describe_counts(counts)}); multi-class targets are not supported "
-            "yet: keep two classes, or map the others onto one (one class against the rest)"
+            f"has classes with a single row ({describe_counts(rare)}; all classes: {describe_counts(counts)}); "
+            "cross-validation needs at least 2 rows of every class: drop those rows or merge the class into "
+            "a similar one"
         )
     return None
 
@@ -161,18 +215,28 @@ def _sort_key(value: Any) -> float:
         return 0.0
 
 
-def profile(X: pd.DataFrame, y01: np.ndarray, positive_label: Any, negative_label: Any) -> DataProfile:
+def profile(X: pd.DataFrame, codes: np.ndarray, task: Task) -> DataProfile:
+    """The profile of features ``X`` and a target coded by :func:`encode_classes`."""
     constant, id_like = constant_columns(X), id_like_columns(X)
+    counts = np.bincount(np.asarray(codes, dtype=int), minlength=task.n_classes)
+    if task.multiclass:
+        class_counts = {str(label): int(n) for label, n in zip(task.classes, counts, strict=True)}
+        positive, negative, n_positive = None, None, int(counts.min())
+    else:
+        negative, positive = task.classes
+        class_counts = {str(positive): int(counts[1]), str(negative): int(counts[0])}
+        n_positive = int(counts[1])
     return DataProfile(
         n_rows=len(X),
-        n_positive=int(y01.sum()),
+        n_positive=n_positive,
         schema=FeatureSchema.infer(X),
-        positive_label=positive_label,
-        negative_label=negative_label,
-        class_counts={str(positive_label): int(y01.sum()), str(negative_label): int(len(y01) - y01.sum())},
+        positive_label=positive,
+        negative_label=negative,
+        class_counts=class_counts,
         notes=tuple(data_notes(X, constant=constant, id_like=id_like)),
         constant_columns=tuple(constant),
         id_like_columns=tuple(id_like),
+        task=task,
     )
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from strategy_search.ranking import best_first
 from strategy_search.scoring import CVResult, fold_from_scores
 from strategy_search.strategy import Ensemble, Strategy
+from strategy_search.task import Decision, as_decision
 
 # Scores within this of each other count as equal: the smaller ensemble wins the tie.
 TOLERANCE = 1e-9
@@ -44,10 +45,12 @@ class TrialEnsemble:
 
     trials: tuple[int, ...]
     weights: tuple[float, ...]
-    threshold: float
+    threshold: Decision
     metrics: dict[str, float]
     metrics_std: dict[str, float]
     cv: CVResult | None = field(default=None, compare=False, repr=False)
+    # Multi-class: each class's CV metrics (scoring.CVResult.class_metrics).
+    class_metrics: dict[str, list[float]] = field(default_factory=dict)
 
     def strategy(self, strategy_of: Callable[[int], Strategy]) -> Ensemble:
         """The members' strategies (``strategy_of(trial_number)``) as plain data."""
@@ -57,9 +60,10 @@ class TrialEnsemble:
         return {
             "trials": list(self.trials),
             "weights": list(self.weights),
-            "threshold": self.threshold,
+            "threshold": list(self.threshold) if isinstance(self.threshold, tuple) else self.threshold,
             "metrics": dict(self.metrics),
             "metrics_std": dict(self.metrics_std),
+            "class_metrics": dict(self.class_metrics),
         }
 
     @classmethod
@@ -67,9 +71,10 @@ class TrialEnsemble:
         return cls(
             tuple(int(n) for n in data["trials"]),
             tuple(float(w) for w in data["weights"]),
-            float(data["threshold"]),
+            as_decision(data["threshold"]),
             dict(data["metrics"]),
             dict(data["metrics_std"]),
+            class_metrics=dict(data.get("class_metrics") or {}),
         )
 
 
@@ -168,4 +173,5 @@ def select_ensemble(
         metrics=cv.mean(),
         metrics_std=cv.std(),
         cv=cv,
+        class_metrics=cv.class_metrics(),
     )

@@ -31,18 +31,23 @@ import yaml
 
 from strategy_search.data import DataProfile, FeatureSchema, plain
 from strategy_search.errors import ExportError
-from strategy_search.estimators.thresholded import ThresholdedClassifier
+from strategy_search.estimators.thresholded import ClassWeightedClassifier, ThresholdedClassifier
 from strategy_search.model_folder import (
     STRATEGY_FILE,
     expected_columns,
     read_strategy_file,
     recorded_sha256,
+    score_column,
     score_frame,
 )
 from strategy_search.scoring import METRICS
 from strategy_search.slots import all_slots
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, strategy_from_dict
+from strategy_search.task import Decision, Task
 from strategy_search.thresholds import ThresholdRule, threshold_warning, trade_off
+
+# The deployable classifier of a binary target, or of a multi-class one.
+Classifier = ThresholdedClassifier | ClassWeightedClassifier
 
 __all__ = ["export_model", "load_exported", "load_model", "predict_table", "rebuild_classifier", "score_frame"]
 
@@ -79,7 +84,7 @@ def predict_table(model_dir: Path, data: pd.DataFrame) -> pd.DataFrame:
     return score_table(*load_exported(model_dir), data)
 
 
-def score_table(classifier: ThresholdedClassifier, meta: Mapping[str, Any], data: pd.DataFrame) -> pd.DataFrame:
+def score_table(classifier: Classifier, meta: Mapping[str, Any], data: pd.DataFrame) -> pd.DataFrame:
     """:func:`predict_table` for an export already loaded with :func:`load_exported`."""
     features = _features(data, expected_columns(meta))
     return data.assign(**score_frame(classifier, features))
@@ -130,13 +135,13 @@ def _features(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 # -- loading ----------------------------------------------------------------------------------
-def load_model(model_dir: Path) -> ThresholdedClassifier:
+def load_model(model_dir: Path) -> Classifier:
     """The fitted classifier of an export folder, checked as :func:`load_exported` does:
     ``load_model(dir).predict_proba(X)[:, 1]`` scores rows, ``predict`` applies the tuned threshold."""
     return load_exported(model_dir)[0]
 
 
-def load_exported(model_dir: Path) -> tuple[ThresholdedClassifier, dict[str, Any]]:
+def load_exported(model_dir: Path) -> tuple[Classifier, dict[str, Any]]:
     """The fitted classifier of an export folder and its parsed ``strategy.yaml``.
 
     Loading runs no code from the folder: the classifier file must match the SHA-256 recorded
@@ -149,9 +154,10 @@ def load_exported(model_dir: Path) -> tuple[ThresholdedClassifier, dict[str, Any
     return load_mlflow_model(model_dir, expected_sha256=recorded_sha256(model_dir, meta)), meta
 
 
-def rethreshold(classifier: ThresholdedClassifier, model_dir: Path, rule: ThresholdRule | str) -> float:
-    """Set ``classifier``'s threshold by ``rule`` on the out-of-fold scores stored in the export
-    folder (what the threshold would have been had the search used that rule); returns it."""
+def rethreshold(classifier: Classifier, model_dir: Path, rule: ThresholdRule | str) -> Decision:
+    """Set ``classifier``'s threshold (multi-class: per-class weights) by ``rule`` on the
+    out-of-fold scores stored in the export folder (what it would have been had the search used
+    that rule); returns it."""
     path = Path(model_dir) / OOF_FILE
     if not path.is_file():
         raise ExportError(
@@ -159,23 +165,33 @@ def rethreshold(classifier: ThresholdedClassifier, model_dir: Path, rule: Thresh
             "export it again with this version (`strategy-search export CONFIG`)."
         )
     stored = pd.read_csv(path)
-    classifier.threshold = ThresholdRule.parse(rule).choose(stored["positive"].to_numpy(), stored["score"].to_numpy())
+    rule = ThresholdRule.parse(rule)
+    if isinstance(classifier, ClassWeightedClassifier):
+        problem = rule.multiclass_problem()
+        if problem:
+            raise ExportError(f"--threshold: {problem}.")
+        columns = [score_column(c) for c in classifier.classes_]
+        weights = rule.choose(stored["class_code"].to_numpy(dtype=int), stored[columns].to_numpy(dtype=float))
+        classifier.threshold = weights
+        return weights
+    classifier.threshold = rule.threshold(stored["positive"].to_numpy(), stored["score"].to_numpy())
     return float(classifier.threshold)
 
 
-def rebuild_classifier(meta: Mapping[str, Any]) -> ThresholdedClassifier:
+def rebuild_classifier(meta: Mapping[str, Any]) -> Classifier:
     """The unfitted classifier described by a parsed ``strategy.yaml`` (refit it on new data)."""
     return build_classifier(
         strategy_from_dict(meta["strategy"]),
         FeatureSchema.from_dict(meta["schema"]),
         positive_label=meta["positive_label"],
+        task=Task.from_dict(meta["task"]) if meta.get("task") else None,
     )
 
 
 # -- writing ----------------------------------------------------------------------------------
 def export_model(
     *,
-    classifier: ThresholdedClassifier,
+    classifier: Classifier,
     strategy: Strategy | Ensemble,
     profile: DataProfile,
     metrics: dict[str, float],
@@ -185,6 +201,7 @@ def export_model(
     source: dict[str, Any],
     oof: tuple[np.ndarray, np.ndarray] | None = None,
     threshold_rule: ThresholdRule | str = "best_f1",
+    class_metrics: Mapping[str, list[float]] | None = None,
 ) -> Path:
     """Write the export folder for a fitted ``classifier`` (replacing an earlier export there).
 
@@ -192,7 +209,8 @@ def export_model(
     the model card describes its columns. ``source`` says where the model came from (run id,
     study, config path). ``oof`` (out-of-fold scores and 0/1 labels of the training rows, from
     the search's CV) is kept in the folder so ``predict --threshold`` can re-pick the threshold
-    by another rule; ``threshold_rule`` is the rule that picked the classifier's. The folder is
+    by another rule; ``threshold_rule`` is the rule that picked the classifier's;
+    ``class_metrics`` (multi-class) each class's CV metrics, in class-code order. The folder is
     built beside ``out_dir`` and moved into place at the end, so a failed export never leaves
     a half-written folder.
     """
@@ -215,8 +233,10 @@ def export_model(
         )
         meta["category_levels"] = category_levels(features, profile.schema)
         meta["threshold_rule"] = str(ThresholdRule.parse(threshold_rule))
+        if class_metrics:
+            meta["class_metrics"] = plain(class_metrics)
         if oof is not None:
-            pd.DataFrame({"score": oof[0], "positive": oof[1].astype(int)}).to_csv(staging / OOF_FILE, index=False)
+            _oof_frame(oof, profile.the_task).to_csv(staging / OOF_FILE, index=False)
             meta["oof_file"] = OOF_FILE
         (staging / STRATEGY_FILE).write_text(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
         card = model_card(meta=meta, strategy=strategy, profile=profile, X=features, model_dir=out_dir, oof=oof)
@@ -225,6 +245,16 @@ def export_model(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def _oof_frame(oof: tuple[np.ndarray, np.ndarray], task: Task) -> pd.DataFrame:
+    """The out-of-fold scores with their labels: ``score`` and ``positive`` (0/1) for a binary
+    target; a ``score_<class>`` column per class, ``class_code`` and ``label`` for more."""
+    scores, codes = oof
+    if not task.multiclass:
+        return pd.DataFrame({"score": scores, "positive": codes.astype(int)})
+    columns = {score_column(c): scores[:, i] for i, c in enumerate(task.classes)}
+    return pd.DataFrame({**columns, "class_code": codes.astype(int), "label": task.labels(codes)})
 
 
 def _check_replaceable(out_dir: Path) -> None:
@@ -271,6 +301,7 @@ def strategy_metadata(
             "format_version": FORMAT_VERSION,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "strategy": strategy.to_dict(),
+            "task": profile.the_task.to_dict(),
             "schema": profile.schema.to_dict(),
             "positive_label": profile.positive_label,
             "negative_label": profile.negative_label,
@@ -300,7 +331,8 @@ def model_card(
         _class_section(profile),
         _strategy_section(strategy),
         _metrics_section(meta["cv_metrics"]["mean"], meta["cv_metrics"]["std"]),
-        _threshold_section(strategy.threshold, profile, str(meta.get("threshold_rule", "best_f1")), oof),
+        _class_metrics_section(profile, meta.get("class_metrics") or {}),
+        _decision_section(strategy.threshold, profile, str(meta.get("threshold_rule", "best_f1")), oof),
         _usage_section(model_dir),
         _versions_section(meta["versions"]),
     ]
@@ -342,6 +374,17 @@ def _data_section(profile: DataProfile, X: pd.DataFrame) -> str:
 
 
 def _class_section(profile: DataProfile) -> str:
+    if profile.multiclass:
+        rows = [
+            [f"`{label}`", count, f"{count / max(profile.n_rows, 1):.1%}"]
+            for label, count in profile.class_counts.items()
+        ]
+        return (
+            "## Class distribution\n\n"
+            + _table(["label", "rows", "share"], rows)
+            + f"\n\n{len(rows)} classes; imbalance ratio: {profile.imbalance_ratio:.1f} rows of the largest "
+            "class per row of the smallest."
+        )
     rows = []
     for role, label in (("positive", profile.positive_label), ("negative", profile.negative_label)):
         count = profile.class_counts.get(str(label), 0)
@@ -396,8 +439,44 @@ def _metrics_section(means: Mapping[str, float], stds: Mapping[str, float]) -> s
     )
 
 
+# Per-class metrics in the model card, and how they are headed there.
+_CLASS_COLUMNS = {"pr_auc": "PR-AUC", "roc_auc": "ROC-AUC", "precision": "precision", "recall": "recall", "f1": "F1"}
+
+
+def _class_metrics_section(profile: DataProfile, class_metrics: Mapping[str, list[float]]) -> str:
+    if not profile.multiclass or not class_metrics:
+        return ""
+    shown = [name for name in _CLASS_COLUMNS if name in class_metrics]
+    rows = [
+        [f"`{label}`", *(_number(class_metrics[name][code]) for name in shown)]
+        for code, label in enumerate(profile.the_task.classes)
+    ]
+    return (
+        "## Performance per class\n\n"
+        "Each class against the others, averaged over the same validation folds (PR-AUC and ROC-AUC "
+        "one-vs-rest; precision, recall and F1 of the tuned decision). The macro metrics above are "
+        "their unweighted means.\n\n" + _table(["class", *(_CLASS_COLUMNS[n] for n in shown)], rows)
+    )
+
+
 def _number(value: Any) -> str:
     return "n/a" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.4f}"
+
+
+def _decision_section(
+    decision: Decision, profile: DataProfile, rule: str, oof: tuple[np.ndarray, np.ndarray] | None
+) -> str:
+    if isinstance(decision, tuple):
+        rows = [[f"`{label}`", f"{w:.4f}"] for label, w in zip(profile.the_task.classes, decision, strict=True)]
+        return (
+            "## Decision rule\n\n"
+            "A row is predicted as the class with the largest weighted probability "
+            "(`score_<class>` times the class's weight). The weights were picked by the rule "
+            f"`{rule}` on the search's out-of-fold predictions (every training row scored by a model that did "
+            "not see it); all weights equal means the most probable class. Re-pick them with "
+            "`strategy-search predict --threshold argmax` (or `best_f1`).\n\n" + _table(["class", "weight"], rows)
+        )
+    return _threshold_section(decision, profile, rule, oof)
 
 
 def _threshold_section(

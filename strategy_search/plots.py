@@ -14,9 +14,16 @@ def class_distribution_figure(profile: DataProfile) -> Figure:
     figure = Figure(figsize=(4, 3), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    labels = [str(profile.negative_label), str(profile.positive_label)]
-    counts = [profile.class_counts.get(label, 0) for label in labels]
-    bars = axes.bar([f"{labels[0]}\n(negative)", f"{labels[1]}\n(positive)"], counts, color=["#9aa5b1", "#d9534f"])
+    if profile.multiclass:
+        names, counts = list(profile.class_counts), list(profile.class_counts.values())
+        smallest = min(counts)
+        colours = ["#d9534f" if c == smallest else "#9aa5b1" for c in counts]
+        bars = axes.bar(names, counts, color=colours)
+        axes.tick_params(axis="x", labelrotation=30 if len(names) > 4 else 0)
+    else:
+        labels = [str(profile.negative_label), str(profile.positive_label)]
+        counts = [profile.class_counts.get(label, 0) for label in labels]
+        bars = axes.bar([f"{labels[0]}\n(negative)", f"{labels[1]}\n(positive)"], counts, color=["#9aa5b1", "#d9534f"])
     axes.bar_label(bars, labels=[f"{c} ({c / max(sum(counts), 1):.1%})" for c in counts])
     axes.set_ylabel("rows")
     axes.set_title(f"Class distribution (imbalance {profile.imbalance_ratio:.1f}:1)")

@@ -25,7 +25,16 @@ from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, St
 
 from strategy_search.errors import DataError
 from strategy_search.parallel import Stopped, TaskRunner
-from strategy_search.thresholds import BEST_F1, ThresholdRule, confusion_metrics, ranking_curve
+from strategy_search.task import Decision, class_scores
+from strategy_search.thresholds import (
+    BEST_F1,
+    ThresholdRule,
+    confusion_metrics,
+    multiclass_confusion_metrics,
+    predict_classes,
+    ranking_curve,
+    untuned_decision,
+)
 
 # Every metric is maximised.
 METRICS = ("pr_auc", "roc_auc", "f1", "f1_at_0.5", "precision", "recall", "balanced_accuracy", "mcc")
@@ -70,7 +79,11 @@ def _roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
 
 
 def threshold_free_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """PR-AUC, ROC-AUC and the F1 of the untuned decision (threshold 0.5; multi-class: the most
+    probable class). Multi-class: macro one-vs-rest averages over the classes present in ``y``."""
     y, scores = np.asarray(y, dtype=int), np.asarray(scores, dtype=float)
+    if scores.ndim == 2:
+        return _multiclass_threshold_free(y, scores)
     two_classes = 0 < y.sum() < len(y)
     return {
         "pr_auc": _average_precision(y, scores) if y.sum() else float("nan"),
@@ -79,22 +92,74 @@ def threshold_free_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float
     }
 
 
-def score_predictions(y: np.ndarray, scores: np.ndarray, threshold: float | None) -> dict[str, float]:
+def per_class_threshold_free(y: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray]:
+    """One-vs-rest PR-AUC and ROC-AUC of each class (columns of ``scores``); NaN for a class
+    absent from ``y`` (PR-AUC) or making up all of it (ROC-AUC)."""
+    pr_auc, roc_auc = [], []
+    for k in range(scores.shape[1]):
+        is_k = (y == k).astype(int)
+        pr_auc.append(_average_precision(is_k, scores[:, k]) if is_k.any() else np.nan)
+        roc_auc.append(_roc_auc(is_k, scores[:, k]) if 0 < is_k.sum() < len(is_k) else np.nan)
+    return {"pr_auc": np.array(pr_auc), "roc_auc": np.array(roc_auc)}
+
+
+def _mean_of_present(values: np.ndarray) -> float:
+    present = values[~np.isnan(values)]
+    return float(present.mean()) if len(present) else float("nan")
+
+
+def _multiclass_threshold_free(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    per_class = per_class_threshold_free(y, scores)
+    argmax = multiclass_confusion_metrics(y, predict_classes(scores, np.ones(scores.shape[1])), scores.shape[1])
+    return {
+        "pr_auc": _mean_of_present(per_class["pr_auc"]),
+        "roc_auc": _mean_of_present(per_class["roc_auc"]),
+        "f1_at_0.5": argmax["f1"],
+    }
+
+
+def score_predictions(y: np.ndarray, scores: np.ndarray, threshold: Decision | None) -> dict[str, float]:
     """Every metric in :data:`METRICS` for one validation set; the ones that need the tuned
-    threshold are NaN when it is not known (a fold stopped before its inner fits ran)."""
+    decision (a threshold, or multi-class per-class weights) are NaN when it is not known (a
+    fold stopped before its inner fits ran). Multi-class metrics are macro averages."""
     metrics = threshold_free_metrics(y, scores)
     if threshold is None:
         return {m: metrics.get(m, float("nan")) for m in METRICS}
-    metrics.update(confusion_metrics(np.asarray(y, dtype=int), np.asarray(scores, dtype=float) >= threshold))
+    metrics.update(decision_metrics(np.asarray(y, dtype=int), np.asarray(scores, dtype=float), threshold))
     return {m: metrics[m] for m in METRICS}
+
+
+def decision_metrics(y: np.ndarray, scores: np.ndarray, decision: Decision) -> dict[str, Any]:
+    """The metrics of deciding by ``decision``; multi-class ones add ``per_class``."""
+    if scores.ndim == 2:
+        return multiclass_confusion_metrics(y, predict_classes(scores, decision), scores.shape[1])
+    return dict(confusion_metrics(y, scores >= decision))
+
+
+def per_class_metrics(y: np.ndarray, scores: np.ndarray, decision: Decision | None) -> dict[str, list[float]]:
+    """Each class's one-vs-rest PR-AUC and ROC-AUC and, with a decision, its precision, recall
+    and F1 (multi-class scores only)."""
+    y = np.asarray(y, dtype=int)
+    values = per_class_threshold_free(y, scores)
+    if decision is not None:
+        values.update(decision_metrics(y, scores, decision)["per_class"])
+    return {name: [float(v) for v in column] for name, column in values.items()}
 
 
 THRESHOLD_FREE = ("pr_auc", "roc_auc", "f1_at_0.5")
 
 
 # -- folds ------------------------------------------------------------------------------------
-def effective_folds(n_positive: int, folds: int) -> int:
-    """Folds such that every validation fold holds at least one positive."""
+def effective_folds(n_positive: int, folds: int, *, multiclass: bool = False) -> int:
+    """Folds such that every validation fold holds at least one positive (multi-class: one
+    row of every class; ``n_positive`` is then the smallest class's size)."""
+    if multiclass and n_positive < folds:
+        warnings.warn(
+            f"The smallest class has only {n_positive} rows: using {max(n_positive, 2)} CV folds instead of "
+            f"{folds} so that every validation fold holds a row of every class.",
+            stacklevel=2,
+        )
+        return max(n_positive, 2)
     if n_positive < 2:
         raise DataError(f"Cross-validation needs at least 2 positive rows; the data has {n_positive}.")
     if n_positive < folds:
@@ -116,13 +181,15 @@ def cv_splits(y: np.ndarray, *, folds: int, repeats: int, seed: int) -> list[tup
 # -- one fit ----------------------------------------------------------------------------------
 @dataclass
 class FitTask:
-    """Fit a clone of ``pipeline`` on rows ``train``, score rows ``predict``."""
+    """Fit a clone of ``pipeline`` on rows ``train``, score rows ``predict`` (labels are class
+    codes ``0 .. n_classes - 1``)."""
 
     pipeline: Any
     X: pd.DataFrame
     y: np.ndarray
     train: np.ndarray
     predict: np.ndarray
+    n_classes: int = 2
 
 
 @dataclass
@@ -151,7 +218,8 @@ def run_fit(task: FitTask) -> FitResult:
         warnings.simplefilter("ignore")
         started = time.perf_counter()
         model = clone(task.pipeline).fit(task.X.iloc[task.train], task.y[task.train])
-        scores = np.asarray(model.predict_proba(task.X.iloc[task.predict])[:, 1], dtype=float)
+        probabilities = _all_classes(model, model.predict_proba(task.X.iloc[task.predict]), task.n_classes)
+        scores = class_scores(probabilities, task.n_classes)
         seconds = time.perf_counter() - started
     notes = {}
     sampler = getattr(model, "named_steps", {}).get("resample")
@@ -160,12 +228,24 @@ def run_fit(task: FitTask) -> FitResult:
     return FitResult(scores, seconds, notes)
 
 
+def _all_classes(model: Any, probabilities: Any, n_classes: int) -> np.ndarray:
+    """One column per class code, in code order, even when the training rows lacked a class
+    (its column is then 0)."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    classes = np.asarray(getattr(model, "classes_", np.arange(probabilities.shape[1])), dtype=int)
+    if probabilities.shape[1] == n_classes and (classes == np.arange(n_classes)).all():
+        return probabilities
+    full = np.zeros((len(probabilities), n_classes))
+    full[:, classes] = probabilities
+    return full
+
+
 def inner_splits(y: np.ndarray, train: np.ndarray, *, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Stratified splits *within* ``train`` (as row indices of the full data) for choosing the
     threshold: ``folds >= 2`` gives K-fold out-of-fold predictions, ``1`` a single holdout of
     a third of the rows, ``0`` (or a part too small to split) none, i.e. threshold 0.5."""
     y_train = y[train]
-    smallest_class = min(int(y_train.sum()), int(len(y_train) - y_train.sum()))
+    smallest_class = int(np.bincount(y_train, minlength=max(int(y.max()) + 1, 2)).min())
     if folds < 1 or smallest_class < 2:
         return []
     if folds == 1:
@@ -184,11 +264,12 @@ class FoldResult:
 
     metrics: dict[str, float]
     validation_scores: np.ndarray
-    threshold: float | None
+    threshold: Decision | None
     fit_seconds: float
     notes: dict[str, Any] = field(default_factory=dict)
     inner_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
     inner_scores: np.ndarray | None = None
+    class_metrics: dict[str, list[float]] = field(default_factory=dict)
 
 
 def fold_from_scores(
@@ -202,16 +283,21 @@ def fold_from_scores(
     fit_seconds: float = 0.0,
     notes: dict[str, Any] | None = None,
 ) -> FoldResult:
-    """Threshold by ``rule`` from the inner scores (training part only, see :class:`FoldResult`;
-    0.5 when the part was too small to split), then the validation metrics at it."""
+    """Threshold (multi-class: per-class weights) by ``rule`` from the inner scores (training
+    part only, see :class:`FoldResult`; the untuned decision when the part was too small to
+    split), then the validation metrics at it."""
+    threshold: Decision | None
     if inner_scores is None:
         threshold = None
     elif len(inner_rows):
         threshold = rule.choose(y[inner_rows], inner_scores)
     else:
-        threshold = 0.5
+        threshold = untuned_decision(validation_scores)
     metrics = score_predictions(y[validation], validation_scores, threshold)
-    return FoldResult(metrics, validation_scores, threshold, fit_seconds, notes or {}, inner_rows, inner_scores)
+    by_class = per_class_metrics(y[validation], validation_scores, threshold) if validation_scores.ndim == 2 else {}
+    return FoldResult(
+        metrics, validation_scores, threshold, fit_seconds, notes or {}, inner_rows, inner_scores, by_class
+    )
 
 
 def _fold_result(
@@ -224,7 +310,8 @@ def _fold_result(
 ) -> FoldResult:
     """``inner_fits`` is None when the inner fits did not run (the CV was stopped)."""
     inner_rows = np.concatenate([b for _, b in inner]) if inner else np.empty(0, dtype=int)
-    inner_scores = None if inner_fits is None else np.concatenate([f.scores for f in inner_fits] or [np.empty(0)])
+    empty = np.empty((0, *outer.scores.shape[1:]))
+    inner_scores = None if inner_fits is None else np.concatenate([f.scores for f in inner_fits] or [empty])
     seconds = outer.seconds + sum(f.seconds for f in inner_fits or [])
     return fold_from_scores(
         y, validation, outer.scores, inner_rows, inner_scores, rule=rule, fit_seconds=seconds, notes=outer.notes
@@ -264,20 +351,38 @@ class CVResult:
     def std(self) -> dict[str, float]:
         return self._summary(np.std)
 
+    def class_metrics(self) -> dict[str, list[float]]:
+        """Multi-class CVs: each class's metrics (:func:`per_class_metrics`), averaged over
+        the folds; empty for a binary CV."""
+        per_fold = [f.class_metrics for f in self.folds if f.class_metrics]
+        if not per_fold:
+            return {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a class absent from every fold stays NaN
+            return {
+                name: [float(v) for v in np.nanmean([f[name] for f in per_fold if name in f], axis=0)]
+                for name in per_fold[0]
+            }
+
     @property
     def oof(self) -> np.ndarray:
-        total, count = np.zeros(self.n_rows), np.zeros(self.n_rows)
+        """Each row's validation scores averaged over repeats (NaN for rows no fold scored);
+        multi-class: one column per class."""
+        width = self.folds[0].validation_scores.shape[1:] if self.folds else ()
+        total, count = np.zeros((self.n_rows, *width)), np.zeros(self.n_rows)
         for fold, (_, validation) in zip(self.folds, self.splits, strict=False):
             total[validation] += fold.validation_scores
             count[validation] += 1
+        count = count.reshape(-1, *([1] * len(width)))
         with np.errstate(invalid="ignore"):
             return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
-    def deployment_threshold(self, y: np.ndarray) -> float:
-        """Threshold for the model refitted on all rows: the rule applied to the out-of-fold
-        scores. (Rows scored by any fold count, so a stopped CV gives a threshold for what it saw.)"""
+    def deployment_threshold(self, y: np.ndarray) -> Decision:
+        """Threshold (multi-class: per-class weights) for the model refitted on all rows: the
+        rule applied to the out-of-fold scores. (Rows scored by any fold count, so a stopped CV
+        gives a decision for what it saw.)"""
         oof = self.oof
-        seen = ~np.isnan(oof)
+        seen = ~np.isnan(oof) if oof.ndim == 1 else ~np.isnan(oof).any(axis=1)
         return self.rule.choose(y[seen], oof[seen])
 
     @property
@@ -298,7 +403,7 @@ def score_pipeline(
     deadline: float | None = None,
     threshold_rule: ThresholdRule = BEST_F1,
 ) -> CVResult:
-    """Score an unfitted pipeline (labels 0/1) on the given splits.
+    """Score an unfitted pipeline on the given splits (labels: class codes; 0/1 for binary).
 
     Each fold is one outer fit plus ``threshold_folds`` inner fits on its training part that
     choose its threshold (by ``threshold_rule``). All outer fits run first: ``on_fold(index, metrics)`` gets each
@@ -308,9 +413,10 @@ def score_pipeline(
     worker processes.
     """
     y = np.asarray(y, dtype=int)
+    n_classes = max(int(y.max()) + 1, 2)
     plan = [inner_splits(y, train, folds=threshold_folds, seed=seed + i) for i, (train, _) in enumerate(splits)]
-    tasks = [FitTask(pipeline, X, y, train, validation) for train, validation in splits]
-    tasks += [FitTask(pipeline, X, y, a, b) for inner in plan for a, b in inner]
+    tasks = [FitTask(pipeline, X, y, train, validation, n_classes) for train, validation in splits]
+    tasks += [FitTask(pipeline, X, y, a, b, n_classes) for inner in plan for a, b in inner]
 
     def report(index: int, fit: FitResult) -> bool:
         if on_fold is None or index >= len(splits):

@@ -25,9 +25,23 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from strategy_search.data import DataProfile, check_features, check_usable_features, encode_target, profile
+from strategy_search.data import (
+    DataProfile,
+    check_features,
+    check_usable_features,
+    encode_classes,
+    plain,
+    profile,
+)
 from strategy_search.ensemble import TrialEnsemble, select_ensemble
-from strategy_search.errors import DataError, NoCompletedTrial, NoStoredScores, SearchFailed, StorageError
+from strategy_search.errors import (
+    DataError,
+    NoCompletedTrial,
+    NoStoredScores,
+    SearchFailed,
+    SettingsError,
+    StorageError,
+)
 from strategy_search.masking import mask_secrets
 from strategy_search.parallel import TaskRunner
 from strategy_search.ranking import best_first
@@ -35,6 +49,7 @@ from strategy_search.scoring import METRICS, THRESHOLD_FREE, CVResult, cv_splits
 from strategy_search.settings import SearchSettings, settings_doc
 from strategy_search.slots import slot_names
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, build_pipeline
+from strategy_search.task import Task
 from strategy_search.thresholds import ThresholdRule
 
 if TYPE_CHECKING:
@@ -56,10 +71,17 @@ ANSWER_OOF_ATTR = "answer_oof"
 
 @dataclass
 class PreparedData:
+    """The checked table: ``codes`` are the target's class codes (0/1 for a binary target, 1 =
+    positive); ``profile.task`` maps them back to labels."""
+
     X: pd.DataFrame
     y: pd.Series
-    y01: np.ndarray
+    codes: np.ndarray
     profile: DataProfile
+
+    @property
+    def task(self) -> Task:
+        return self.profile.the_task
 
 
 def prepare_data(X: Any, y: Any, *, positive_label: Any = None) -> PreparedData:
@@ -67,10 +89,23 @@ def prepare_data(X: Any, y: Any, *, positive_label: Any = None) -> PreparedData:
     y = pd.Series(y).reset_index(drop=True)
     if len(X) != len(y):
         raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
-    y01, positive, negative = encode_target(y, positive_label)
-    data_profile = profile(X, y01, positive, negative)
+    codes, task = encode_classes(y, positive_label)
+    data_profile = profile(X, codes, task)
     check_usable_features(data_profile)
-    return PreparedData(X, y, y01, data_profile)
+    return PreparedData(X, y, codes, data_profile)
+
+
+def task_setting_problems(settings: SearchSettings, task: Task) -> list[tuple[str, str]]:
+    """Settings that have no meaning for the data's task, as ``(setting, why)``."""
+    problem = settings.threshold.multiclass_problem() if task.multiclass else None
+    return [("threshold", problem)] if problem else []
+
+
+def check_task_settings(settings: SearchSettings, task: Task) -> None:
+    """Refuse, before any work, settings that have no meaning for the data's task."""
+    problems = task_setting_problems(settings, task)
+    if problems:
+        raise SettingsError("; ".join(f"{name}: {why}" for name, why in problems) + ".")
 
 
 # -- the objective ----------------------------------------------------------------------------
@@ -79,8 +114,8 @@ class _Objective:
 
     def __init__(self, data: PreparedData, settings: SearchSettings, runner: TaskRunner, deadline: float | None):
         self.data, self.settings, self.runner, self.deadline = data, settings, runner, deadline
-        folds = effective_folds(data.profile.n_positive, settings.cv_folds)
-        self.splits = cv_splits(data.y01, folds=folds, repeats=settings.cv_repeats, seed=settings.seed)
+        folds = effective_folds(data.profile.n_positive, settings.cv_folds, multiclass=data.task.multiclass)
+        self.splits = cv_splits(data.codes, folds=folds, repeats=settings.cv_repeats, seed=settings.seed)
         # The best complete CVs of this process by primary metric (scores, not models): the
         # ensemble's candidates, or only the best one when the search does not ensemble.
         self.candidates: dict[int, tuple[float, CVResult]] = {}
@@ -89,14 +124,18 @@ class _Objective:
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         only = trial.user_attrs.get("portfolio_params")
         strategy = self.settings.space.suggest(
-            trial, has_categorical=self.data.profile.has_categorical, seed=self.settings.seed, only=only
+            trial,
+            has_categorical=self.data.profile.has_categorical,
+            multiclass=self.data.task.multiclass,
+            seed=self.settings.seed,
+            only=only,
         )
         trial.set_user_attr("strategy", strategy.to_dict())
         try:
             result = score_pipeline(
                 build_pipeline(strategy, self.data.profile.schema),
                 self.data.X,
-                self.data.y01,
+                self.data.codes,
                 splits=self.splits,
                 threshold_folds=self.settings.threshold_folds,
                 seed=self.settings.seed,
@@ -138,10 +177,13 @@ class _Objective:
         return report
 
     def _record(self, trial: optuna.Trial, strategy: Strategy, result: CVResult) -> None:
-        threshold = result.deployment_threshold(self.data.y01) if result.folds else strategy.threshold
+        threshold = result.deployment_threshold(self.data.codes) if result.folds else strategy.threshold
         trial.set_user_attr("strategy", strategy.with_threshold(threshold).to_dict())
-        trial.set_user_attr("threshold", threshold)
+        trial.set_user_attr("threshold", plain(threshold))
         trial.set_user_attr("metrics", result.mean())
+        class_metrics = result.class_metrics()
+        if class_metrics:
+            trial.set_user_attr("class_metrics", class_metrics)
         trial.set_user_attr("metrics_std", result.std())
         trial.set_user_attr("fold_metrics", [f.metrics for f in result.folds])
         trial.set_user_attr("fold_thresholds", [f.threshold for f in result.folds])
@@ -169,7 +211,7 @@ class _Objective:
         metric = self.settings.primary_metric
         choice = select_ensemble(
             [(n, r) for n, (_, r) in self.candidates.items()],
-            self.data.y01,
+            self.data.codes,
             metric=metric,
             pool_size=self.pool_size,
         )
@@ -211,8 +253,9 @@ class SearchResult:
 
     @property
     def oof_scores(self) -> np.ndarray | None:
-        """The answer's out-of-fold scores (one per row, from the search's CV), as stored with
-        the study; None when no run stored them for the current answer."""
+        """The answer's out-of-fold scores (one per row, from the search's CV; multi-class: a
+        row of class probabilities), as stored with the study; None when no run stored them for
+        the current answer."""
         stored = self.study.user_attrs.get(ANSWER_OOF_ATTR)
         if not stored or list(stored["trials"]) != self.answer_trials:
             return None
@@ -242,6 +285,7 @@ class SearchResult:
         strategy = self.settings.space.suggest(
             optuna.trial.FixedTrial(trial.params),
             has_categorical=self.profile.has_categorical,
+            multiclass=self.profile.multiclass,
             seed=self.settings.seed,
             only=set(trial.params),
         )
@@ -268,6 +312,13 @@ class SearchResult:
         """CV means of :attr:`best_strategy`."""
         ensemble = self.ensemble
         return dict(ensemble.metrics if ensemble else self.best_trial.user_attrs["metrics"])
+
+    @property
+    def best_class_metrics(self) -> dict[str, list[float]]:
+        """Multi-class: each class's CV metrics of :attr:`best_strategy` (``pr_auc``, ``f1``,
+        ... each a list in class-code order); empty for a binary target."""
+        ensemble = self.ensemble
+        return dict(ensemble.class_metrics if ensemble else self.best_trial.user_attrs.get("class_metrics") or {})
 
     @property
     def best_scores_std(self) -> dict[str, float]:
@@ -302,7 +353,7 @@ class SearchResult:
                     "The study keeps no out-of-fold scores for its answer, so the threshold cannot be re-picked "
                     "without a new search: run it again (or `run --resume`) with this version."
                 )
-            classifier.threshold = rule.choose(self.data.y01, oof)
+            classifier.threshold = rule.choose(self.data.codes, oof)
         return export_model(
             classifier=classifier,
             strategy=self.best_strategy,
@@ -312,15 +363,16 @@ class SearchResult:
             X=self.data.X,
             out_dir=Path(out_dir),
             source={"study": self.study.study_name, "trials": self.answer_trials, **(source or {})},
-            oof=None if oof is None else (oof, self.data.y01),
+            oof=None if oof is None else (oof, self.data.codes),
             threshold_rule=rule,
+            class_metrics=self.best_class_metrics,
         )
 
     def best_pipeline(self) -> Any:
         """The best strategy refitted on all rows: ``predict_proba`` and a ``predict`` that
         applies the tuned threshold, on the user's own labels."""
         classifier = build_classifier(
-            self.best_strategy, self.profile.schema, positive_label=self.profile.positive_label
+            self.best_strategy, self.profile.schema, positive_label=self.profile.positive_label, task=self.data.task
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -502,7 +554,7 @@ def _raise_if_nothing_worked(study: optuna.Study) -> None:
 def _enqueue_portfolio(study: optuna.Study, space: SearchSpace, data: PreparedData) -> None:
     if study.trials:
         return  # a resumed study already ran (or queued) its portfolio
-    for entry in space.portfolio_for(has_categorical=data.profile.has_categorical):
+    for entry in space.portfolio_for(has_categorical=data.profile.has_categorical, multiclass=data.task.multiclass):
         params = entry.flat_params()
         # Only these are asked for: parameters the entry leaves out keep component defaults.
         study.enqueue_trial(params, user_attrs={"portfolio": entry.name, "portfolio_params": list(params)})
@@ -526,8 +578,9 @@ def search(
         Parameters
         ----------
         X, y:
-            Feature table (numeric, categorical or string columns; NaN allowed) and a two-class
-            target. The positive class is the minority unless ``positive_label`` names it.
+            Feature table (numeric, categorical or string columns; NaN allowed) and a target of
+            two or more classes. With two, the positive class is the minority unless
+            ``positive_label`` names it; with more, every class is scored against the others.
         callbacks:
             Optuna callbacks ``(study, frozen_trial) -> None`` run after each trial.
         storage, study_name:
@@ -590,6 +643,7 @@ def run_search(
     study_name: str | None = None,
 ) -> SearchResult:
     """Run (or resume) a search on prepared data; :func:`search` is the friendly front."""
+    check_task_settings(settings, data.task)
     started = time.monotonic()
     deadline = None if settings.timeout is None else started + settings.timeout
     previous_verbosity = optuna.logging.get_verbosity()
@@ -637,4 +691,4 @@ def _record_answer_oof(result: SearchResult, objective: _Objective, ensemble_cv:
         oof = objective.candidates[trials[0]][1].oof
     else:
         return
-    result.study.set_user_attr(ANSWER_OOF_ATTR, {"trials": trials, "scores": [float(v) for v in oof]})
+    result.study.set_user_attr(ANSWER_OOF_ATTR, {"trials": trials, "scores": oof.tolist()})

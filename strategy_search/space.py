@@ -157,24 +157,31 @@ class SearchSpace:
 
     # -- sampling ---------------------------------------------------------------------------
     def suggest(
-        self, trial: Any, *, has_categorical: bool, seed: int = 0, only: Collection[str] | None = None
+        self,
+        trial: Any,
+        *,
+        has_categorical: bool,
+        multiclass: bool = False,
+        seed: int = 0,
+        only: Collection[str] | None = None,
     ) -> Strategy:
-        """Define-by-run: ask ``trial`` for a strategy this data can run.
+        """Define-by-run: ask ``trial`` for a strategy this data (categorical columns, a
+        multi-class target) can run.
 
         ``only``: names of the parameters to ask for; the others keep component defaults
         (portfolio trials, and replaying a finished trial with ``optuna.trial.FixedTrial``).
         """
-        model_key = self._choose(trial, MODEL, self.keys(MODEL))
+        facts = {"has_categorical": has_categorical, "multiclass": multiclass}
+        models = [m for m in self.keys(MODEL) if allowed(get_slot(MODEL), m, m, **facts)]
+        if not models:
+            raise StrategyError(f"No model in space {self.name!r} can be used on this data (a multi-class target).")
+        model_key = self._choose(trial, MODEL, models)
         chosen = {MODEL: model_key}
         for slot in all_slots():
             if slot.name == MODEL:
                 continue
-            usable = [k for k in self.keys(slot.name) if allowed(slot, k, model_key, has_categorical=has_categorical)]
-            every_model = [
-                k
-                for k in self.keys(slot.name)
-                if any(allowed(slot, k, m, has_categorical=has_categorical) for m in self.keys(MODEL))
-            ]
+            usable = [k for k in self.keys(slot.name) if allowed(slot, k, model_key, **facts)]
+            every_model = [k for k in self.keys(slot.name) if any(allowed(slot, k, m, **facts) for m in models)]
             if not usable:
                 raise StrategyError(f"No {slot.name} in space {self.name!r} can be used with model {model_key!r}.")
             # One name per set of choices: a name whose choices changed between trials would
@@ -200,14 +207,15 @@ class SearchSpace:
                 params[param] = spec.suggest(trial, name)
         return params
 
-    def portfolio_for(self, *, has_categorical: bool) -> list[_PortfolioBase]:
+    def portfolio_for(self, *, has_categorical: bool, multiclass: bool = False) -> list[_PortfolioBase]:
         """Portfolio entries whose components are in this space and can run on this data."""
         usable = []
         for entry in self.portfolio:
             keys = {slot.name: entry.key(slot.name) for slot in all_slots()}
             if any(keys[slot] not in self.components[slot] for slot in keys):
                 continue
-            if all(allowed(s, keys[s.name], keys[MODEL], has_categorical=has_categorical) for s in all_slots()):
+            facts = {"has_categorical": has_categorical, "multiclass": multiclass}
+            if all(allowed(s, keys[s.name], keys[MODEL], **facts) for s in all_slots()):
                 usable.append(entry)
         return usable
 

@@ -20,9 +20,10 @@ from strategy_search.data import FeatureSchema, plain
 from strategy_search.errors import StrategyError
 from strategy_search.estimators.adaptive import AdaptiveSampler
 from strategy_search.estimators.ensemble import AveragedClassifier
-from strategy_search.estimators.thresholded import ThresholdedClassifier
+from strategy_search.estimators.thresholded import ClassWeightedClassifier, ThresholdedClassifier
 from strategy_search.estimators.weighting import WeightedClassifier
 from strategy_search.slots import MODEL, all_slots, get_slot
+from strategy_search.task import Decision, Task, as_decision
 
 MISSING_CATEGORY = "__missing__"
 # Beyond this many levels the rarest levels of a categorical column share one code.
@@ -32,9 +33,10 @@ _SCALARS = ("threshold", "seed")
 
 @dataclass(frozen=True)
 class Strategy:
-    """Component keys, their parameters and the decision threshold: everything needed to rebuild
-    the scored pipeline. ``choices`` maps each slot (:mod:`strategy_search.slots`) to a component
-    key; ``params`` maps it to sklearn ``set_params`` names of that component.
+    """Component keys, their parameters and the decision threshold (multi-class: per-class
+    weights): everything needed to rebuild the scored pipeline. ``choices`` maps each slot
+    (:mod:`strategy_search.slots`) to a component key; ``params`` maps it to sklearn
+    ``set_params`` names of that component.
 
     Build one with :meth:`of` (``Strategy.of(model="lightgbm", resampler="smote")``) or
     :meth:`from_dict`; slots left out take their neutral choice.
@@ -42,8 +44,11 @@ class Strategy:
 
     choices: Mapping[str, str]
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    threshold: float = 0.5
+    threshold: Decision = 0.5
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "threshold", as_decision(self.threshold))
 
     @classmethod
     def of(cls, **fields_: Any) -> Strategy:
@@ -62,8 +67,8 @@ class Strategy:
     def params_for(self, slot: str) -> dict[str, Any]:
         return dict(self.params.get(slot) or {})
 
-    def with_threshold(self, threshold: float) -> Strategy:
-        return replace(self, threshold=float(threshold))
+    def with_threshold(self, threshold: Decision) -> Strategy:
+        return replace(self, threshold=as_decision(threshold))
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form (``strategy.yaml``, trial attributes): ``model``, ``resampler``, ...,
@@ -71,7 +76,7 @@ class Strategy:
         slots = all_slots()
         out: dict[str, Any] = {s.name: self.key(s.name) for s in slots}
         out.update({f"{s.name}_params": plain(self.params_for(s.name)) for s in slots})
-        out.update(threshold=float(self.threshold), seed=int(self.seed))
+        out.update(threshold=plain(self.threshold), seed=int(self.seed))
         return out
 
     @classmethod
@@ -110,9 +115,10 @@ class Ensemble:
 
     members: tuple[Strategy, ...]
     weights: tuple[float, ...]
-    threshold: float = 0.5
+    threshold: Decision = 0.5
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "threshold", as_decision(self.threshold))
         if not self.members or len(self.weights) != len(self.members):
             raise StrategyError(
                 f"An ensemble needs one weight per member and at least one member; got "
@@ -125,14 +131,14 @@ class Ensemble:
         total = sum(self.weights)
         return tuple(w / total for w in self.weights)
 
-    def with_threshold(self, threshold: float) -> Ensemble:
-        return replace(self, threshold=float(threshold))
+    def with_threshold(self, threshold: Decision) -> Ensemble:
+        return replace(self, threshold=as_decision(threshold))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "members": [m.to_dict() for m in self.members],
             "weights": [float(w) for w in self.weights],
-            "threshold": float(self.threshold),
+            "threshold": plain(self.threshold),
         }
 
     @classmethod
@@ -141,7 +147,7 @@ class Ensemble:
         if unknown:
             raise StrategyError(f"Unknown ensemble fields {unknown}; allowed: ['members', 'threshold', 'weights'].")
         members = tuple(Strategy.from_dict(m) for m in data["members"])
-        return cls(members, tuple(float(w) for w in data["weights"]), float(data.get("threshold", 0.5)))
+        return cls(members, tuple(float(w) for w in data["weights"]), as_decision(data.get("threshold", 0.5)))
 
     def describe(self) -> str:
         parts = [f"{share:.2f} x {m.describe()}" for m, share in zip(self.members, self.shares, strict=True)]
@@ -261,9 +267,17 @@ def _model(strategy: Strategy, component: Mapping[str, Component[Any]], context:
 
 
 def build_classifier(
-    strategy: Strategy | Ensemble, schema: FeatureSchema, *, positive_label: Any = 1
-) -> ThresholdedClassifier:
-    """The deployable form: fit on the user's labels, predict with the strategy's threshold."""
+    strategy: Strategy | Ensemble, schema: FeatureSchema, *, positive_label: Any = 1, task: Task | None = None
+) -> ThresholdedClassifier | ClassWeightedClassifier:
+    """The deployable form: fit on the user's labels, predict with the strategy's threshold
+    (a multi-class ``task``: its per-class weights)."""
+    if task is not None and task.multiclass:
+        weights = strategy.threshold if isinstance(strategy.threshold, tuple) else None
+        return ClassWeightedClassifier(build_pipeline(strategy, schema), class_weights=weights)
+    if isinstance(strategy.threshold, tuple):
+        raise StrategyError(
+            f"A two-class model needs one threshold; the strategy has per-class weights {list(strategy.threshold)}."
+        )
     return ThresholdedClassifier(
         build_pipeline(strategy, schema), threshold=strategy.threshold, positive_label=positive_label
     )

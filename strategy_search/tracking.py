@@ -29,6 +29,7 @@ import json
 import math
 import os
 import queue
+import re
 import socket
 import threading
 import time
@@ -54,7 +55,7 @@ from mlflow.utils.validation import (
 from optuna.trial import FrozenTrial, TrialState
 
 from strategy_search._version import __version__
-from strategy_search.data import DataProfile
+from strategy_search.data import DataProfile, plain
 from strategy_search.errors import NoCompletedTrial, TrackingError, TrackingUnavailable
 from strategy_search.masking import mask_secrets
 from strategy_search.mlflow_model import ClassifierModel
@@ -141,10 +142,32 @@ def trial_params(trial: FrozenTrial) -> dict[str, Any]:
     return params
 
 
-def trial_metrics(trial: FrozenTrial) -> list[Metric]:
+def class_metric_name(metric: str, label: Any) -> str:
+    """``pr_auc/class_<label>``: the MLflow UI groups a multi-class search's per-class metrics
+    by the part before the slash. Characters MLflow refuses in a name become ``_``."""
+    return f"{metric}/class_{re.sub(r'[^0-9A-Za-z_. -]', '_', str(label))}"
+
+
+def _class_metrics(attrs: Mapping[str, Any], classes: Sequence[Any], timestamp: int) -> list[Metric]:
+    """Each class's CV metrics and, for a multi-class decision, its weight."""
+    values = {
+        class_metric_name(name, label): value
+        for name, column in (attrs.get("class_metrics") or {}).items()
+        for label, value in zip(classes, column, strict=False)
+    }
+    weights = attrs.get("threshold")
+    if isinstance(weights, list):
+        values.update({class_metric_name("weight", label): w for label, w in zip(classes, weights, strict=False)})
+    return _metrics(values, timestamp)
+
+
+def trial_metrics(trial: FrozenTrial, classes: Sequence[Any] = ()) -> list[Metric]:
+    """A trial's metrics; ``classes`` (the labels of a multi-class task, in code order) name
+    its per-class metrics."""
     attrs = trial.user_attrs
     now = _millis(trial.datetime_complete) or int(time.time() * 1000)
     metrics = _metrics(attrs.get("metrics") or {}, now)
+    metrics += _class_metrics(attrs, classes, now)
     metrics += _metrics(attrs.get("metrics_std") or {}, now, suffix="_std")
     for fold, values in enumerate(attrs.get("fold_metrics") or []):
         metrics += _metrics(values, now, prefix="fold_", step=fold)
@@ -217,6 +240,7 @@ class SearchTracker:
         self.parent_run_id: str | None = None
         self._trial_runs: dict[int, str] = {}
         self._unlogged: set[int] = set()  # child run created, its batch not (yet) written
+        self._classes: tuple[Any, ...] = ()  # a multi-class task's labels, naming per-class metrics
         self._writer = _BackgroundWriter()
 
     @property
@@ -247,6 +271,7 @@ class SearchTracker:
         all_params = dict(params)
         if profile is not None:
             all_params.update(_profile_params(profile))
+            self._classes = profile.the_task.classes if profile.multiclass else ()
         all_tags: dict[str, Any] = {**tags, KIND_TAG: "search", "strategy_search.version": __version__}
         if config_path is not None:
             all_tags["config_path"] = str(config_path)
@@ -333,7 +358,7 @@ class SearchTracker:
         params = [_param(k, v) for k, v in trial_params(trial).items()]
         tags = [_tag(k, v) for k, v in trial_tags(trial).items()]
         # One request for the whole trial (more only past MLflow's per-request limits).
-        for m, p, t in _batches(trial_metrics(trial), params, tags):
+        for m, p, t in _batches(trial_metrics(trial, self._classes), params, tags):
             self.client.log_batch(run_id, metrics=m, params=p, tags=t, synchronous=True)
         if trial.user_attrs.get("traceback"):
             self.client.log_text(run_id, mask_secrets(trial.user_attrs["traceback"]), "traceback.txt")
@@ -378,6 +403,11 @@ class SearchTracker:
         answer = result.best_strategy
         metrics = _metrics(result.best_scores, now, prefix="best_")
         metrics += _metrics({"best_threshold": answer.threshold, **counts}, now)
+        answer_classes = {"class_metrics": result.best_class_metrics, "threshold": plain(answer.threshold)}
+        metrics += [
+            Metric(f"best_{m.key}", m.value, m.timestamp, m.step)
+            for m in _class_metrics(answer_classes, self._classes, now)
+        ]
         tags = {
             "best_trial_number": best.number,
             "best_trial_run_id": best_run,
@@ -491,6 +521,8 @@ def _profile_params(profile: DataProfile) -> dict[str, Any]:
         "data.n_categorical": len(profile.schema.categorical),
         "data.imbalance_ratio": round(profile.imbalance_ratio, 4),
         "data.positive_label": profile.positive_label,
+        "data.task": profile.the_task.kind,
+        "data.n_classes": profile.the_task.n_classes,
     }
 
 

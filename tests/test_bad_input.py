@@ -69,9 +69,11 @@ def labels(values: tuple) -> pd.DataFrame:
     return table
 
 
-def three_classes() -> pd.DataFrame:
+def three_classes(single_row_class: bool = False) -> pd.DataFrame:
     table = frame()
     table.loc[:9, "target"] = 2
+    if single_row_class:
+        table.loc[10, "target"] = 7
     return table
 
 
@@ -279,12 +281,20 @@ CASES = [
         ("got 5", "(0: 96, 1: 24)"),
     ),
     Case(
-        "three-classes",
-        "more than two classes",
-        "error that says so, with the class counts",
-        with_table(three_classes()),
+        "single-row-class",
+        "a class with a single row (more than two classes)",
+        "error naming the class, with the class counts",
+        with_table(three_classes(single_row_class=True)),
         2,
-        ("has 3 classes", "2: 10", "not supported yet"),
+        ("classes with a single row (7: 1", "at least 2 rows of every class"),
+    ),
+    Case(
+        "positive-label-multiclass",
+        "positive_label set for a target with more than two classes",
+        "error that says it applies to two classes, with the class counts",
+        with_table(three_classes(), positive_label=1),
+        2,
+        ("data.positive_label", "has 3 classes", "2: 10", "applies to two-class targets"),
     ),
     Case(
         "positives-fewer-than-folds",

@@ -203,13 +203,23 @@ def test_load_table_reads_parquet(tmp_path: Path):
     assert list(X.columns) == ["a", "b", "c"] and len(y) == 12
 
 
-def test_validate_reports_class_counts_of_a_three_class_target(tmp_path: Path):
+def test_validate_refuses_a_positive_label_for_a_three_class_target(tmp_path: Path):
     write_data(tmp_path, classes=3)
     path = write_config(tmp_path, "name: x\ndata: {path: table.csv, target: target, positive_label: 7}\n")
     errors = dict(validate_config(path))
-    assert "has 3 classes" in errors["data.target"] and "not supported yet" in errors["data.target"]
-    assert "0: 4" in errors["data.target"] and "2: 4" in errors["data.target"]
-    assert "7" in errors["data.positive_label"]
+    assert "data.target" not in errors  # three classes are searched, each against the others
+    message = errors["data.positive_label"]
+    assert "has 3 classes" in message and "applies to two-class targets" in message
+    assert "0: 4" in message and "2: 4" in message and "7" in message
+
+
+def test_validate_refuses_a_one_sided_threshold_rule_for_a_three_class_target(tmp_path: Path):
+    write_data(tmp_path, classes=3)
+    path = write_config(
+        tmp_path, "name: x\ndata: {path: table.csv, target: target}\nsearch: {threshold: 'precision>=0.9'}\n"
+    )
+    errors = dict(validate_config(path))
+    assert "no single positive class" in errors["search.threshold"]
 
 
 def test_validate_returns_config_errors_without_raising(tmp_path: Path):

@@ -13,7 +13,7 @@ from strategy_search.estimators.adaptive import AdaptiveSampler
 from strategy_search.estimators.ensemble import AveragedClassifier
 from strategy_search.estimators.focal import FocalLossClassifier
 from strategy_search.estimators.noise import GaussianNoiseOverSampler
-from strategy_search.estimators.thresholded import ThresholdedClassifier
+from strategy_search.estimators.thresholded import ClassWeightedClassifier, ThresholdedClassifier
 from strategy_search.estimators.weighting import EffectiveNumberWeighting, WeightedClassifier
 
 # Tiny boosters: the checks fit on a handful of rows (LightGBM's defaults need more to bin).
@@ -40,6 +40,7 @@ def _expected_failures(estimator):
     [
         AveragedClassifier([LogisticRegression(), LogisticRegression(C=0.1)], weights=[2, 1]),
         ThresholdedClassifier(LogisticRegression(), threshold=0.3),
+        ClassWeightedClassifier(LogisticRegression()),
         WeightedClassifier(LogisticRegression(), EffectiveNumberWeighting(beta=0.9)),
         FocalLossClassifier(_BOOSTER),
     ],

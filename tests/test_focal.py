@@ -5,7 +5,13 @@ import pytest
 from lightgbm import LGBMRegressor
 from xgboost import XGBRegressor
 
-from strategy_search.estimators.focal import FocalLossClassifier, focal_grad_hess, focal_loss
+from strategy_search.estimators.focal import (
+    FocalLossClassifier,
+    focal_grad_hess,
+    focal_loss,
+    softmax_focal_grad_hess,
+    softmax_focal_loss,
+)
 
 MARGINS = np.linspace(-6, 6, 41)
 
@@ -66,3 +72,51 @@ def test_invalid_focal_parameters_are_explained(small_numeric):
     X, y = small_numeric
     with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\); got 1.5"):
         FocalLossClassifier(LGBMRegressor(), alpha=1.5).fit(X, y)
+
+
+# -- multi-class (softmax) focal loss -----------------------------------------------------------
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 4.0])
+def test_softmax_gradient_and_hessian_match_finite_differences(gamma):
+    rng = np.random.default_rng(0)
+    margins = rng.normal(scale=3.0, size=(60, 4))
+    margins[0] = [12.0, -12.0, 0.0, 0.0]  # a row predicted almost surely right
+    y = rng.integers(0, 4, size=60)
+    y[0] = 0
+    grad, hess = softmax_focal_grad_hess(margins, y, gamma=gamma)
+    step = 1e-5
+    for k in range(4):
+        shift = np.zeros_like(margins)
+        shift[:, k] = step
+        up, down = (
+            softmax_focal_loss(margins + shift, y, gamma=gamma),
+            softmax_focal_loss(margins - shift, y, gamma=gamma),
+        )
+        np.testing.assert_allclose(grad[:, k], (up - down) / (2 * step), rtol=1e-5, atol=1e-8)
+        grad_up = softmax_focal_grad_hess(margins + shift, y, gamma=gamma)[0][:, k]
+        grad_down = softmax_focal_grad_hess(margins - shift, y, gamma=gamma)[0][:, k]
+        np.testing.assert_allclose(hess[:, k], (grad_up - grad_down) / (2 * step), rtol=1e-4, atol=1e-7)
+
+
+def test_softmax_focal_with_gamma_zero_is_the_log_loss():
+    rng = np.random.default_rng(1)
+    margins, y = rng.normal(size=(20, 3)), rng.integers(0, 3, size=20)
+    log_p = margins - np.log(np.exp(margins).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(softmax_focal_loss(margins, y, gamma=0.0), -log_p[np.arange(20), y], rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "booster",
+    [LGBMRegressor(n_estimators=30, verbose=-1, n_jobs=1), XGBRegressor(n_estimators=30, n_jobs=1, base_score=0.0)],
+    ids=["lightgbm", "xgboost"],
+)
+def test_focal_classifier_learns_three_classes(booster):
+    rng = np.random.default_rng(2)
+    y = rng.choice(["a", "b", "c"], size=400, p=[0.7, 0.2, 0.1])
+    X = rng.normal(size=(400, 4)) + (y == "b")[:, None] * 1.5 - (y == "c")[:, None] * 1.5
+    model = FocalLossClassifier(booster, gamma=2.0).fit(X, y, sample_weight=np.where(y == "c", 3.0, 1.0))
+    proba = model.predict_proba(X)
+    assert proba.shape == (400, 3) and model.classes_.tolist() == ["a", "b", "c"]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    for code, label in enumerate("abc"):
+        assert proba[y == label, code].mean() > proba[y != label, code].mean() + 0.2, label
+    np.testing.assert_array_equal(model.predict(X), model.classes_[proba.argmax(axis=1)])

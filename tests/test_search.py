@@ -151,7 +151,7 @@ def test_a_stored_study_resumes_up_to_the_budget(tmp_path, small_numeric):
 @pytest.mark.parametrize(
     "labels,error",
     [
-        (["a", "b", "c"] * 100, "has 3 classes"),
+        (["a", "b", "c"] * 99 + ["a", "b", "d"], r"single row \('d': 1"),
         ([0] * 300, "has a single class"),
     ],
 )

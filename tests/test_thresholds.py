@@ -73,7 +73,7 @@ def test_a_search_with_a_recall_target_deploys_a_threshold_that_meets_it(small_n
     assert str(result.settings.threshold) == "recall>=0.9"
     oof = result.oof_scores
     assert oof is not None and len(oof) == len(y)
-    got = at_threshold(result.data.y01, oof, result.best_strategy.threshold)
+    got = at_threshold(result.data.codes, oof, result.best_strategy.threshold)
     assert got["recall"] >= 0.9
     for trial in result.completed_trials():  # each fold's threshold came from the same rule
         assert all(t is not None for t in trial.user_attrs["fold_thresholds"])

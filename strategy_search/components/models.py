@@ -17,6 +17,7 @@ from strategy_search.components.registry import BuildContext, Component, Registr
 MODELS: Registry[Any] = Registry(
     "model",
     tags={
+        "binary_only": "works on two-class targets only; never offered for a multi-class target",
         "supports_sample_weight": "fit accepts sample_weight, so class weightings can be used",
         "handles_nan": "fits on NaN, so imputation may be skipped (if the resampler allows)",
         "needs_one_hot": "categorical codes are one-hot encoded for it (linear models)",
@@ -99,7 +100,9 @@ _ENTRIES = [
         "rus_boost",
         lambda c: RUSBoostClassifier(random_state=c.random_state),
         "AdaBoost with random undersampling at each round.",
-        {"balances_itself": ("resampler", "weighting")},
+        # Its stumps, fitted on a balanced sample, predict two classes at most: on a multi-class
+        # table where one class dominates their error exceeds SAMME's 1 - 1/K and the fit fails.
+        {"balances_itself": ("resampler", "weighting"), "binary_only": True},
     ),
 ]
 

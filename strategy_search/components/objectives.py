@@ -9,7 +9,10 @@ from strategy_search.estimators.focal import FocalLossClassifier
 
 OBJECTIVES: Registry[Any] = Registry(
     "objective",
-    tags={"requires": "model tags that must be set for this objective to be offered with a model"},
+    tags={
+        "binary_only": "works on two-class targets only; never offered for a multi-class target",
+        "requires": "model tags that must be set for this objective to be offered with a model",
+    },
 )
 
 _ENTRIES: list[Component[Any]] = [

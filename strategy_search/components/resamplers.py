@@ -24,6 +24,7 @@ from strategy_search.estimators.noise import GaussianNoiseOverSampler
 RESAMPLERS: Registry[Any] = Registry(
     "resampler",
     tags={
+        "binary_only": "works on two-class targets only; never offered for a multi-class target",
         # smote, smote_enn and smote_tomek switch to SMOTE-NC / SMOTE-N instead and stay available.
         "numeric_only": "interpolates between rows, so categorical codes would be corrupted; not "
         "offered when the data has categorical columns",

@@ -9,7 +9,10 @@ from strategy_search.estimators.weighting import BalancedWeighting, CustomWeight
 
 WEIGHTINGS: Registry[Any] = Registry(
     "weighting",
-    tags={"requires": "model tags that must be set for this weighting to be offered with a model"},
+    tags={
+        "binary_only": "works on two-class targets only; never offered for a multi-class target",
+        "requires": "model tags that must be set for this weighting to be offered with a model",
+    },
 )
 
 _NEEDS_WEIGHTS = {"requires": ("supports_sample_weight",)}

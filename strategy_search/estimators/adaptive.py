@@ -24,7 +24,11 @@ _NEIGHBOUR_PARAMS = ("k_neighbors", "n_neighbors")
 
 class TargetRatio:
     """Picklable ``sampling_strategy`` callable: reach ``ratio`` = n_minority / n_majority,
-    never asking an over-sampler to remove rows or an under-sampler to add them."""
+    never asking an over-sampler to remove rows or an under-sampler to add them.
+
+    With more than two classes every smaller class is over-sampled to ``ratio`` times the
+    largest class, or every larger class under-sampled to the smallest class divided by
+    ``ratio``; with two classes both read as the binary rule."""
 
     def __init__(self, ratio: float, sampling_type: str):
         if not 0 < ratio <= 1:
@@ -33,11 +37,19 @@ class TargetRatio:
 
     def __call__(self, y: Any) -> dict[Any, int]:
         labels, counts = np.unique(y, return_counts=True)
-        minority, majority = labels[np.argmin(counts)], labels[np.argmax(counts)]
         n_min, n_maj = counts.min(), counts.max()
         if self.sampling_type == "under-sampling":
-            return {majority: int(min(n_maj, max(n_min, np.floor(n_min / self.ratio))))}
-        return {minority: int(max(n_min, np.ceil(self.ratio * n_maj)))}
+            # The smallest class stays; with two classes that leaves exactly the majority.
+            keep = int(np.argmin(counts))
+            target = max(n_min, np.floor(n_min / self.ratio))
+            return {
+                label: int(min(n, target)) for i, (label, n) in enumerate(zip(labels, counts, strict=True)) if i != keep
+            }
+        grow = int(np.argmax(counts))
+        target = np.ceil(self.ratio * n_maj)
+        return {
+            label: int(max(n, target)) for i, (label, n) in enumerate(zip(labels, counts, strict=True)) if i != grow
+        }
 
     def __repr__(self) -> str:
         return f"TargetRatio({self.ratio!r}, {self.sampling_type!r})"

@@ -1,4 +1,5 @@
-"""The deployable classifier: a fitted pipeline plus the decision threshold tuned for it."""
+"""The deployable classifiers: a fitted pipeline plus the decision tuned for it (a threshold
+for two classes, per-class weights for more)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from strategy_search.estimators._meta import checked_input, checked_target, inherit_input_tags
+from strategy_search.task import label_order
 
 
 class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
@@ -55,3 +57,63 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> NDArray[Any]:
         positive = self.predict_proba(X)[:, 1] >= self.threshold
         return self.classes_[positive.astype(int)]
+
+
+class ClassWeightedClassifier(ClassifierMixin, BaseEstimator):
+    """Trains ``estimator`` on class codes ``0 .. n_classes - 1`` (the labels in
+    :func:`~strategy_search.task.label_order`, as a search codes them) and predicts the class
+    with the largest weighted probability, ``argmax(predict_proba(X) * class_weights)``.
+
+    ``class_weights`` None (or all equal) is plain argmax. ``threshold`` is another name for
+    ``class_weights``, so code that sets "the decision" of a deployable classifier works for
+    both kinds.
+    """
+
+    def __init__(self, estimator: Any = None, *, class_weights: Any = None):
+        self.estimator = estimator
+        self.class_weights = class_weights
+
+    def __sklearn_tags__(self) -> Any:
+        return inherit_input_tags(super().__sklearn_tags__(), [self.estimator])
+
+    @property
+    def threshold(self) -> Any:
+        return self.class_weights
+
+    @threshold.setter
+    def threshold(self, weights: Any) -> None:
+        self.class_weights = None if weights is None else tuple(float(w) for w in weights)
+
+    def fit(self, X: Any, y: ArrayLike, **fit_params: Any) -> ClassWeightedClassifier:
+        X = checked_input(self, X, reset=True)
+        y = checked_target(self, y)
+        self.classes_ = np.array(sorted(np.unique(y), key=label_order), dtype=np.asarray(y).dtype)
+        self._weights(len(self.classes_))  # refuse bad weights before the long fit
+        code_of = {label: code for code, label in enumerate(self.classes_.tolist())}
+        codes = np.array([code_of[label] for label in np.asarray(y).tolist()])
+        self.estimator_ = clone(self.estimator).fit(X, codes, **fit_params)
+        return self
+
+    def _weights(self, n_classes: int) -> NDArray[np.float64]:
+        if self.class_weights is None:
+            return np.ones(n_classes)
+        weights = np.asarray(self.class_weights, dtype=float)
+        if weights.shape != (n_classes,) or not (weights > 0).all():
+            raise ValueError(
+                f"class_weights must be {n_classes} positive numbers (one per class); got {self.class_weights!r}."
+            )
+        return weights
+
+    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+        check_is_fitted(self, "estimator_")
+        probabilities = np.asarray(self.estimator_.predict_proba(checked_input(self, X, reset=False)), dtype=float)
+        trained = np.asarray(self.estimator_.classes_, dtype=int)
+        if probabilities.shape[1] == len(self.classes_):
+            return probabilities
+        full = np.zeros((len(probabilities), len(self.classes_)))
+        full[:, trained] = probabilities
+        return full
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities * self._weights(len(self.classes_)), axis=1)]

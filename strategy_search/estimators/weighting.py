@@ -60,7 +60,10 @@ class EffectiveNumberWeighting(_ClassWeighting):
 
 
 class CustomWeighting(_ClassWeighting):
-    """The positive (last, i.e. label 1) class weighs ``positive_weight`` times a negative."""
+    """Two classes: the positive (last, i.e. label 1) class weighs ``positive_weight`` times a
+    negative. More classes: a function of class size, the smallest class weighing
+    ``positive_weight`` times the largest and the others in between, geometrically by size
+    (w_c = positive_weight ** (log(n_max / n_c) / log(n_max / n_min)))."""
 
     def __init__(self, positive_weight: float = 10.0):
         self.positive_weight = positive_weight
@@ -68,6 +71,10 @@ class CustomWeighting(_ClassWeighting):
     def class_weights(self, classes: NDArray[Any], counts: NDArray[np.float64]) -> NDArray[np.float64]:
         if not self.positive_weight > 0:
             raise ValueError(f"positive_weight must be > 0; got {self.positive_weight!r}.")
+        if len(classes) > 2:
+            spread = np.log(counts.max() / counts.min())
+            rarity = np.log(counts.max() / counts) / spread if spread > 0 else np.zeros(len(classes))
+            return np.power(float(self.positive_weight), rarity)
         weights = np.ones(len(classes))
         weights[-1] = self.positive_weight
         return weights
