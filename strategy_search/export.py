@@ -4,7 +4,8 @@ An export folder holds:
 
 * the MLflow pyfunc model (``MLmodel``, the wrapper's code, the signature and an input example,
   and the fitted classifier in skops format under ``artifacts/``):
-  ``mlflow.pyfunc.load_model(folder).predict(df)`` gives ``score`` and ``prediction``;
+  ``mlflow.pyfunc.load_model(folder).predict(df)`` gives ``score`` and ``prediction`` (a
+  multi-class model: ``score_<class>`` for each class, and ``prediction``);
 * ``strategy.yaml``: the strategy, feature schema, labels, threshold, CV metrics, package
   versions, where it came from and the classifier file's SHA-256; enough to rebuild the
   unfitted pipeline (:func:`rebuild_classifier`);
@@ -76,7 +77,8 @@ _MAX_RECORDED_LEVELS = 1000
 
 # -- scoring ----------------------------------------------------------------------------------
 def predict_table(model_dir: Path, data: pd.DataFrame) -> pd.DataFrame:
-    """``data`` plus ``score`` and ``prediction`` columns (replacing any of that name).
+    """``data`` plus ``score`` and ``prediction`` columns (replacing any of that name); a
+    multi-class model adds ``score_<class>`` for each class instead of ``score``.
 
     Columns the model does not use are ignored; a missing one is a ``ValueError`` that names
     it and lists the expected columns. Category levels unseen in training are scored as one
@@ -333,7 +335,7 @@ def model_card(
         _metrics_section(meta["cv_metrics"]["mean"], meta["cv_metrics"]["std"]),
         _class_metrics_section(profile, meta.get("class_metrics") or {}),
         _decision_section(strategy.threshold, profile, str(meta.get("threshold_rule", "best_f1")), oof),
-        _usage_section(model_dir),
+        _usage_section(model_dir, profile.the_task),
         _versions_section(meta["versions"]),
     ]
     return "\n\n".join(s.strip() for s in sections) + "\n"
@@ -511,11 +513,16 @@ def _threshold_section(
     )
 
 
-def _usage_section(model_dir: Path) -> str:
+def _usage_section(model_dir: Path, task: Task) -> str:
     command = PREDICT_COMMAND.format(model_dir=model_dir)
+    columns = (
+        ", ".join(f"`{score_column(c)}`" for c in task.classes) + " (one probability per class)"
+        if task.multiclass
+        else "`score`"
+    )
     return f"""## How to use
 
-Command line (writes the input rows plus `score` and `prediction`):
+Command line (writes the input rows plus {columns} and `prediction`):
 
 ```bash
 {command}
@@ -528,7 +535,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 model = mlflow.pyfunc.load_model("{model_dir}")
-predictions = model.predict(pd.read_csv("new_rows.csv"))  # columns: score, prediction
+predictions = model.predict(pd.read_csv("new_rows.csv"))  # the same columns
 ```
 
 `strategy-search predict` and `strategy_search.load_model` run no code from this folder: they

@@ -44,7 +44,8 @@ _REQUIREMENTS = (
 
 class ClassifierModel(PythonModel):
     """pyfunc wrapper: ``predict`` returns ``score`` (positive-class probability) and
-    ``prediction`` (label at the tuned threshold) for each input row."""
+    ``prediction`` (label at the tuned threshold) for each input row; a multi-class model
+    returns ``score_<class>`` per class and ``prediction`` (see ``model_folder.score_frame``)."""
 
     def load_context(self, context: Any) -> None:
         artifact = Path(context.artifacts[CLASSIFIER_ARTIFACT])

@@ -144,7 +144,8 @@ class SearchSettings:
     threshold: ThresholdRule = setting(
         "best_f1",
         doc="How the decision threshold is picked, on each fold's training part during the search and on the "
-        f"out-of-fold scores for the deployed model: {RULE_FORMS}.",
+        f"out-of-fold scores for the deployed model: {RULE_FORMS}. A multi-class target takes best_f1 "
+        "(per-class weights with the best macro F1) or argmax.",
         allowed=RULE_FORMS,
         check=ThresholdRule.parse,
         config="search.threshold",
