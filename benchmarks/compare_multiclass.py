@@ -335,7 +335,8 @@ def commit_line() -> str:
 
     try:
         commit = git("rev-parse", "--short", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        # The results this run writes are not a change to what was measured.
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"))
     except (OSError, subprocess.CalledProcessError):
         return "Commit: unknown (not a git checkout)."
     return f"Commit: `{commit}`" + (" plus uncommitted changes." if dirty else ".")
