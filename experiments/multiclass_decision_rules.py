@@ -60,7 +60,7 @@ STRATEGIES = (
 
 
 def macro_f1(y: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
-    matrix = confusion_matrix(y, predicted, n_classes)
+    matrix = confusion_matrix(y, predicted, n_classes=n_classes)
     tp, predicted_totals, actual_totals = np.diag(matrix), matrix.sum(axis=0), matrix.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         f1 = np.where(predicted_totals + actual_totals > 0, 2 * tp / (predicted_totals + actual_totals), 0.0)

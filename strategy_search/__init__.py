@@ -1,4 +1,5 @@
-"""strategy-search: find the best imbalance strategy for a tabular binary classification task.
+"""strategy-search: find the best imbalance strategy for a tabular classification task with
+rare classes, binary or multi-class.
 
 MLflow and matplotlib are never imported here: tracking and plotting load only when used.
 """

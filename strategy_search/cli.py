@@ -32,6 +32,7 @@ from strategy_search.scoring import METRIC_LABELS
 from strategy_search.search import (
     PreparedData,
     SearchResult,
+    check_study_task,
     check_task_settings,
     create_study,
     latest_study_name,
@@ -88,6 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
     study_name = _study_name(config, storage, resume=args.resume)
     study = create_study(settings, storage=storage, study_name=study_name)
+    check_study_task(study, data.task)
     study.set_user_attr("config_name", config.name)
     params = settings.as_params() | {"config.overrides": " ".join(args.set) or "none"}
     parent = tracker.start(
@@ -307,7 +309,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     what = f"trial {trials[0]}" if len(trials) == 1 else f"an ensemble of trials {', '.join(map(str, trials))}"
     meta = read_strategy_file(out_dir)
     print(f"exported {what} ({result.best_strategy.describe()}) to {out_dir}")
-    print(f"threshold {format_decision(meta['threshold'], 4)} (rule {meta['threshold_rule']})")
+    print(f"threshold {format_decision(meta['threshold'], digits=4)} (rule {meta['threshold_rule']})")
     _warn_about_threshold(meta["threshold"])
     if version is not None:
         print(f"registered as {config.tracking.register_as!r} version {version}")
@@ -357,8 +359,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         threshold = rethreshold(classifier, Path(args.model_dir), args.threshold)
         _say(
             "note",
-            f"threshold {format_decision(threshold, 4)} (rule {ThresholdRule.parse(args.threshold)}, on the model's "
-            "stored out-of-fold scores) instead of the exported one",
+            f"threshold {format_decision(threshold, digits=4)} (rule {ThresholdRule.parse(args.threshold)}, on the "
+            "model's stored out-of-fold scores) instead of the exported one",
         )
         _warn_about_threshold(threshold)
     predictions = score_table(classifier, meta, data)
@@ -406,7 +408,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.target not in frame.columns:
         raise UsageError(f"no column {args.target!r} in {args.data}; available columns: {', '.join(frame.columns)}")
     X = check_features(frame.drop(columns=[args.target]))
-    codes, task = encode_classes(frame[args.target], args.positive_label)
+    codes, task = encode_classes(frame[args.target], positive_label=args.positive_label)
     data_profile = profile(X, codes, task)
     _print_profile(frame, args.target, data_profile)
     _print_notes(data_profile)
@@ -520,8 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--threshold",
         type=_threshold_rule,
         metavar="RULE",
-        help="re-pick the threshold on the answer's stored out-of-fold scores (no new search): best_f1, "
-        "'precision>=0.9', 'recall>=0.8' or fn_cost=5 (default: the search's own rule)",
+        help="re-pick the threshold on the answer's stored out-of-fold scores (no new search): best_f1, argmax, "
+        "'precision>=0.9', 'recall>=0.8' or fn_cost=5; a multi-class model takes best_f1 or argmax "
+        "(default: the search's own rule)",
     )
     export.set_defaults(handler=cmd_export)
     ui = with_config("ui", "start the MLflow UI on the config's tracking store")
@@ -533,8 +536,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = command(
         "predict",
-        "score new rows with an exported model: writes the rows plus `score` (positive-class probability) "
-        "and `prediction` (label at the model's threshold)",
+        "score new rows with an exported model: writes the rows plus `score` (positive-class probability; "
+        "a multi-class model: `score_<class>` for each class) and `prediction` (label at the model's threshold)",
     )
     predict.add_argument("model_dir", help="folder written by `strategy-search export`")
     predict.add_argument("data", help=".csv or .parquet file with the feature columns")
@@ -544,7 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_threshold_rule,
         metavar="RULE",
         help="use a threshold picked by RULE on the model's stored out-of-fold scores instead of the exported one: "
-        "best_f1, 'precision>=0.9', 'recall>=0.8' or fn_cost=5",
+        "best_f1, argmax, 'precision>=0.9', 'recall>=0.8' or fn_cost=5 (multi-class: best_f1 or argmax)",
     )
     predict.set_defaults(handler=cmd_predict)
 

@@ -35,7 +35,12 @@ from pydantic import (
     model_validator,
 )
 
-from strategy_search.data import class_count_problem, describe_counts, find_label
+from strategy_search.data import (
+    class_count_problem,
+    describe_counts,
+    find_label,
+    multiclass_positive_label_problem,
+)
 from strategy_search.errors import ConfigError, DataError, SpaceError
 from strategy_search.masking import register_secret
 from strategy_search.search import prepare_data, task_setting_problems
@@ -74,7 +79,9 @@ class DataConfig(_Section):
     path: Path = _field(allowed="a path to a .csv or .parquet file")
     target: str = _field(allowed="the name of the target column", min_length=1)
     positive_label: StrictBool | StrictInt | StrictFloat | StrictStr | None = _field(
-        None, allowed="one of the target's values (a number or a string), or null for the minority class"
+        None,
+        allowed="one of the target's values (a number or a string), or null for the minority class; "
+        "two-class targets only",
     )
     drop: list[str] = _field(default_factory=list, allowed="a list of column names")
 
@@ -469,7 +476,8 @@ def load_table(config: RunConfig) -> tuple[pd.DataFrame, pd.Series]:
     """The feature table and target the config names, ``data.drop`` columns removed.
 
     Raises :class:`ConfigError` (key paths ``data.*``) when the file or its columns do not
-    match the config, or the target is not a two-class column holding ``positive_label``.
+    match the config, or the target is not a column of two or more classes (holding
+    ``positive_label`` when one is given).
     """
     source = config.source_path or "<config>"
     frame = read_table(config.data.path, source)
@@ -549,13 +557,7 @@ def _target_errors(y: pd.Series, target: str, positive_label: Any) -> Errors:
     if problem:
         errors.append(("data.target", f"column {target!r} {problem}"))
     if positive_label is not None and len(counts) > 2:
-        errors.append(
-            (
-                "data.positive_label",
-                f"got {positive_label!r}, but the target has {len(counts)} classes ({describe_counts(counts)}), each "
-                "scored against the others; positive_label applies to two-class targets, so remove it",
-            )
-        )
+        errors.append(("data.positive_label", multiclass_positive_label_problem(positive_label, counts)))
     elif positive_label is not None and find_label(counts.index, positive_label) is None:
         errors.append(
             (

@@ -51,7 +51,8 @@ class DataProfile:
 
     ``task`` says binary or multi-class (a binary profile made without one is
     ``(negative_label, positive_label)``). For a multi-class target ``positive_label`` and
-    ``negative_label`` are None and ``n_positive`` counts the rows of the smallest class."""
+    ``negative_label`` are None and ``n_positive`` counts the rows of the smallest class
+    (:attr:`smallest_class_size`, the name to use when both kinds are meant)."""
 
     n_rows: int
     n_positive: int
@@ -80,6 +81,10 @@ class DataProfile:
         return self.the_task.multiclass
 
     @property
+    def smallest_class_size(self) -> int:
+        return min(self.class_counts.values()) if self.class_counts else self.n_positive
+
+    @property
     def has_categorical(self) -> bool:
         return bool(self.schema.categorical)
 
@@ -98,7 +103,10 @@ class DataProfile:
         out["positive_label"] = plain(self.positive_label)
         out["negative_label"] = plain(self.negative_label)
         out["notes"] = list(self.notes)
-        out["task"] = plain(self.the_task.to_dict())
+        if self.multiclass:
+            out["task"] = plain(self.the_task.to_dict())
+        else:
+            out.pop("task")  # a binary profile reads as it always has
         return out
 
 
@@ -132,7 +140,7 @@ def check_features(X: Any) -> pd.DataFrame:
     return X
 
 
-def encode_classes(y: Any, positive_label: Any = None) -> tuple[np.ndarray, Task]:
+def encode_classes(y: Any, *, positive_label: Any = None) -> tuple[np.ndarray, Task]:
     """The target as class codes and its :class:`Task`. Two classes are coded 0/1 (1 =
     positive, by default the minority); more are coded in their labels' sorted order."""
     labels = _checked_labels(y)
@@ -144,10 +152,7 @@ def encode_classes(y: Any, positive_label: Any = None) -> tuple[np.ndarray, Task
         y01, positive, negative = encode_target(labels, positive_label)
         return y01, Task((negative, positive))
     if positive_label is not None:
-        raise DataError(
-            f"positive_label {positive_label!r} applies to two-class targets; this target has {len(counts)} "
-            f"classes ({describe_counts(counts)}), each scored against the others. Leave positive_label unset."
-        )
+        raise DataError(multiclass_positive_label_problem(positive_label, counts) + ".")
     classes = sorted(counts.index, key=label_order)
     codes = pd.Categorical(labels, categories=classes).codes.astype(int)
     return codes, Task(tuple(plain(c) for c in classes))
@@ -200,6 +205,14 @@ def class_count_problem(counts: pd.Series) -> str | None:
             "a similar one"
         )
     return None
+
+
+def multiclass_positive_label_problem(positive_label: Any, counts: pd.Series) -> str:
+    """Why ``positive_label`` cannot be given for a target of more than two classes."""
+    return (
+        f"positive_label {positive_label!r} applies to two-class targets; this target has {len(counts)} "
+        f"classes ({describe_counts(counts)}), each scored against the others: leave positive_label unset"
+    )
 
 
 def find_label(classes: Iterable[Any], label: Any) -> Any:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from strategy_search.data import plain
 from strategy_search.ranking import best_first
 from strategy_search.scoring import CVResult, fold_from_scores
 from strategy_search.strategy import Ensemble, Strategy
@@ -57,14 +58,14 @@ class TrialEnsemble:
         return Ensemble(tuple(strategy_of(n) for n in self.trials), self.weights, self.threshold)
 
     def to_attr(self) -> dict[str, Any]:
-        return {
+        stored = {
             "trials": list(self.trials),
             "weights": list(self.weights),
-            "threshold": list(self.threshold) if isinstance(self.threshold, tuple) else self.threshold,
+            "threshold": plain(self.threshold),
             "metrics": dict(self.metrics),
             "metrics_std": dict(self.metrics_std),
-            "class_metrics": dict(self.class_metrics),
         }
+        return {**stored, "class_metrics": dict(self.class_metrics)} if self.class_metrics else stored
 
     @classmethod
     def from_attr(cls, data: Mapping[str, Any]) -> TrialEnsemble:

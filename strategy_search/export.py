@@ -139,7 +139,8 @@ def _features(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 # -- loading ----------------------------------------------------------------------------------
 def load_model(model_dir: Path) -> Classifier:
     """The fitted classifier of an export folder, checked as :func:`load_exported` does:
-    ``load_model(dir).predict_proba(X)[:, 1]`` scores rows, ``predict`` applies the tuned threshold."""
+    ``load_model(dir).predict_proba(X)[:, 1]`` scores rows (a multi-class model: one column per
+    class, in ``classes_`` order), ``predict`` applies the tuned threshold (per-class weights)."""
     return load_exported(model_dir)[0]
 
 
@@ -156,6 +157,15 @@ def load_exported(model_dir: Path) -> tuple[Classifier, dict[str, Any]]:
     return load_mlflow_model(model_dir, expected_sha256=recorded_sha256(model_dir, meta)), meta
 
 
+def rule_for_task(rule: ThresholdRule | str, *, multiclass: bool) -> ThresholdRule:
+    """``rule`` parsed, refused (:class:`ExportError`) when it has no form for the model's task."""
+    rule = ThresholdRule.parse(rule)
+    problem = rule.multiclass_problem() if multiclass else None
+    if problem:
+        raise ExportError(f"--threshold: {problem}.")
+    return rule
+
+
 def rethreshold(classifier: Classifier, model_dir: Path, rule: ThresholdRule | str) -> Decision:
     """Set ``classifier``'s threshold (multi-class: per-class weights) by ``rule`` on the
     out-of-fold scores stored in the export folder (what it would have been had the search used
@@ -167,11 +177,8 @@ def rethreshold(classifier: Classifier, model_dir: Path, rule: ThresholdRule | s
             "export it again with this version (`strategy-search export CONFIG`)."
         )
     stored = pd.read_csv(path)
-    rule = ThresholdRule.parse(rule)
+    rule = rule_for_task(rule, multiclass=isinstance(classifier, ClassWeightedClassifier))
     if isinstance(classifier, ClassWeightedClassifier):
-        problem = rule.multiclass_problem()
-        if problem:
-            raise ExportError(f"--threshold: {problem}.")
         columns = [score_column(c) for c in classifier.classes_]
         weights = rule.choose(stored["class_code"].to_numpy(dtype=int), stored[columns].to_numpy(dtype=float))
         classifier.threshold = weights
@@ -303,7 +310,8 @@ def strategy_metadata(
             "format_version": FORMAT_VERSION,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "strategy": strategy.to_dict(),
-            "task": profile.the_task.to_dict(),
+            # A binary export reads as it always has; rebuild_classifier takes no task as binary.
+            **({"task": profile.the_task.to_dict()} if profile.multiclass else {}),
             "schema": profile.schema.to_dict(),
             "positive_label": profile.positive_label,
             "negative_label": profile.negative_label,
@@ -338,7 +346,7 @@ def model_card(
         _usage_section(model_dir, profile.the_task),
         _versions_section(meta["versions"]),
     ]
-    return "\n\n".join(s.strip() for s in sections) + "\n"
+    return "\n\n".join(s.strip() for s in sections if s.strip()) + "\n"
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
@@ -520,6 +528,7 @@ def _usage_section(model_dir: Path, task: Task) -> str:
         if task.multiclass
         else "`score`"
     )
+    output = "score_<class> (one per class)" if task.multiclass else "score"
     return f"""## How to use
 
 Command line (writes the input rows plus {columns} and `prediction`):
@@ -535,7 +544,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 model = mlflow.pyfunc.load_model("{model_dir}")
-predictions = model.predict(pd.read_csv("new_rows.csv"))  # the same columns
+predictions = model.predict(pd.read_csv("new_rows.csv"))  # columns: {output}, prediction
 ```
 
 `strategy-search predict` and `strategy_search.load_model` run no code from this folder: they

@@ -18,6 +18,7 @@ import yaml
 
 from strategy_search.data import FeatureSchema
 from strategy_search.errors import ExportError, UntrustedModelError
+from strategy_search.estimators.thresholded import ClassWeightedClassifier
 
 STRATEGY_FILE = "strategy.yaml"
 
@@ -32,12 +33,10 @@ def score_frame(classifier: Any, X: pd.DataFrame) -> pd.DataFrame:
     threshold) for each row of ``X``, on ``X``'s index. A multi-class model gives one
     ``score_<class>`` column per class and ``prediction``, the class with the largest weighted
     probability."""
-    if len(classifier.classes_) > 2:
+    if isinstance(classifier, ClassWeightedClassifier):
         probabilities = np.asarray(classifier.predict_proba(X), dtype=float)
-        weights = np.ones(len(classifier.classes_)) if classifier.threshold is None else classifier.threshold
         columns = {score_column(c): probabilities[:, i] for i, c in enumerate(classifier.classes_)}
-        predicted = classifier.classes_[np.argmax(probabilities * np.asarray(weights, dtype=float), axis=1)]
-        return pd.DataFrame({**columns, "prediction": predicted}, index=X.index)
+        return pd.DataFrame({**columns, "prediction": classifier.decide(probabilities)}, index=X.index)
     scores = np.asarray(classifier.predict_proba(X)[:, 1], dtype=float)
     # Same rule as ThresholdedClassifier.predict, without a second predict_proba pass.
     labels = classifier.classes_[(scores >= classifier.threshold).astype(int)]

@@ -25,13 +25,12 @@ from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, St
 
 from strategy_search.errors import DataError
 from strategy_search.parallel import Stopped, TaskRunner
-from strategy_search.task import Decision, class_scores
+from strategy_search.task import Decision, all_class_columns, class_scores, predict_classes
 from strategy_search.thresholds import (
     BEST_F1,
     ThresholdRule,
     confusion_metrics,
     multiclass_confusion_metrics,
-    predict_classes,
     ranking_curve,
     untuned_decision,
 )
@@ -110,7 +109,8 @@ def _mean_of_present(values: np.ndarray) -> float:
 
 def _multiclass_threshold_free(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     per_class = per_class_threshold_free(y, scores)
-    argmax = multiclass_confusion_metrics(y, predict_classes(scores, np.ones(scores.shape[1])), scores.shape[1])
+    n_classes = scores.shape[1]
+    argmax = multiclass_confusion_metrics(y, predict_classes(scores, np.ones(n_classes)), n_classes=n_classes)
     return {
         "pr_auc": _mean_of_present(per_class["pr_auc"]),
         "roc_auc": _mean_of_present(per_class["roc_auc"]),
@@ -132,7 +132,7 @@ def score_predictions(y: np.ndarray, scores: np.ndarray, threshold: Decision | N
 def decision_metrics(y: np.ndarray, scores: np.ndarray, decision: Decision) -> dict[str, Any]:
     """The metrics of deciding by ``decision``; multi-class ones add ``per_class``."""
     if scores.ndim == 2:
-        return multiclass_confusion_metrics(y, predict_classes(scores, decision), scores.shape[1])
+        return multiclass_confusion_metrics(y, predict_classes(scores, decision), n_classes=scores.shape[1])
     return dict(confusion_metrics(y, scores >= decision))
 
 
@@ -218,7 +218,9 @@ def run_fit(task: FitTask) -> FitResult:
         warnings.simplefilter("ignore")
         started = time.perf_counter()
         model = clone(task.pipeline).fit(task.X.iloc[task.train], task.y[task.train])
-        probabilities = _all_classes(model, model.predict_proba(task.X.iloc[task.predict]), task.n_classes)
+        probabilities = all_class_columns(
+            model.classes_, model.predict_proba(task.X.iloc[task.predict]), task.n_classes
+        )
         scores = class_scores(probabilities, task.n_classes)
         seconds = time.perf_counter() - started
     notes = {}
@@ -226,18 +228,6 @@ def run_fit(task: FitTask) -> FitResult:
     if sampler is not None and getattr(sampler, "adaptations_", None):
         notes["resampler_adapted"] = sampler.adaptations_
     return FitResult(scores, seconds, notes)
-
-
-def _all_classes(model: Any, probabilities: Any, n_classes: int) -> np.ndarray:
-    """One column per class code, in code order, even when the training rows lacked a class
-    (its column is then 0)."""
-    probabilities = np.asarray(probabilities, dtype=float)
-    classes = np.asarray(getattr(model, "classes_", np.arange(probabilities.shape[1])), dtype=int)
-    if probabilities.shape[1] == n_classes and (classes == np.arange(n_classes)).all():
-        return probabilities
-    full = np.zeros((len(probabilities), n_classes))
-    full[:, classes] = probabilities
-    return full
 
 
 def inner_splits(y: np.ndarray, train: np.ndarray, *, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -390,6 +380,17 @@ class CVResult:
         return float(sum(f.fit_seconds for f in self.folds))
 
 
+def _n_classes(codes: np.ndarray) -> int:
+    """The number of classes of labels that must be class codes ``0 .. K-1``, every one present."""
+    found = np.unique(codes)
+    if len(found) < 2 or not (found == np.arange(len(found))).all():
+        raise ValueError(
+            f"labels must be class codes 0 .. K-1 (K >= 2), every one present; got the values {found.tolist()[:20]}. "
+            "Encode them with strategy_search.data.encode_classes."
+        )
+    return len(found)
+
+
 def score_pipeline(
     pipeline: Any,
     X: pd.DataFrame,
@@ -413,7 +414,7 @@ def score_pipeline(
     worker processes.
     """
     y = np.asarray(y, dtype=int)
-    n_classes = max(int(y.max()) + 1, 2)
+    n_classes = _n_classes(y)
     plan = [inner_splits(y, train, folds=threshold_folds, seed=seed + i) for i, (train, _) in enumerate(splits)]
     tasks = [FitTask(pipeline, X, y, train, validation, n_classes) for train, validation in splits]
     tasks += [FitTask(pipeline, X, y, a, b, n_classes) for inner in plan for a, b in inner]

@@ -89,7 +89,7 @@ def prepare_data(X: Any, y: Any, *, positive_label: Any = None) -> PreparedData:
     y = pd.Series(y).reset_index(drop=True)
     if len(X) != len(y):
         raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
-    codes, task = encode_classes(y, positive_label)
+    codes, task = encode_classes(y, positive_label=positive_label)
     data_profile = profile(X, codes, task)
     check_usable_features(data_profile)
     return PreparedData(X, y, codes, data_profile)
@@ -114,7 +114,7 @@ class _Objective:
 
     def __init__(self, data: PreparedData, settings: SearchSettings, runner: TaskRunner, deadline: float | None):
         self.data, self.settings, self.runner, self.deadline = data, settings, runner, deadline
-        folds = effective_folds(data.profile.n_positive, settings.cv_folds, multiclass=data.task.multiclass)
+        folds = effective_folds(data.profile.smallest_class_size, settings.cv_folds, multiclass=data.task.multiclass)
         self.splits = cv_splits(data.codes, folds=folds, repeats=settings.cv_repeats, seed=settings.seed)
         # The best complete CVs of this process by primary metric (scores, not models): the
         # ensemble's candidates, or only the best one when the search does not ensemble.
@@ -342,10 +342,11 @@ class SearchResult:
         ``threshold`` (a rule such as ``"precision>=0.9"``) re-picks the decision threshold on
         the answer's stored out-of-fold scores instead of the search's own rule; ``source``
         adds lines to the model card's "Source" (where the model came from)."""
-        from strategy_search.export import export_model
+        from strategy_search.export import export_model, rule_for_task
 
         oof = self.oof_scores
-        rule = self.settings.threshold if threshold is None else ThresholdRule.parse(threshold)
+        multiclass = self.profile.multiclass
+        rule = self.settings.threshold if threshold is None else rule_for_task(threshold, multiclass=multiclass)
         classifier = self.best_pipeline()
         if threshold is not None:
             if oof is None:
@@ -459,6 +460,25 @@ def create_study(settings: SearchSettings, *, storage: Any = None, study_name: s
         sampler=_sampler(settings.seed),
         pruner=_pruner(settings),
     )
+
+
+TASK_ATTR = "task"
+
+
+def check_study_task(study: optuna.Study, task: Task) -> None:
+    """Record the data's task on a new study; refuse to resume a study made for another task
+    (its trials' strategies, decisions and class codes would not mean the same)."""
+    stored = study.user_attrs.get(TASK_ATTR)
+    if stored is None:
+        if not study.trials:
+            study.set_user_attr(TASK_ATTR, plain(task.to_dict()))
+        return
+    if Task.from_dict(stored) != task:
+        raise DataError(
+            f"Study {study.study_name!r} was searched on a {stored['kind']} target with classes {stored['classes']}; "
+            f"this data's target is {task.kind} with classes {list(task.classes)}. Resume it on the same data, or "
+            "start a new study (without --resume)."
+        )
 
 
 def _close_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorage | None) -> None:
@@ -597,6 +617,7 @@ def search(
     """
     data = prepare_data(X, y, positive_label=positive_label)
     checked = SearchSettings.create(**settings)
+    check_task_settings(checked, data.task)
     with contextlib.ExitStack() as stack:
         callbacks = list(callbacks)
         if progress:
@@ -653,6 +674,7 @@ def run_search(
     try:
         opened = _open_storage(storage)
         study = create_study(settings, storage=opened, study_name=study_name)
+        check_study_task(study, data.task)
         _close_interrupted(study, opened)
         _enqueue_portfolio(study, settings.space, data)
         objective = _Objective(data, settings, TaskRunner(n_jobs=settings.n_jobs), deadline)

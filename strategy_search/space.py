@@ -174,7 +174,10 @@ class SearchSpace:
         facts = {"has_categorical": has_categorical, "multiclass": multiclass}
         models = [m for m in self.keys(MODEL) if allowed(get_slot(MODEL), m, m, **facts)]
         if not models:
-            raise StrategyError(f"No model in space {self.name!r} can be used on this data (a multi-class target).")
+            raise StrategyError(
+                f"No model in space {self.name!r} can be used on a multi-class target: its models "
+                f"{self.keys(MODEL)} all work on two-class targets only. Add a multi-class model (e.g. lightgbm)."
+            )
         model_key = self._choose(trial, MODEL, models)
         chosen = {MODEL: model_key}
         for slot in all_slots():
@@ -188,7 +191,7 @@ class SearchSpace:
             # be a "dynamic value space" for Optuna.
             name = slot.name if usable == every_model else f"{slot.name}.{model_key}"
             chosen[slot.name] = self._choose(trial, name, usable)
-        params = {slot: self._suggest_params(trial, slot, key, only) for slot, key in chosen.items()}
+        params = {slot: self._suggest_params(trial, slot, key, only, multiclass) for slot, key in chosen.items()}
         return Strategy(chosen, params, seed=seed)
 
     @staticmethod
@@ -197,10 +200,15 @@ class SearchSpace:
             return choices[0]
         return trial.suggest_categorical(name, choices)
 
-    def _suggest_params(self, trial: Any, slot: str, key: str, only: Collection[str] | None) -> dict[str, Any]:
+    def _suggest_params(
+        self, trial: Any, slot: str, key: str, only: Collection[str] | None, multiclass: bool
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {}
+        skipped = get_slot(slot).component(key).tag("binary_only_params", ()) if multiclass else ()
         for param, spec in self.components[slot][key].items():
             name = f"{slot}.{key}.{param}"
+            if param in skipped:
+                continue
             if not isinstance(spec, SEARCHED_TYPES):
                 params[param] = spec
             elif only is None or name in only:

@@ -62,13 +62,39 @@ class Task:
         return cls(tuple(data["classes"]))
 
 
-def label_order(value: Any) -> tuple[int, float, str]:
+def label_order(value: Any) -> tuple[int, float, str, str]:
     """Sort key of class labels: numbers in numeric order, then text ("10" after "9", and
-    mixed labels still sort). Multi-class codes follow it."""
+    mixed labels still sort). A total order: labels that read as the same number ("1", "01")
+    are told apart by their type and text. Multi-class codes follow it."""
     try:
-        return 0, float(value), ""
+        return 0, float(value), type(value).__name__, str(value)
     except (TypeError, ValueError):
-        return 1, 0.0, str(value)
+        return 1, 0.0, type(value).__name__, str(value)
+
+
+def ordered_classes(labels: Any) -> list[Any]:
+    """The distinct labels in code order (:func:`label_order`): the one ordering the search and
+    the deployed classifier share."""
+    return sorted(set(np.asarray(labels, dtype=object).tolist()), key=label_order)
+
+
+def predict_classes(probabilities: Any, weights: Any) -> np.ndarray:
+    """Class codes from probability columns: the largest weighted probability (ties: the
+    lower code). The one multi-class decision rule, in the search and in deployment."""
+    return np.argmax(np.asarray(probabilities, dtype=float) * np.asarray(weights, dtype=float), axis=1)
+
+
+def all_class_columns(trained: Any, probabilities: Any, n_classes: int) -> np.ndarray:
+    """One probability column per class code ``0 .. n_classes - 1``, in code order, from a
+    model trained on codes ``trained`` (its ``classes_``): a class its training rows lacked
+    gets a column of 0."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    trained = np.asarray(trained, dtype=int)
+    if probabilities.shape[1] == n_classes and (trained == np.arange(n_classes)).all():
+        return probabilities
+    full = np.zeros((len(probabilities), n_classes))
+    full[:, trained] = probabilities
+    return full
 
 
 def class_scores(probabilities: np.ndarray, task_or_n_classes: Task | int) -> np.ndarray:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from strategy_search.task import Decision
+from strategy_search.task import Decision, predict_classes
 
 Kind = Literal["best_f1", "argmax", "precision", "recall", "fn_cost"]
 _RULE = re.compile(r"^\s*(?:(best_f1|argmax)|(precision|recall)\s*>=\s*([0-9.]+)|fn_cost\s*=\s*([0-9.eE+]+))\s*$")
@@ -150,11 +150,6 @@ def untuned_decision(scores: np.ndarray) -> Decision:
     return 0.5 if np.ndim(scores) == 1 else tuple(1.0 for _ in range(np.shape(scores)[1]))
 
 
-def predict_classes(scores: np.ndarray, weights: Any) -> np.ndarray:
-    """Class codes from probability columns: the largest weighted probability (ties: the lower code)."""
-    return np.argmax(np.asarray(scores, dtype=float) * np.asarray(weights, dtype=float), axis=1)
-
-
 def choose_class_weights(y: np.ndarray, scores: np.ndarray) -> tuple[float, ...]:
     """Per-class weights with the best macro F1 on (y, scores) among ``prior ** -alpha`` for
     alpha in :data:`_PRIOR_POWERS` (ties: the smallest alpha, closest to argmax). Normalised to
@@ -170,7 +165,7 @@ def choose_class_weights(y: np.ndarray, scores: np.ndarray) -> tuple[float, ...]
     return tuple(float(w) for w in best_weights / best_weights.max())
 
 
-def confusion_matrix(y: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+def confusion_matrix(y: np.ndarray, predicted: np.ndarray, *, n_classes: int) -> np.ndarray:
     """Counts ``[true class, predicted class]``."""
     cells = np.asarray(y, dtype=int) * n_classes + np.asarray(predicted, dtype=int)
     return np.bincount(cells, minlength=n_classes * n_classes).reshape(n_classes, n_classes).astype(float)
@@ -187,27 +182,32 @@ def _per_class(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _macro_f1(y: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
-    return float(_per_class(confusion_matrix(y, predicted, n_classes))[2].mean())
+    matrix = confusion_matrix(y, predicted, n_classes=n_classes)
+    seen = (matrix.sum(axis=0) + matrix.sum(axis=1)) > 0
+    return float(_per_class(matrix)[2][seen].mean())
 
 
-def multiclass_confusion_metrics(y: np.ndarray, predicted: np.ndarray, n_classes: int) -> dict[str, Any]:
-    """Macro precision, recall and F1 (unweighted means over classes, scikit-learn's
-    ``average="macro"``), balanced accuracy (mean recall over the classes present) and the
-    multi-class MCC (Gorodkin's R_K); ``per_class`` holds each class's precision, recall and F1."""
-    matrix = confusion_matrix(y, predicted, n_classes)
+def multiclass_confusion_metrics(y: np.ndarray, predicted: np.ndarray, *, n_classes: int) -> dict[str, Any]:
+    """Macro precision, recall and F1 (unweighted means over the classes that occur in ``y`` or
+    the predictions, scikit-learn's ``average="macro"``), balanced accuracy (mean recall over
+    the classes in ``y``) and the multi-class MCC (Gorodkin's R_K); ``per_class`` holds each
+    class's precision, recall and F1 (NaN for a class in neither)."""
+    matrix = confusion_matrix(y, predicted, n_classes=n_classes)
     precision, recall, f1 = _per_class(matrix)
     present = matrix.sum(axis=1) > 0
+    seen = present | (matrix.sum(axis=0) > 0)
     total, correct = matrix.sum(), np.trace(matrix)
     predicted_totals, actual_totals = matrix.sum(axis=0), matrix.sum(axis=1)
     covariance = correct * total - predicted_totals @ actual_totals
     denominator = np.sqrt((total**2 - predicted_totals @ predicted_totals) * (total**2 - actual_totals @ actual_totals))
+    unseen = np.where(seen, 1.0, np.nan)
     return {
-        "f1": float(f1.mean()),
-        "precision": float(precision.mean()),
-        "recall": float(recall.mean()),
+        "f1": float(f1[seen].mean()),
+        "precision": float(precision[seen].mean()),
+        "recall": float(recall[seen].mean()),
         "balanced_accuracy": float(recall[present].mean()) if present.any() else 0.0,
         "mcc": float(covariance / denominator) if denominator else 0.0,
-        "per_class": {"precision": precision, "recall": recall, "f1": f1},
+        "per_class": {"precision": precision * unseen, "recall": recall * unseen, "f1": f1 * unseen},
     }
 
 
@@ -266,7 +266,7 @@ def trade_off(y: Any, scores: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def format_decision(decision: Any, digits: int = 3) -> str:
+def format_decision(decision: Any, *, digits: int = 3) -> str:
     """A threshold as a number; per-class weights as ``w=1.00/0.50/2.00`` (class-code order)."""
     if isinstance(decision, (list, tuple)):
         return "w=" + "/".join(f"{float(w):.2f}" for w in decision)

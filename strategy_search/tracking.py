@@ -161,7 +161,7 @@ def _class_metrics(attrs: Mapping[str, Any], classes: Sequence[Any], timestamp: 
     return _metrics(values, timestamp)
 
 
-def trial_metrics(trial: FrozenTrial, classes: Sequence[Any] = ()) -> list[Metric]:
+def trial_metrics(trial: FrozenTrial, *, classes: Sequence[Any] = ()) -> list[Metric]:
     """A trial's metrics; ``classes`` (the labels of a multi-class task, in code order) name
     its per-class metrics."""
     attrs = trial.user_attrs
@@ -172,7 +172,11 @@ def trial_metrics(trial: FrozenTrial, classes: Sequence[Any] = ()) -> list[Metri
     for fold, values in enumerate(attrs.get("fold_metrics") or []):
         metrics += _metrics(values, now, prefix="fold_", step=fold)
     for fold, threshold in enumerate(attrs.get("fold_thresholds") or []):
-        metrics += _metrics({"fold_threshold": threshold}, now, step=fold)
+        if isinstance(threshold, list):  # multi-class: a weight per class
+            weights = {class_metric_name("fold_weight", c): w for c, w in zip(classes, threshold, strict=False)}
+            metrics += _metrics(weights, now, step=fold)
+        else:
+            metrics += _metrics({"fold_threshold": threshold}, now, step=fold)
     extra = {"threshold": attrs.get("threshold"), "fit_seconds": attrs.get("fit_seconds")}
     if trial.duration is not None:
         extra["duration_s"] = trial.duration.total_seconds()
@@ -358,7 +362,7 @@ class SearchTracker:
         params = [_param(k, v) for k, v in trial_params(trial).items()]
         tags = [_tag(k, v) for k, v in trial_tags(trial).items()]
         # One request for the whole trial (more only past MLflow's per-request limits).
-        for m, p, t in _batches(trial_metrics(trial, self._classes), params, tags):
+        for m, p, t in _batches(trial_metrics(trial, classes=self._classes), params, tags):
             self.client.log_batch(run_id, metrics=m, params=p, tags=t, synchronous=True)
         if trial.user_attrs.get("traceback"):
             self.client.log_text(run_id, mask_secrets(trial.user_attrs["traceback"]), "traceback.txt")
@@ -514,16 +518,16 @@ class _BackgroundWriter:
 
 
 def _profile_params(profile: DataProfile) -> dict[str, Any]:
-    return {
+    common = {
         "data.n_rows": profile.n_rows,
-        "data.n_positive": profile.n_positive,
         "data.n_features": len(profile.schema.columns),
         "data.n_categorical": len(profile.schema.categorical),
         "data.imbalance_ratio": round(profile.imbalance_ratio, 4),
-        "data.positive_label": profile.positive_label,
-        "data.task": profile.the_task.kind,
-        "data.n_classes": profile.the_task.n_classes,
     }
+    if profile.multiclass:
+        task = {"data.task": "multiclass", "data.n_classes": profile.the_task.n_classes}
+        return {**common, **task, "data.smallest_class_size": profile.smallest_class_size}
+    return {**common, "data.n_positive": profile.n_positive, "data.positive_label": profile.positive_label}
 
 
 # -- experiments and runs ---------------------------------------------------------------------

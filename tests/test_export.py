@@ -93,6 +93,7 @@ def test_strategy_yaml_rebuilds_the_same_pipeline(exported, small_yeast):
     assert Strategy.from_dict(meta["strategy"]) == STRATEGY
     assert meta["threshold"] == STRATEGY.threshold
     assert (meta["positive_label"], meta["negative_label"]) == (1, 0)
+    assert "task" not in meta and "class_metrics" not in meta  # a binary export reads as before multi-class
     assert meta["source"]["run_id"] == "abc" and "scikit-learn" in meta["versions"]
     rebuilt = rebuild_classifier(meta).fit(X, y)
     np.testing.assert_allclose(rebuilt.predict_proba(X)[:, 1], classifier.predict_proba(X)[:, 1], rtol=0, atol=1e-12)
@@ -114,6 +115,8 @@ def test_missing_columns_are_named_and_extra_ones_ignored(exported, small_yeast)
 def test_model_card_describes_data_strategy_metrics_and_usage(exported):
     _, out = exported
     card = (out / MODEL_CARD).read_text()
+    assert "\n\n\n" not in card and "Performance per class" not in card
+    assert "# columns: score, prediction" in card
     for expected in (
         "400 rows, 8 numeric and 0 categorical columns",
         "| `1` | positive | 9 | 2.2% |",

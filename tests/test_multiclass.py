@@ -30,17 +30,17 @@ from strategy_search.cli import main
 from strategy_search.combinations import conflicts
 from strategy_search.components.registry import Component
 from strategy_search.data import DataError, FeatureSchema, encode_classes
-from strategy_search.errors import SettingsError
+from strategy_search.errors import ExportError, SettingsError
 from strategy_search.estimators.adaptive import TargetRatio
 from strategy_search.estimators.thresholded import ClassWeightedClassifier
 from strategy_search.estimators.weighting import CustomWeighting
 from strategy_search.export import load_model, predict_table
-from strategy_search.scoring import per_class_metrics, score_predictions
+from strategy_search.scoring import cv_splits, fold_from_scores, per_class_metrics, score_pipeline, score_predictions
 from strategy_search.search import prepare_data
 from strategy_search.slots import get_slot
 from strategy_search.space import load_space
 from strategy_search.strategy import Strategy, build_pipeline
-from strategy_search.thresholds import ThresholdRule, choose_class_weights, predict_classes
+from strategy_search.thresholds import BEST_F1, ThresholdRule, choose_class_weights, predict_classes
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "experiments" / "data"
@@ -265,6 +265,7 @@ def test_a_multiclass_search_runs_from_config_to_mlflow(multiclass_run):
         assert {"pr_auc", "f1", "pr_auc/class_containers", "f1/class_headlamps", "weight/class_tableware"} <= set(
             child.data.metrics
         )
+        assert "fold_weight/class_tableware" in child.data.metrics
 
 
 def test_a_multiclass_export_predicts_every_class(multiclass_run):
@@ -306,3 +307,56 @@ def test_predict_can_switch_a_multiclass_model_to_argmax(multiclass_run, capsys)
         assert "w=1.00/1.00/1.00/1.00/1.00/1.00" in out.err
         assert main(["predict", "artifacts/glass-multiclass", "data/glass.csv", "--threshold", "recall>=0.9"]) == 2
         assert "no single positive class" in capsys.readouterr().err
+
+
+# -- review findings ----------------------------------------------------------------------------
+def test_labels_that_read_as_one_number_keep_one_order_in_search_and_deployment():
+    y = pd.Series(["1", "1", "1", "01", "01", "2", "2", "01", "2"])
+    _, task = encode_classes(y)
+    X = pd.DataFrame({"x": np.arange(len(y), dtype=float)})
+    deployed = ClassWeightedClassifier(build_pipeline(Strategy.of(model="logistic_regression"), FeatureSchema.infer(X)))
+    assert deployed.fit(X, y).classes_.tolist() == list(task.classes)
+
+
+def test_a_folds_class_weights_never_see_its_validation_labels(three_classes):
+    """The decision of each fold is chosen from its training part's inner scores alone:
+    shuffling the validation labels leaves it as it is."""
+    X, y = three_classes
+    codes, _ = encode_classes(y)
+    splits = cv_splits(codes, folds=3, repeats=1, seed=0)
+    pipeline = build_pipeline(Strategy.of(model="logistic_regression"), FeatureSchema.infer(X))
+    result = score_pipeline(pipeline, X, codes, splits=splits, seed=0)
+    rng = np.random.default_rng(0)
+    for fold, (_, validation) in zip(result.folds, splits, strict=True):
+        assert fold.threshold == BEST_F1.choose(codes[fold.inner_rows], fold.inner_scores)
+        shuffled = codes.copy()
+        shuffled[validation] = rng.permutation(shuffled[validation])
+        again = fold_from_scores(shuffled, validation, fold.validation_scores, fold.inner_rows, fold.inner_scores)
+        assert again.threshold == fold.threshold
+
+
+def test_focal_alpha_is_not_searched_for_a_multiclass_target():
+    space = load_space("fast")
+    for multiclass in (False, True):
+        study = optuna.create_study()
+        study.enqueue_trial({"model": "lightgbm", "objective": "focal"})
+        strategy = space.suggest(study.ask(), has_categorical=False, multiclass=multiclass)
+        assert strategy.key("objective") == "focal"
+        assert ("alpha" in strategy.params_for("objective")) is not multiclass
+        assert "gamma" in strategy.params_for("objective")
+
+
+def test_a_study_is_not_resumed_on_another_task(tmp_path, three_classes):
+    X, y = three_classes
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    strategy_search.search(X, y, n_trials=1, n_jobs=1, space="fast", storage=storage, study_name="s")
+    with pytest.raises(DataError, match="multiclass target with classes"):
+        strategy_search.search(X, (y == "normal").astype(int), n_trials=2, storage=storage, study_name="s")
+
+
+def test_export_refuses_a_one_sided_rule_for_a_multiclass_search_before_refitting(three_classes, tmp_path):
+    X, y = three_classes
+    result = strategy_search.search(X, y, n_trials=2, n_jobs=1, space="fast")
+    with pytest.raises(ExportError, match="no single positive class"):
+        result.export(tmp_path / "model", threshold="recall>=0.9")
+    assert not (tmp_path / "model").exists()

@@ -12,12 +12,12 @@ from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifie
 from sklearn.linear_model import LogisticRegression
 from xgboost import XGBClassifier, XGBRegressor
 
-from strategy_search.components.registry import BuildContext, Component, Registry
+from strategy_search.components.registry import BINARY_ONLY, BuildContext, Component, Registry
 
 MODELS: Registry[Any] = Registry(
     "model",
     tags={
-        "binary_only": "works on two-class targets only; never offered for a multi-class target",
+        **BINARY_ONLY,
         "supports_sample_weight": "fit accepts sample_weight, so class weightings can be used",
         "handles_nan": "fits on NaN, so imputation may be skipped (if the resampler allows)",
         "needs_one_hot": "categorical codes are one-hot encoded for it (linear models)",

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from strategy_search.components.registry import Component, Registry
+from strategy_search.components.registry import BINARY_ONLY, Component, Registry
 from strategy_search.estimators.focal import FocalLossClassifier
 
 OBJECTIVES: Registry[Any] = Registry(
     "objective",
     tags={
-        "binary_only": "works on two-class targets only; never offered for a multi-class target",
+        **BINARY_ONLY,
+        "binary_only_params": "parameters that mean something for two classes only; not searched on a "
+        "multi-class target",
         "requires": "model tags that must be set for this objective to be offered with a model",
     },
 )
@@ -20,8 +22,9 @@ _ENTRIES: list[Component[Any]] = [
     Component(
         "focal",
         lambda c: FocalLossClassifier(),
-        "Focal loss with analytic gradient and hessian (Lin et al. 2017).",
-        {"requires": ("margin_factory",)},
+        "Focal loss with analytic gradient and hessian (Lin et al. 2017); softmax focal loss for more classes.",
+        # alpha weighs the positive class; a multi-class target weighs classes in the weighting slot.
+        {"requires": ("margin_factory",), "binary_only_params": ("alpha",)},
     ),
 ]
 

@@ -16,6 +16,9 @@ from strategy_search.errors import UnknownComponentError
 
 T = TypeVar("T")
 
+# The tag every kind of component may carry; combinations.py reads it.
+BINARY_ONLY = {"binary_only": "works on two-class targets only; never offered for a multi-class target"}
+
 
 @dataclass(frozen=True)
 class BuildContext:

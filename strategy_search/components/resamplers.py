@@ -18,13 +18,13 @@ from imblearn.over_sampling import (
 from imblearn.under_sampling import EditedNearestNeighbours, NearMiss, RandomUnderSampler, TomekLinks
 from sklearn.cluster import MiniBatchKMeans
 
-from strategy_search.components.registry import BuildContext, Component, Registry
+from strategy_search.components.registry import BINARY_ONLY, BuildContext, Component, Registry
 from strategy_search.estimators.noise import GaussianNoiseOverSampler
 
 RESAMPLERS: Registry[Any] = Registry(
     "resampler",
     tags={
-        "binary_only": "works on two-class targets only; never offered for a multi-class target",
+        **BINARY_ONLY,
         # smote, smote_enn and smote_tomek switch to SMOTE-NC / SMOTE-N instead and stay available.
         "numeric_only": "interpolates between rows, so categorical codes would be corrupted; not "
         "offered when the data has categorical columns",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from strategy_search.components.registry import Component, Registry
+from strategy_search.components.registry import BINARY_ONLY, Component, Registry
 from strategy_search.estimators.weighting import BalancedWeighting, CustomWeighting, EffectiveNumberWeighting
 
 WEIGHTINGS: Registry[Any] = Registry(
     "weighting",
     tags={
-        "binary_only": "works on two-class targets only; never offered for a multi-class target",
+        **BINARY_ONLY,
         "requires": "model tags that must be set for this weighting to be offered with a model",
     },
 )

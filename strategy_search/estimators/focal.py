@@ -161,11 +161,12 @@ class _FocalObjective:
 
 
 class FocalLossClassifier(ClassifierMixin, BaseEstimator):
-    """Binary classifier trained with focal loss on a boosting *regressor* that accepts a callable
-    objective (``lightgbm.LGBMRegressor``, ``xgboost.XGBRegressor``).
+    """Classifier trained with focal loss on a boosting *regressor* that accepts a callable
+    objective (``lightgbm.LGBMRegressor``, ``xgboost.XGBRegressor``); with more than two classes,
+    softmax focal loss on the same library's classifier with the regressor's settings.
 
-    ``predict_proba`` is the sigmoid of the booster's raw margin, so probabilities are valid
-    whichever library is underneath (LightGBM returns raw scores for callable objectives).
+    ``predict_proba`` is the sigmoid (softmax) of the booster's raw margin(s), so probabilities
+    are valid whichever library is underneath (LightGBM returns raw scores for callable objectives).
 
     Parameters
     ----------

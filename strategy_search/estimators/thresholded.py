@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from strategy_search.estimators._meta import checked_input, checked_target, inherit_input_tags
-from strategy_search.task import label_order
+from strategy_search.task import all_class_columns, ordered_classes, predict_classes
 
 
 class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
@@ -78,6 +78,9 @@ class ClassWeightedClassifier(ClassifierMixin, BaseEstimator):
 
     @property
     def threshold(self) -> Any:
+        """The per-class weights (all 1 when none were given)."""
+        if self.class_weights is None and hasattr(self, "classes_"):
+            return tuple(1.0 for _ in self.classes_)
         return self.class_weights
 
     @threshold.setter
@@ -87,7 +90,7 @@ class ClassWeightedClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: ArrayLike, **fit_params: Any) -> ClassWeightedClassifier:
         X = checked_input(self, X, reset=True)
         y = checked_target(self, y)
-        self.classes_ = np.array(sorted(np.unique(y), key=label_order), dtype=np.asarray(y).dtype)
+        self.classes_ = np.array(ordered_classes(y), dtype=np.asarray(y).dtype)
         self._weights(len(self.classes_))  # refuse bad weights before the long fit
         code_of = {label: code for code, label in enumerate(self.classes_.tolist())}
         codes = np.array([code_of[label] for label in np.asarray(y).tolist()])
@@ -106,14 +109,12 @@ class ClassWeightedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> NDArray[np.float64]:
         check_is_fitted(self, "estimator_")
-        probabilities = np.asarray(self.estimator_.predict_proba(checked_input(self, X, reset=False)), dtype=float)
-        trained = np.asarray(self.estimator_.classes_, dtype=int)
-        if probabilities.shape[1] == len(self.classes_):
-            return probabilities
-        full = np.zeros((len(probabilities), len(self.classes_)))
-        full[:, trained] = probabilities
-        return full
+        probabilities = self.estimator_.predict_proba(checked_input(self, X, reset=False))
+        return all_class_columns(self.estimator_.classes_, probabilities, len(self.classes_))
 
     def predict(self, X: Any) -> NDArray[Any]:
-        probabilities = self.predict_proba(X)
-        return self.classes_[np.argmax(probabilities * self._weights(len(self.classes_)), axis=1)]
+        return self.decide(self.predict_proba(X))
+
+    def decide(self, probabilities: Any) -> NDArray[Any]:
+        """The labels :meth:`predict` gives for these ``predict_proba`` rows."""
+        return self.classes_[predict_classes(probabilities, self._weights(len(self.classes_)))]
