@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import secrets
 import signal
+import subprocess
 import sys
 import warnings
 from collections import Counter
@@ -35,12 +37,17 @@ from strategy_search.search import (
     check_study_task,
     check_task_settings,
     create_study,
+    finish_study,
+    is_server_storage,
     latest_study_name,
     load_result,
+    open_study,
     prepare_data,
     run_search,
+    run_worker,
 )
 from strategy_search.slots import all_slots
+from strategy_search.study_budget import SURPLUS_ATTR, stale_reasons
 from strategy_search.thresholds import ThresholdRule, format_decision, threshold_warning
 
 console = Console(stderr=True, soft_wrap=True)
@@ -78,16 +85,18 @@ def _raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    config = load_config(args.config, overrides=args.set)
-    data = _prepared(config)
+def _start_study(
+    args: argparse.Namespace, config: RunConfig, data: PreparedData, *, resume: bool
+) -> tuple[Any, Any, str, str]:
+    """Create (or reopen, ``resume``) the config's study and its one MLflow parent run:
+    ``(study, tracker, study_name, parent_run_id)``."""
     settings = config.settings()
     check_task_settings(settings, data.task)
     storage = config.storage_url
     from strategy_search.tracking import SearchTracker
 
     tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
-    study_name = _study_name(config, storage, resume=args.resume)
+    study_name = _study_name(config, storage, resume=resume)
     study = create_study(settings, storage=storage, study_name=study_name)
     check_study_task(study, data.task)
     study.set_user_attr("config_name", config.name)
@@ -103,9 +112,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         profile=data.profile,
         config_path=config.source_path,
         config_text=config.raw_text,
-        resume_run_id=study.user_attrs.get(PARENT_RUN_ATTR) if args.resume else None,
+        resume_run_id=study.user_attrs.get(PARENT_RUN_ATTR) if resume else None,
     )
     study.set_user_attr(PARENT_RUN_ATTR, parent)
+    return study, tracker, study_name, parent
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_config(args.config, overrides=args.set)
+    data = _prepared(config)
+    if args.workers > 1:
+        return _run_with_workers(args, config, data)
+    settings = config.settings()
+    storage = config.storage_url
+    study, tracker, study_name, parent = _start_study(args, config, data, resume=args.resume)
     _print_data_summary(data.profile)
     done = len([t for t in study.trials if t.state.is_finished()])
     verb = "resuming" if args.resume else "starting"
@@ -131,16 +151,138 @@ def cmd_run(args: argparse.Namespace) -> int:
         tracker.fail("FAILED", study=study)
         raise
     tracker.finish(result)
+    _report(result, args, parent)
+    return 0
+
+
+def _report(result: SearchResult, args: argparse.Namespace, parent: str) -> None:
     _print_adaptations(result)
     _print_top(result)
     _print_trial_counts(result)
     _print_answer(result)
     _warn_about_threshold(result.best_strategy.threshold)
-    if args.resume:
-        _note_an_earlier_answer(result, first_new_trial=done)
     print(f"MLflow run id: {parent}")
     print(f"next: strategy-search export {args.config}   |   strategy-search ui {args.config}")
+
+
+# -- several workers --------------------------------------------------------------------------
+def _require_server_storage(config: RunConfig, what: str) -> None:
+    if not is_server_storage(config.storage_url):
+        raise UsageError(
+            f"{what} needs a database server that several processes can share; search.storage is "
+            f"{mask_secrets(config.storage_url)} (SQLite locks the whole file for every write). Set search.storage "
+            'to PostgreSQL, e.g. postgresql://user:${PGPASSWORD}@host/optuna (see README, "Scaling out").'
+        )
+
+
+def _run_with_workers(args: argparse.Namespace, config: RunConfig, data: PreparedData) -> int:
+    """``run --workers N``: create the study and its MLflow parent here, start N worker
+    processes on it, wait for them, then choose and report the answer."""
+    _require_server_storage(config, f"run --workers {args.workers}")
+    settings = config.settings()
+    study, tracker, study_name, parent = _start_study(args, config, data, resume=args.resume)
+    open_study(data, settings, storage=config.storage_url, study_name=study_name, create=True)
+    _print_data_summary(data.profile)
+    console.print(f"study [bold]{escape(study_name)}[/]: starting {args.workers} workers - MLflow run {parent}")
+    overrides = [item for pair in (("--set", s) for s in args.set) for item in pair]
+    command = [sys.executable, "-m", "strategy_search", "worker", str(config.source_path), *overrides]
+    workers = [
+        subprocess.Popen([*command, "--study", study_name, "--index", str(k)]) for k in range(1, args.workers + 1)
+    ]
+    try:
+        codes = [w.wait() for w in workers]
+    except KeyboardInterrupt:
+        for w in workers:
+            w.terminate()
+        tracker.fail("KILLED", study=study)
+        _say(
+            "interrupted", f"study {study_name} is saved; continue it with `strategy-search run {args.config} --resume`"
+        )
+        return 130
+    if any(codes):
+        _say("warning", f"worker exit codes {codes}; the answer is chosen from the trials they finished")
+    return _finish(args, config, data, study_name=study_name, tracker=tracker, parent=parent)
+
+
+def _finish(
+    args: argparse.Namespace, config: RunConfig, data: PreparedData, *, study_name: str, tracker: Any, parent: str
+) -> int:
+    settings = config.settings()
+    study = create_study(settings, storage=config.storage_url, study_name=study_name)
+    try:
+        result = finish_study(study, data, settings)
+    except SearchFailed as exc:
+        tracker.fail("FAILED", study=study)
+        print(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
+        return 1
+    tracker.finish(result)
+    _report(result, args, parent)
     return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """One worker: join the config's study (``--create``: start a new one) and run trials until
+    its budget is reached."""
+    config = load_config(args.config, overrides=args.set)
+    _require_server_storage(config, "strategy-search worker")
+    data = _prepared(config)
+    settings = config.settings()
+    if args.create:
+        _, tracker, study_name, parent = _start_study(args, config, data, resume=False)
+    else:
+        study_name = args.study or _latest_study(config)
+        tracker, parent = _join_parent(config, data, study_name)
+    index = args.index if args.index is not None else secrets.randbelow(1_000_000) + 1
+    console.print(f"worker {index} on study [bold]{escape(study_name)}[/] - MLflow run {parent}")
+    _raise_on_sigterm()
+    study = run_worker(
+        data,
+        settings,
+        storage=config.storage_url,
+        study_name=study_name,
+        worker=index,
+        create=args.create,
+        callbacks=[tracker],
+    )
+    tracker.flush()
+    mine = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
+    print(
+        f"worker {index} done; the study has {mine} finished trials. Choose the answer with "
+        f"`strategy-search finish {args.config}` once every worker is done."
+    )
+    return 0
+
+
+def cmd_finish(args: argparse.Namespace) -> int:
+    """Choose the answer of the config's study from its stored trials and close its MLflow run."""
+    config = load_config(args.config, overrides=args.set)
+    data = _prepared(config)
+    study_name = args.study or _latest_study(config)
+    tracker, parent = _join_parent(config, data, study_name)
+    return _finish(args, config, data, study_name=study_name, tracker=tracker, parent=parent)
+
+
+def _latest_study(config: RunConfig) -> str:
+    name = latest_study_name(config.storage_url, config_name=config.name)
+    if name is None:
+        raise UsageError(
+            f"no search of config {config.name!r} in {mask_secrets(config.storage_url)}; start one with "
+            f"`strategy-search run` or `strategy-search worker --create`"
+        )
+    return name
+
+
+def _join_parent(config: RunConfig, data: PreparedData, study_name: str) -> tuple[Any, str]:
+    """The study's one MLflow parent run, for this process to log its trials under."""
+    from strategy_search.tracking import SearchTracker
+
+    study = create_study(config.settings(), storage=config.storage_url, study_name=study_name)
+    parent = study.user_attrs.get(PARENT_RUN_ATTR)
+    if parent is None:
+        raise UsageError(f"study {study_name!r} has no MLflow parent run; it was not started by strategy-search")
+    tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
+    tracker.join(parent, profile=data.profile)
+    return tracker, parent
 
 
 def _print_data_summary(data_profile: Any) -> None:
@@ -208,28 +350,19 @@ def _print_adaptations(result: SearchResult, examples: int = 3) -> None:
 
 def _print_trial_counts(result: SearchResult, reasons_shown: int = 3) -> None:
     """``trials: 17 complete, 2 pruned, 1 failed``, and the most common failure reasons."""
-    states = Counter(t.state.name for t in result.study.trials if t.state.is_finished())
+    trials = [t for t in result.study.trials if not t.user_attrs.get(SURPLUS_ATTR)]
+    states = Counter(t.state.name for t in trials if t.state.is_finished())
     words = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
     counts = ", ".join(f"{states[state]} {word}" for state, word in words.items() if states[state])
     print(f"trials: {counts}")
+    stale = stale_reasons(trials)
     reasons = Counter(
-        t.user_attrs.get("fail_reason", "unknown error") for t in result.study.trials if t.state.name == "FAIL"
+        t.user_attrs.get("fail_reason") or stale.get(t.number, "unknown error")
+        for t in trials
+        if t.state.name == "FAIL"
     )
     for reason, count in reasons.most_common(reasons_shown):
         print(f"  {count} failed: {mask_secrets(reason)}")
-
-
-def _note_an_earlier_answer(result: SearchResult, *, first_new_trial: int) -> None:
-    """A resumed run compares the recorded ensemble only with ensembles of its own trials."""
-    ensemble = result.ensemble
-    if ensemble is None or any(n >= first_new_trial for n in ensemble.trials):
-        return
-    _say(
-        "note",
-        f"the answer is still the ensemble an earlier run chose (trials {', '.join(map(str, ensemble.trials))}): a "
-        "resumed run weighs it only against ensembles of its own new trials, because the fold scores of earlier "
-        f"trials are not stored yet. The best single trial overall is #{result.best_trial.number}.",
-    )
 
 
 def _print_answer(result: SearchResult) -> None:
@@ -507,7 +640,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = with_config("run", "run a strategy search and log every trial to MLflow")
     run.add_argument("--resume", action="store_true", help="continue the latest search of this config up to its budget")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N worker processes on the study (needs search.storage on PostgreSQL)",
+    )
     run.set_defaults(handler=cmd_run)
+    worker = with_config(
+        "worker",
+        "join the config's latest study (PostgreSQL) and run trials until its budget is reached; start as "
+        "many as you like, on any machine that reaches the database",
+    )
+    worker.add_argument("--create", action="store_true", help="start a new study first (budget, portfolio, MLflow run)")
+    worker.add_argument("--study", metavar="NAME", help="join this study instead of the config's latest")
+    worker.add_argument(
+        "--index", type=int, metavar="K", help="this worker's number (its sampler seed; default random)"
+    )
+    worker.set_defaults(handler=cmd_worker)
+    finish = with_config(
+        "finish", "choose the answer of the config's latest study from its stored trials and close its MLflow run"
+    )
+    finish.add_argument("--study", metavar="NAME", help="finish this study instead of the config's latest")
+    finish.set_defaults(handler=cmd_finish)
     with_config("validate", "check a config, its search space and its data without running").set_defaults(
         handler=cmd_validate
     )

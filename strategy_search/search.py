@@ -15,7 +15,7 @@ import time
 import traceback
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,7 @@ from strategy_search.data import (
     plain,
     profile,
 )
-from strategy_search.ensemble import TrialEnsemble, select_ensemble
+from strategy_search.ensemble import TrialEnsemble, average_cv, select_ensemble
 from strategy_search.errors import (
     DataError,
     NoCompletedTrial,
@@ -45,12 +45,35 @@ from strategy_search.errors import (
 from strategy_search.masking import mask_secrets
 from strategy_search.parallel import TaskRunner
 from strategy_search.ranking import best_first
-from strategy_search.scoring import METRICS, THRESHOLD_FREE, CVResult, cv_splits, effective_folds, score_pipeline
+from strategy_search.scoring import METRICS, THRESHOLD_FREE, CVResult, score_pipeline
 from strategy_search.settings import SearchSettings, settings_doc
 from strategy_search.slots import slot_names
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, build_pipeline
+from strategy_search.study_budget import (
+    BUDGET_ATTR,
+    SURPLUS_ATTR,
+    Budget,
+    RetryStaleTrial,
+    StopAtBudget,
+    fail_stale,
+    is_surplus,
+    open_work,
+    retried_number,
+    stale_reasons,
+)
 from strategy_search.task import Task
 from strategy_search.thresholds import ThresholdRule
+from strategy_search.trial_scores import (
+    FINGERPRINT_ATTR,
+    ScoreStore,
+    ScoringPlan,
+    check_fingerprint,
+    decode_scores,
+    encode_scores,
+    fingerprint,
+    storage_url,
+    store_of,
+)
 
 if TYPE_CHECKING:
     from strategy_search.space import SearchSpace
@@ -110,18 +133,31 @@ def check_task_settings(settings: SearchSettings, task: Task) -> None:
 
 # -- the objective ----------------------------------------------------------------------------
 class _Objective:
-    """Scores one strategy per trial and writes its results into the trial's attributes."""
+    """Scores one strategy per trial, writes its results into the trial's attributes and its
+    fold scores into the study's score store (what the answer is chosen from)."""
 
-    def __init__(self, data: PreparedData, settings: SearchSettings, runner: TaskRunner, deadline: float | None):
+    def __init__(
+        self,
+        data: PreparedData,
+        settings: SearchSettings,
+        runner: TaskRunner,
+        deadline: float | None,
+        *,
+        plan: ScoringPlan,
+        store: ScoreStore,
+        budget: Budget,
+        shared: bool,
+    ):
         self.data, self.settings, self.runner, self.deadline = data, settings, runner, deadline
-        folds = effective_folds(data.profile.smallest_class_size, settings.cv_folds, multiclass=data.task.multiclass)
-        self.splits = cv_splits(data.codes, folds=folds, repeats=settings.cv_repeats, seed=settings.seed)
-        # The best complete CVs of this process by primary metric (scores, not models): the
-        # ensemble's candidates, or only the best one when the search does not ensemble.
-        self.candidates: dict[int, tuple[float, CVResult]] = {}
-        self.pool_size = settings.ensemble_size if settings.ensembling else 1
+        self.plan, self.store, self.budget, self.shared = plan, store, budget, shared
+        self.splits = plan.splits
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
+        if self.shared and is_surplus(trial.study, trial.number, self.budget):
+            # Another worker asked for the budget's last trial at the same moment.
+            trial.set_user_attr(SURPLUS_ATTR, "the budget was reached when this trial was asked for; not run")
+            trial.study.stop()
+            raise optuna.TrialPruned("budget reached")
         only = trial.user_attrs.get("portfolio_params")
         strategy = self.settings.space.suggest(
             trial,
@@ -161,7 +197,7 @@ class _Objective:
             raise optuna.TrialPruned(f"pruned after {len(result.folds)} folds")
         means = result.mean()
         values = tuple(means[m] for m in self.settings.metrics)
-        self._keep_candidate(trial.number, values[0], result)
+        self.store.put(trial.number, encode_scores(result))
         return values if self.settings.multi_objective else values[0]
 
     def _pruning_reporter(self, trial: optuna.Trial) -> Callable[[int, dict[str, float]], bool] | None:
@@ -192,39 +228,24 @@ class _Objective:
         if notes:
             trial.set_user_attr("notes", {str(k): v for k, v in notes.items()})
 
-    def _rank(self, number: int) -> tuple[float, int]:
-        return best_first(self.candidates[number][0], number)
 
-    def _keep_candidate(self, number: int, value: float, result: CVResult) -> None:
-        if math.isnan(value):
-            return
-        self.candidates[number] = (value, result)
-        if len(self.candidates) > self.pool_size:
-            del self.candidates[max(self.candidates, key=self._rank)]
-
-    def choose_ensemble(self, study: optuna.Study) -> CVResult | None:
-        """Choose between an ensemble of this process's best trials and the best one alone
-        (ensemble.py), and record the choice on the study, unless an earlier run of the study
-        recorded a better ensemble. Returns the chosen ensemble's CV, or None."""
-        if not self.settings.ensembling or not self.candidates:
-            return None
-        metric = self.settings.primary_metric
-        choice = select_ensemble(
-            [(n, r) for n, (_, r) in self.candidates.items()],
-            self.data.codes,
-            metric=metric,
-            pool_size=self.pool_size,
-        )
-        recorded = _recorded_ensemble(study)
-        value = max(v for v, _ in self.candidates.values()) if choice is None else choice.metrics[metric]
-        if recorded and recorded.metrics[metric] >= value:
-            return None
-        if choice is None:
-            if recorded:
-                study.set_user_attr(ENSEMBLE_ATTR, None)
-            return None
-        study.set_user_attr(ENSEMBLE_ATTR, choice.to_attr())
-        return choice.cv
+def choose_ensemble(result: SearchResult) -> None:
+    """Choose between an ensemble of the study's best trials and the best one alone
+    (ensemble.py), from the fold scores stored for every complete trial (whichever process ran
+    it), and record the choice on the study. The same study gives the same choice in any process."""
+    settings, study = result.settings, result.study
+    if not settings.ensembling:
+        return
+    metric = settings.primary_metric
+    ranked = sorted(
+        (t for t in result.completed_trials() if not math.isnan(t.user_attrs.get("metrics", {}).get(metric, np.nan))),
+        key=lambda t: best_first(t.user_attrs["metrics"][metric], t.number),
+    )
+    pool = result.stored_cvs([t.number for t in ranked[: settings.ensemble_size]])
+    if not pool:
+        return  # trials from a version that stored no scores: keep what that version recorded
+    choice = select_ensemble(list(pool.items()), result.data.codes, metric=metric, pool_size=settings.ensemble_size)
+    study.set_user_attr(ENSEMBLE_ATTR, None if choice is None else choice.to_attr())
 
 
 def _recorded_ensemble(study: optuna.Study) -> TrialEnsemble | None:
@@ -236,8 +257,27 @@ def _recorded_ensemble(study: optuna.Study) -> TrialEnsemble | None:
 class SearchResult:
     """What a search found. ``leaderboard`` has one row per trial, best first."""
 
-    def __init__(self, *, study: optuna.Study, data: PreparedData, settings: SearchSettings):
+    def __init__(
+        self, *, study: optuna.Study, data: PreparedData, settings: SearchSettings, store: ScoreStore | None = None
+    ):
         self.study, self.data, self.settings = study, data, settings
+        self.store = store if store is not None else store_of(study)
+        self._plan: ScoringPlan | None = None
+
+    @property
+    def plan(self) -> ScoringPlan:
+        """The search's folds, rebuilt from the data and the settings."""
+        if self._plan is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # fewer folds than asked: the search said so already
+                self._plan = scoring_plan(self.data, self.settings)
+        return self._plan
+
+    def stored_cvs(self, trial_numbers: Sequence[int]) -> dict[int, CVResult]:
+        """The CV results of these trials from the score store (trials without stored scores
+        are left out), exactly as the search computed them."""
+        payloads = self.store.get(trial_numbers)
+        return {n: decode_scores(payloads[n], self.plan, self.settings) for n in trial_numbers if n in payloads}
 
     @property
     def profile(self) -> DataProfile:
@@ -254,12 +294,19 @@ class SearchResult:
     @property
     def oof_scores(self) -> np.ndarray | None:
         """The answer's out-of-fold scores (one per row, from the search's CV; multi-class: a
-        row of class probabilities), as stored with the study; None when no run stored them for
-        the current answer."""
-        stored = self.study.user_attrs.get(ANSWER_OOF_ATTR)
-        if not stored or list(stored["trials"]) != self.answer_trials:
+        row of class probabilities), rebuilt from the stored trial scores; None when they are
+        not stored (a study searched by an older version keeps them in a study attribute)."""
+        trials = self.answer_trials
+        cvs = self.stored_cvs(trials)
+        if len(cvs) == len(trials):
+            ensemble = self.ensemble
+            if ensemble is None:
+                return cvs[trials[0]].oof
+            return average_cv([cvs[n] for n in trials], list(ensemble.weights), self.data.codes).oof
+        legacy = self.study.user_attrs.get(ANSWER_OOF_ATTR)
+        if not legacy or list(legacy["trials"]) != trials:
             return None
-        return np.asarray(stored["scores"], dtype=float)
+        return np.asarray(legacy["scores"], dtype=float)
 
     def completed_trials(self) -> list[FrozenTrial]:
         return [t for t in self.study.trials if t.state == TrialState.COMPLETE]
@@ -382,7 +429,10 @@ class SearchResult:
 
 def leaderboard(study: optuna.Study, *, primary_metric: str = "pr_auc") -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
+    stale = stale_reasons(study.get_trials(deepcopy=False))
     for trial in study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING)):
+        if trial.user_attrs.get(SURPLUS_ATTR):
+            continue  # asked for after the budget was reached, never run
         strategy = trial.user_attrs.get("strategy", {})
         metrics, stds = trial.user_attrs.get("metrics", {}), trial.user_attrs.get("metrics_std", {})
         row = {"trial": trial.number, "state": trial.state.name}
@@ -394,7 +444,9 @@ def leaderboard(study: optuna.Study, *, primary_metric: str = "pr_auc") -> pd.Da
                 "threshold": trial.user_attrs.get("threshold", np.nan),
                 "duration_s": trial.duration.total_seconds() if trial.duration else np.nan,
                 "portfolio": trial.user_attrs.get("portfolio"),
-                "fail_reason": trial.user_attrs.get("fail_reason") or trial.user_attrs.get("stopped"),
+                "fail_reason": trial.user_attrs.get("fail_reason")
+                or trial.user_attrs.get("stopped")
+                or stale.get(trial.number),
                 "params": {k: v for k, v in trial.params.items() if k.count(".") >= 2},
             }
         )
@@ -404,12 +456,16 @@ def leaderboard(study: optuna.Study, *, primary_metric: str = "pr_auc") -> pd.Da
 
 
 # -- the driver -------------------------------------------------------------------------------
-def _sampler(seed: int) -> optuna.samplers.BaseSampler:
+def _sampler(seed: int, *, shared: bool = False) -> optuna.samplers.BaseSampler:
+    """TPE; ``shared`` (several workers on one study) adds the constant liar, so running trials
+    count as bad ones and workers do not all propose the same strategy."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         # multivariate + group models the conditional space (parameters that exist only for
         # some models) jointly instead of as independent 1-D densities.
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=TPE_STARTUP_TRIALS)
+        return optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, group=True, n_startup_trials=TPE_STARTUP_TRIALS, constant_liar=shared
+        )
 
 
 def _prunable(settings: SearchSettings) -> bool:
@@ -425,13 +481,30 @@ def _pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
     return optuna.pruners.MedianPruner(n_startup_trials=TPE_STARTUP_TRIALS, n_warmup_steps=1)
 
 
-def _open_storage(storage: Any) -> Any:
+def is_server_storage(storage: Any) -> bool:
+    """A database server (PostgreSQL, MySQL), which several workers can share; not SQLite or memory."""
+    url = storage_url(storage)
+    return url is not None and not url.startswith("sqlite")
+
+
+def _open_storage(storage: Any, *, heartbeat_interval: int | None = None) -> Any:
     """An RDB storage opened (and checked) now, so a damaged file or an unreachable database
-    is reported before any work, never silently replaced."""
+    is reported before any work, never silently replaced. On a database server, with
+    ``heartbeat_interval``, a trial whose worker stopped beating for three intervals is failed
+    and retried once (:mod:`strategy_search.study_budget`)."""
     if not isinstance(storage, str):
         return storage
+    heartbeat: dict[str, Any] = {}
+    if heartbeat_interval is not None and is_server_storage(storage):
+        heartbeat = {
+            "heartbeat_interval": heartbeat_interval,
+            "grace_period": 3 * heartbeat_interval,
+            "heartbeat_stale_trial_callback": RetryStaleTrial(),
+        }
     try:
-        return optuna.storages.RDBStorage(storage)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeat_interval
+            return optuna.storages.RDBStorage(storage, **heartbeat)
     except Exception as exc:
         raise StorageError(
             f"Cannot open the Optuna storage {mask_secrets(storage)}: {type(exc).__name__}: "
@@ -451,13 +524,18 @@ def _storage_hint(storage: str, exc: Exception) -> str:
     return "Check that the database server is running and reachable, and the user name and password."
 
 
-def create_study(settings: SearchSettings, *, storage: Any = None, study_name: str | None = None) -> optuna.Study:
+def create_study(
+    settings: SearchSettings, *, storage: Any = None, study_name: str | None = None, worker: int = 0
+) -> optuna.Study:
+    """Create the study, or open it when it exists. ``worker`` numbers one of several workers on
+    a shared study: its sampler gets its own seed and the constant liar."""
+    shared = worker > 0 or is_server_storage(storage)
     return optuna.create_study(
-        storage=_open_storage(storage),
+        storage=_open_storage(storage, heartbeat_interval=settings.heartbeat_interval),
         study_name=study_name,
         load_if_exists=study_name is not None,
         directions=["maximize"] * len(settings.metrics),
-        sampler=_sampler(settings.seed),
+        sampler=_sampler(settings.seed + 1000 * worker, shared=shared),
         pruner=_pruner(settings),
     )
 
@@ -496,9 +574,34 @@ def _close_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorage
 
 
 def load_result(data: PreparedData, settings: SearchSettings, *, storage: Any, study_name: str) -> SearchResult:
-    """A finished (or interrupted) search's result from its stored study, e.g. to export it."""
-    study = optuna.load_study(study_name=study_name, storage=_open_storage(storage))
-    return SearchResult(study=study, data=data, settings=settings)
+    """A finished (or interrupted) search's result from its stored study, e.g. to export it:
+    refused when the study was searched on other data, another space or other CV settings."""
+    opened = _open_storage(storage)
+    study = optuna.load_study(study_name=study_name, storage=opened)
+    check_fingerprint(
+        study.user_attrs.get(FINGERPRINT_ATTR), data_fingerprint(data, settings), study_name=study.study_name
+    )
+    return SearchResult(study=study, data=data, settings=settings, store=store_of(study))
+
+
+def scoring_plan(data: PreparedData, settings: SearchSettings) -> ScoringPlan:
+    return ScoringPlan.of(
+        data.codes, settings, smallest_class=data.profile.smallest_class_size, multiclass=data.task.multiclass
+    )
+
+
+def data_fingerprint(data: PreparedData, settings: SearchSettings) -> dict[str, str]:
+    return fingerprint(data.X, data.codes, data.task, settings.space, settings)
+
+
+def check_study_fingerprint(study: optuna.Study, data: PreparedData, settings: SearchSettings) -> None:
+    """Record what a new study's scores depend on; refuse to add to one made on something else."""
+    current = data_fingerprint(data, settings)
+    stored = study.user_attrs.get(FINGERPRINT_ATTR)
+    if stored is None and not study.trials:
+        study.set_user_attr(FINGERPRINT_ATTR, current)
+        return
+    check_fingerprint(stored, current, study_name=study.study_name)
 
 
 def latest_study_name(storage: Any, *, config_name: str) -> str | None:
@@ -526,6 +629,7 @@ class _BudgetGuard:
     def __init__(self, deadline: float | None):
         self.deadline = deadline
         self.durations: list[float] = []
+        self.fired = False
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if self.deadline is None or trial.state != TrialState.COMPLETE or trial.duration is None:
@@ -533,6 +637,7 @@ class _BudgetGuard:
         self.durations.append(trial.duration.total_seconds())
         recent = self.durations[1:][-5:]
         if recent and time.monotonic() + float(np.median(recent)) > self.deadline:
+            self.fired = True
             study.stop()
 
 
@@ -558,9 +663,13 @@ def report_failure(study: optuna.Study, trial: FrozenTrial) -> None:
         LOGGER.warning("trial %d failed: %s", trial.number, trial.user_attrs.get("fail_reason", "unknown error"))
 
 
-def _stop_when_everything_fails(study: optuna.Study, trial: FrozenTrial) -> None:
+def _everything_failed(study: optuna.Study) -> bool:
     finished = study.get_trials(deepcopy=False, states=FINISHED)
-    if len(finished) >= FAIL_FAST_TRIALS and all(t.state == TrialState.FAIL for t in finished):
+    return len(finished) >= FAIL_FAST_TRIALS and all(t.state == TrialState.FAIL for t in finished)
+
+
+def _stop_when_everything_fails(study: optuna.Study, trial: FrozenTrial) -> None:
+    if _everything_failed(study):
         study.stop()
 
 
@@ -663,54 +772,122 @@ def run_search(
     storage: Any = None,
     study_name: str | None = None,
 ) -> SearchResult:
-    """Run (or resume) a search on prepared data; :func:`search` is the friendly front."""
+    """Run (or resume) a search on prepared data in this process; :func:`search` is the
+    friendly front, :func:`run_worker` one of several processes on a shared study."""
     check_task_settings(settings, data.task)
-    started = time.monotonic()
-    deadline = None if settings.timeout is None else started + settings.timeout
-    previous_verbosity = optuna.logging.get_verbosity()
+    with _quiet_optuna():
+        study = open_study(data, settings, storage=storage, study_name=study_name, create=True)
+        work_on_study(study, data, settings, callbacks=callbacks)
+    return finish_study(study, data, settings)
+
+
+def run_worker(
+    data: PreparedData,
+    settings: SearchSettings,
+    *,
+    storage: Any,
+    study_name: str,
+    worker: int,
+    create: bool = False,
+    callbacks: Sequence[Callback] = (),
+) -> optuna.Study:
+    """One of several processes on a study in a database server: join the study (``create``:
+    make it first, with its budget and portfolio) and run trials until its budget is reached.
+    The answer is chosen by whoever calls :func:`finish_study` afterwards."""
+    if not is_server_storage(storage):
+        raise StorageError(
+            f"Several workers need a database server to share a study; {mask_secrets(str(storage_url(storage)))} "
+            "is not one (SQLite locks the whole file for each write). Point search.storage at PostgreSQL, e.g. "
+            "postgresql://user:${PGPASSWORD}@host/optuna."
+        )
+    check_task_settings(settings, data.task)
+    with _quiet_optuna():
+        study = open_study(data, settings, storage=storage, study_name=study_name, create=create, worker=worker)
+        work_on_study(study, data, settings, callbacks=callbacks)
+    return study
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
     # Optuna warns about a failed trial with its parameters and whole traceback (from a worker
     # process: ~50 lines); report_failure says it in one line and the trial keeps the traceback.
+    previous_verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
-        opened = _open_storage(storage)
-        study = create_study(settings, storage=opened, study_name=study_name)
-        check_study_task(study, data.task)
-        _close_interrupted(study, opened)
-        _enqueue_portfolio(study, settings.space, data)
-        objective = _Objective(data, settings, TaskRunner(n_jobs=settings.n_jobs), deadline)
-        remaining = None
-        if settings.n_trials is not None:
-            remaining = settings.n_trials - len(study.get_trials(deepcopy=False, states=FINISHED))
-        if remaining is None or remaining > 0:
-            study.optimize(
-                objective,
-                n_trials=remaining,
-                timeout=settings.timeout,
-                callbacks=[report_failure, *callbacks, _stop_when_everything_fails, _BudgetGuard(deadline)],
-                catch=(Exception,),
-                gc_after_trial=False,
-            )
+        yield
     finally:
         optuna.logging.set_verbosity(previous_verbosity)
+
+
+def open_study(
+    data: PreparedData,
+    settings: SearchSettings,
+    *,
+    storage: Any,
+    study_name: str | None,
+    create: bool,
+    worker: int = 0,
+) -> optuna.Study:
+    """The study, checked against the data (task, fingerprint). ``create`` (the one process
+    that starts or resumes it) queues the portfolio and writes the budget every worker reads."""
+    opened = _open_storage(storage, heartbeat_interval=settings.heartbeat_interval)
+    if not create and study_name is not None:
+        try:
+            optuna.load_study(study_name=study_name, storage=opened)
+        except KeyError:
+            raise StorageError(
+                f"No study {study_name!r} in {mask_secrets(str(storage_url(opened)))} to join; start it with "
+                "`strategy-search run` or `strategy-search worker --create`."
+            ) from None
+    study = create_study(settings, storage=opened, study_name=study_name, worker=worker)
+    check_study_task(study, data.task)
+    check_study_fingerprint(study, data, settings)
+    if create:
+        if not is_server_storage(opened):
+            _close_interrupted(study, opened)  # one process per SQLite study: nobody else's trial is running
+        _enqueue_portfolio(study, settings.space, data)
+        study.set_user_attr(
+            BUDGET_ATTR, Budget.starting_now(n_trials=settings.n_trials, timeout=settings.timeout).to_attr()
+        )
+    return study
+
+
+def work_on_study(
+    study: optuna.Study, data: PreparedData, settings: SearchSettings, *, callbacks: Sequence[Callback] = ()
+) -> None:
+    """Run trials until the study's budget (trials counted across all workers, or its deadline)
+    is reached, then wait for other workers' running trials: a dead worker's trial is failed by
+    the heartbeat and its retry run here."""
+    budget = Budget.of(study)
+    deadline = budget.monotonic_deadline()
+    shared = is_server_storage(study._storage)  # Optuna keeps no public handle on a study's storage
+    store = store_of(study)
+    runner = TaskRunner(n_jobs=settings.n_jobs)
+    plan = scoring_plan(data, settings)
+    objective = _Objective(data, settings, runner, deadline, plan=plan, store=store, budget=budget, shared=shared)
+    stopper, guard = StopAtBudget(budget), _BudgetGuard(deadline)
+    while not (budget.expired() or guard.fired or _everything_failed(study)):
+        waiting, running = open_work(study)
+        retries = [t for t in waiting if retried_number(t) is not None]
+        if stopper.reached(study) and not retries:
+            if not running or not shared:
+                return
+            fail_stale(study)  # a dead worker's trial turns into a queued retry
+            time.sleep(min(1.0, settings.heartbeat_interval))
+            continue
+        study.optimize(
+            objective,
+            n_trials=None,
+            timeout=budget.seconds_left(),
+            callbacks=[report_failure, *callbacks, _stop_when_everything_fails, guard, stopper],
+            catch=(Exception,),
+            gc_after_trial=False,
+        )
+
+
+def finish_study(study: optuna.Study, data: PreparedData, settings: SearchSettings) -> SearchResult:
+    """The search's answer, chosen from the study's stored trial scores and recorded on it."""
     _raise_if_nothing_worked(study)
-    ensemble_cv = objective.choose_ensemble(study)
-    result = SearchResult(study=study, data=data, settings=settings)
-    _record_answer_oof(result, objective, ensemble_cv)
+    result = SearchResult(study=study, data=data, settings=settings, store=store_of(study))
+    choose_ensemble(result)
     return result
-
-
-def _record_answer_oof(result: SearchResult, objective: _Objective, ensemble_cv: CVResult | None) -> None:
-    """Store the answer's out-of-fold scores with the study, so that any process can re-pick
-    the threshold for another business target (``export --threshold``) without a new search.
-    Known only when this run scored the answer; an answer kept from an earlier run keeps the
-    scores that run stored."""
-    if not result.completed_trials():
-        return
-    trials = result.answer_trials
-    if ensemble_cv is not None:
-        oof = ensemble_cv.oof
-    elif result.ensemble is None and trials[0] in objective.candidates:
-        oof = objective.candidates[trials[0]][1].oof
-    else:
-        return
-    result.study.set_user_attr(ANSWER_OOF_ATTR, {"trials": trials, "scores": oof.tolist()})

@@ -176,6 +176,15 @@ class SearchSettings:
         config="search.ensemble_size",
     )
 
+    heartbeat_interval: int = _integer_setting(
+        30,
+        1,
+        doc="Seconds between a worker's heartbeats on a database server (PostgreSQL): a trial whose worker "
+        "sent none for three intervals is failed and retried once. SQLite studies take one worker and no "
+        "heartbeat.",
+        config="search.heartbeat_interval",
+    )
+
     def __post_init__(self) -> None:
         # Every value is checked (and normalised: a space name becomes the loaded space), and
         # every mistake reported at once.

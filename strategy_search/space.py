@@ -155,6 +155,18 @@ class SearchSpace:
     def keys(self, slot: str) -> list[str]:
         return list(self.components[slot])
 
+    def to_plain(self) -> dict[str, Any]:
+        """The space as plain data (ranges as dicts), e.g. to tell two spaces apart."""
+
+        def plain_spec(spec: Any) -> Any:
+            return spec.model_dump() if isinstance(spec, BaseModel) else spec
+
+        components = {
+            slot: {key: {p: plain_spec(v) for p, v in params.items()} for key, params in keys.items()}
+            for slot, keys in self.components.items()
+        }
+        return {"components": components, "portfolio": [entry.model_dump() for entry in self.portfolio]}
+
     # -- sampling ---------------------------------------------------------------------------
     def suggest(
         self,

@@ -61,6 +61,7 @@ from strategy_search.masking import mask_secrets
 from strategy_search.mlflow_model import ClassifierModel
 from strategy_search.plots import class_distribution_figure
 from strategy_search.strategy import Strategy
+from strategy_search.study_budget import SURPLUS_ATTR
 
 if TYPE_CHECKING:
     from strategy_search.search import SearchResult
@@ -283,14 +284,23 @@ class SearchTracker:
         self._log_inputs(profile=profile, config_path=config_path, config_text=config_text)
         return run_id
 
-    def _reopen(self, run_id: str) -> str:
+    def join(self, run_id: str, *, profile: DataProfile | None = None) -> None:
+        """Log trials under an existing parent run (another process started it and will finish
+        it): nothing is written to the parent itself."""
+        self._reopen(run_id, running=False)
+        self.parent_run_id = run_id
+        if profile is not None and profile.multiclass:
+            self._classes = profile.the_task.classes
+
+    def _reopen(self, run_id: str, *, running: bool = True) -> str:
         run = _get_run(self.client, run_id)
         if run.info.experiment_id != self.experiment_id:
             raise TrackingError(
                 f"Run {run_id} belongs to experiment id {run.info.experiment_id}, not to "
                 f"{self.experiment_name!r} (id {self.experiment_id}); cannot resume it here."
             )
-        self.client.update_run(run_id, status="RUNNING")
+        if running:
+            self.client.update_run(run_id, status="RUNNING")
         # Trials logged before the interruption keep their child runs; remember them so the
         # best-trial tag can point at them and finish() does not log them twice.
         for child in _search_all(self.client, self.experiment_id, f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{run_id}'"):
@@ -329,8 +339,8 @@ class SearchTracker:
         if self.parent_run_id is None:
             raise TrackingError("SearchTracker.start() must be called before the search runs.")
         self._report_write_failures()
-        if trial.state not in TRIAL_STATUS:
-            return  # only finished trials have anything to log
+        if trial.state not in TRIAL_STATUS or trial.user_attrs.get(SURPLUS_ATTR):
+            return  # only finished trials have anything to log; a surplus one never ran
         self._writer.submit(self._log_trial, trial)
 
     def _report_write_failures(self) -> None:
@@ -390,9 +400,24 @@ class SearchTracker:
         self.client.set_terminated(self._parent, status="FINISHED")
 
     def _log_missing_trials(self, study: optuna.Study) -> None:
+        """Log the trials that have no child run yet: ones a callback never saw (a trial Ctrl-C
+        interrupted, a dead worker's trial failed by the heartbeat), never those another worker
+        or an earlier run of the study logged."""
+        self._trial_runs.update({n: run for n, run in self._logged_children().items() if n not in self._trial_runs})
         for trial in study.get_trials(deepcopy=False, states=tuple(TRIAL_STATUS)):
+            if trial.user_attrs.get(SURPLUS_ATTR):
+                continue
             if trial.number not in self._trial_runs or trial.number in self._unlogged:
                 self._log_trial(trial)
+
+    def _logged_children(self) -> dict[int, str]:
+        """Trial number -> child run id of every trial run already under the parent."""
+        children = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{self._parent}' and tags.`{KIND_TAG}` = 'trial'",
+            max_results=50_000,
+        )
+        return {int(r.data.tags["trial_number"]): r.info.run_id for r in children if "trial_number" in r.data.tags}
 
     def _tag_best(self, best: FrozenTrial, result: SearchResult) -> None:
         best_run = self._trial_runs[best.number]

@@ -72,6 +72,11 @@ class PostgresServer:
             "start",
         )
         # Two -c: CREATE DATABASE cannot run inside the transaction one -c with two statements is.
+        self._psql(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{self.password}'", f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
+        return self
+
+    def _psql(self, *statements: str) -> None:
+        commands = [part for statement in statements for part in ("-c", statement)]
         self._run(
             str(self.bin / "psql"),
             "-h",
@@ -82,12 +87,13 @@ class PostgresServer:
             "postgres",
             "-v",
             "ON_ERROR_STOP=1",
-            "-c",
-            f"CREATE ROLE {ROLE} LOGIN PASSWORD '{self.password}'",
-            "-c",
-            f"CREATE DATABASE {DATABASE} OWNER {ROLE}",
+            *commands,
         )
-        return self
+
+    def create_database(self, name: str) -> str:
+        """Another database owned by the test role (e.g. for MLflow); returns its URL."""
+        self._psql(f"CREATE DATABASE {name} OWNER {ROLE}")
+        return self.url().rsplit("/", 1)[0] + f"/{name}"
 
     def stop(self) -> None:
         try:

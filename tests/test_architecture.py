@@ -165,6 +165,7 @@ def test_every_setting_is_a_config_key_and_an_mlflow_param(tmp_path):
         "  n_jobs: 1",
         "  pruning: false",
         "  ensemble_size: 2",
+        "  heartbeat_interval: 5",
         "cv: {folds: 3, repeats: 2}",
     ]
     (tmp_path / "c.yaml").write_text("\n".join(lines) + "\n")
@@ -183,6 +184,7 @@ def test_every_setting_is_a_config_key_and_an_mlflow_param(tmp_path):
         "pruning": False,
         "ensemble_size": 2,
         "threshold": "recall>=0.8",
+        "heartbeat_interval": 5,
         "primary_metric": "pr_auc",
     }
     assert {f.name for f in keys[0]} <= set(params)

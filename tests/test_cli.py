@@ -442,7 +442,10 @@ def test_export_and_predict_pick_a_threshold_for_a_business_target(quickstart_ru
     study = optuna.load_study(
         study_name=parents[0].data.tags[STUDY_NAME_TAG], storage=f"sqlite:///{folder / 'optuna.db'}"
     )
-    np.testing.assert_array_equal(oof["score"], study.user_attrs["answer_oof"]["scores"])
+    loaded = load_config(config)
+    data = prepare_data(*_table(folder / "data" / "yeast5.csv"), positive_label=1)
+    result = load_result(data, loaded.settings(), storage=loaded.storage_url, study_name=study.study_name)
+    np.testing.assert_array_equal(oof["score"], result.oof_scores)
     assert at_threshold(oof["positive"], oof["score"], meta["threshold"])["precision"] >= 0.9
     assert "| `recall>=0.8` |" in (tmp_path / "precise" / "model_card.md").read_text()
 

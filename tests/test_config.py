@@ -75,6 +75,7 @@ def test_valid_config_resolves_paths_relative_to_the_config_file(config_path: Pa
         "threshold_folds": 1,
         "pruning": True,
         "threshold": "best_f1",
+        "heartbeat_interval": 30,
     }
     X, y = load_table(config)
     assert list(X.columns) == ["a", "b"] and y.name == "target" and len(X) == 12

@@ -1,0 +1,134 @@
+"""One budget for a study, however many workers pull its trials.
+
+The budget (trials in total, and a wall-clock deadline) is stored on the study when it is
+created, so every worker on every machine reads the same one. Trials are numbered by the
+database in the order they are created, which makes the count exact without a lock: a trial
+whose number comes after the budget's last place is *surplus* (two workers asked for the last
+trial at once); it is closed at once without running and never counted. A trial whose worker
+died is failed by Optuna's heartbeat and retried once; the retry takes its place in the count.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+BUDGET_ATTR = "budget"
+SURPLUS_ATTR = "surplus"
+RETRY_ATTR = "retry_of"
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Trials in total (None: no limit) and the deadline as a Unix time (None: none)."""
+
+    n_trials: int | None
+    deadline: float | None
+
+    @classmethod
+    def starting_now(cls, *, n_trials: int | None, timeout: float | None) -> Budget:
+        return cls(n_trials, None if timeout is None else time.time() + timeout)
+
+    def to_attr(self) -> dict[str, Any]:
+        return {"n_trials": self.n_trials, "deadline": self.deadline}
+
+    @classmethod
+    def of(cls, study: optuna.Study) -> Budget:
+        stored = study.user_attrs.get(BUDGET_ATTR) or {}
+        return cls(stored.get("n_trials"), stored.get("deadline"))
+
+    def monotonic_deadline(self) -> float | None:
+        """The deadline on this process's monotonic clock (what the CV's deadline takes)."""
+        return None if self.deadline is None else time.monotonic() + (self.deadline - time.time())
+
+    def seconds_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.time()
+
+    def expired(self) -> bool:
+        left = self.seconds_left()
+        return left is not None and left <= 0
+
+
+def retried_number(trial: FrozenTrial) -> int | None:
+    """The trial this one retries (its worker died), or None."""
+    number = trial.user_attrs.get(RETRY_ATTR)
+    return None if number is None else int(number)
+
+
+def stale_reasons(trials: Iterable[FrozenTrial]) -> dict[int, str]:
+    """Why each dead worker's trial failed (it cannot carry the reason itself: Optuna closes it
+    before anyone can write to it), by trial number."""
+    return {
+        number: f"its worker stopped sending heartbeats; retried as trial {t.number}"
+        for t in trials
+        if (number := retried_number(t)) is not None
+    }
+
+
+class RetryStaleTrial:
+    """Optuna's stale-trial callback: queue a dead worker's trial again, with the same
+    parameters and a ``retry_of`` attribute naming it; a retry that dies too is not retried."""
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if retried_number(trial) is not None:
+            return
+        study.enqueue_trial(trial.params, user_attrs={**trial.user_attrs, RETRY_ATTR: trial.number})
+
+
+def not_counted(trials: Iterable[FrozenTrial]) -> set[int]:
+    """Numbers of trials the budget leaves out: surplus ones, and dead workers' trials that a
+    retry replaced."""
+    trials = list(trials)
+    retried = {n for n in (retried_number(t) for t in trials) if n is not None}
+    return retried | {t.number for t in trials if t.user_attrs.get(SURPLUS_ATTR)}
+
+
+def counted(study: optuna.Study) -> list[FrozenTrial]:
+    trials = study.get_trials(deepcopy=False)
+    skipped = not_counted(trials)
+    return [t for t in trials if t.number not in skipped]
+
+
+def is_surplus(study: optuna.Study, number: int, budget: Budget) -> bool:
+    """Whether trial ``number`` comes after the budget's last place."""
+    if budget.n_trials is None:
+        return False
+    before = [t for t in counted(study) if t.number < number]
+    return len(before) >= budget.n_trials
+
+
+class StopAtBudget:
+    """Optuna callback: stop this worker once the study's counted finished trials reach the
+    budget or its deadline has passed."""
+
+    def __init__(self, budget: Budget):
+        self.budget = budget
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if self.budget.expired() or self.reached(study):
+            study.stop()
+
+    def reached(self, study: optuna.Study) -> bool:
+        if self.budget.n_trials is None:
+            return False
+        return sum(t.state in FINISHED for t in counted(study)) >= self.budget.n_trials
+
+
+def open_work(study: optuna.Study) -> tuple[list[FrozenTrial], list[FrozenTrial]]:
+    """The counted trials still WAITING (queued: the portfolio, retries) and RUNNING."""
+    trials = counted(study)
+    return (
+        [t for t in trials if t.state == TrialState.WAITING],
+        [t for t in trials if t.state == TrialState.RUNNING],
+    )
+
+
+def fail_stale(study: optuna.Study) -> None:
+    """Fail (and so retry) trials whose worker stopped sending heartbeats, now."""
+    optuna.storages.fail_stale_trials(study)
