@@ -44,6 +44,8 @@ import strategy_search  # noqa: E402
 from strategy_search.trial_scores import ScoreStore, encode_scores  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "workers.md"
+Speed = list[tuple[str, int, float, float, int, float]]
+Cost = list[tuple[str, float, float, float]]
 SETTINGS = (("1 worker, n_jobs=1", 1, 1), ("1 worker, n_jobs=2", 1, 2), ("2 workers, n_jobs=1", 2, 1))
 
 
@@ -67,7 +69,7 @@ def _config(folder: Path, name: str, *, storage: str, tracking: str, budget: flo
     return path
 
 
-def trials_per_minute(server: PostgresServer, folder: Path, budget: float) -> list[tuple[str, int, float, float]]:
+def trials_per_minute(server: PostgresServer, folder: Path, budget: float) -> Speed:
     rows = []
     for i, (label, workers, n_jobs) in enumerate(SETTINGS):
         name = f"bench{i}"
@@ -80,12 +82,14 @@ def trials_per_minute(server: PostgresServer, folder: Path, budget: float) -> li
         study_name = next(n for n in optuna.get_all_study_names(server.url()) if n.startswith(name))
         trials = optuna.load_study(study_name=study_name, storage=server.url()).get_trials(deepcopy=False)
         finished = [t for t in trials if t.state.is_finished() and not t.user_attrs.get("surplus")]
-        rows.append((label, len(finished), 60 * len(finished) / budget, wall))
+        pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in finished)
+        fit = sum(t.user_attrs.get("fit_seconds", 0.0) for t in finished)
+        rows.append((label, len(finished), 60 * len(finished) / budget, wall, pruned, fit))
         print(f"{label}: {len(finished)} trials in {budget:.0f} s ({wall:.0f} s with start-up and answer)", flush=True)
     return rows
 
 
-def storage_cost(server: PostgresServer, folder: Path) -> list[tuple[str, float, float, float]]:
+def storage_cost(server: PostgresServer, folder: Path) -> Cost:
     import pandas as pd
 
     frame = pd.read_csv(ROOT / "experiments" / "data" / "yeast5.csv")
@@ -107,9 +111,7 @@ def storage_cost(server: PostgresServer, folder: Path) -> list[tuple[str, float,
     return rows
 
 
-def report(
-    budget: float, speed: list[tuple[str, int, float, float]], cost: list[tuple[str, float, float, float]]
-) -> str:
+def report(budget: float, speed: Speed, cost: Cost) -> str:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     lines = [
         "# Workers: trials per minute, and the cost of storing trial scores",
@@ -123,9 +125,13 @@ def report(
         f"yeast5 (1484 rows), fast space, 5 folds, seed 0, PostgreSQL study, MLflow on PostgreSQL; {budget:.0f} s "
         "of search per setting (the deadline every worker shares).",
         "",
-        "| setting | trials finished | trials per minute | wall s (start-up, answer included) |",
-        "|---|---|---|---|",
-        *(f"| {label} | {n} | {rate:.1f} | {wall:.0f} |" for label, n, rate, wall in speed),
+        "| setting | trials finished | trials per minute | of them pruned | fit seconds in all | wall s (start-up, "
+        "answer included) |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {label} | {n} | {rate:.1f} | {pruned} | {fit:.0f} | {wall:.0f} |"
+            for label, n, rate, wall, pruned, fit in speed
+        ),
         "",
         "| store | write per trial (ms) | size (KiB) | the trial itself (s) |",
         "|---|---|---|---|",
