@@ -13,6 +13,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import optuna
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -34,6 +36,7 @@ from strategy_search.scoring import METRIC_LABELS
 from strategy_search.search import (
     PreparedData,
     SearchResult,
+    check_study_fingerprint,
     check_study_task,
     check_task_settings,
     create_study,
@@ -99,7 +102,10 @@ def _start_study(
     study_name = _study_name(config, storage, resume=resume)
     study = create_study(settings, storage=storage, study_name=study_name)
     check_study_task(study, data.task)
+    check_study_fingerprint(study, data, settings)  # before MLflow is touched: a refusal leaves no run behind
     study.set_user_attr("config_name", config.name)
+    if "created_at" not in study.user_attrs:
+        study.set_user_attr("created_at", time.time())
     params = settings.as_params() | {"config.overrides": " ".join(args.set) or "none"}
     parent = tracker.start(
         run_name=study_name,
@@ -194,6 +200,8 @@ def _run_with_workers(args: argparse.Namespace, config: RunConfig, data: Prepare
     except KeyboardInterrupt:
         for w in workers:
             w.terminate()
+        for w in workers:  # their own trials are logged by them; only then are the others missing
+            w.wait()
         tracker.fail("KILLED", study=study)
         _say(
             "interrupted", f"study {study_name} is saved; continue it with `strategy-search run {args.config} --resume`"
@@ -244,8 +252,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         create=args.create,
         callbacks=[tracker],
     )
-    tracker.flush()
-    mine = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
+    tracker.log_unlogged()
+    mine = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False) if not t.user_attrs.get(SURPLUS_ATTR))
     print(
         f"worker {index} done; the study has {mine} finished trials. Choose the answer with "
         f"`strategy-search finish {args.config}` once every worker is done."
@@ -276,7 +284,13 @@ def _join_parent(config: RunConfig, data: PreparedData, study_name: str) -> tupl
     """The study's one MLflow parent run, for this process to log its trials under."""
     from strategy_search.tracking import SearchTracker
 
-    study = create_study(config.settings(), storage=config.storage_url, study_name=study_name)
+    try:
+        study = optuna.load_study(study_name=study_name, storage=config.storage_url)
+    except KeyError:
+        raise UsageError(
+            f"no study {study_name!r} in {mask_secrets(config.storage_url)}; omit --study to use the config's "
+            "latest, or start one with `strategy-search run` or `strategy-search worker --create`"
+        ) from None
     parent = study.user_attrs.get(PARENT_RUN_ATTR)
     if parent is None:
         raise UsageError(f"study {study_name!r} has no MLflow parent run; it was not started by strategy-search")
@@ -453,6 +467,17 @@ def _warn_about_threshold(threshold: Any) -> None:
     warning = threshold_warning(threshold)
     if warning:
         _say("warning", warning)
+
+
+def _at_least_one(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}")
+    return value
 
 
 def _threshold_rule(text: str) -> str:
@@ -642,7 +667,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue the latest search of this config up to its budget")
     run.add_argument(
         "--workers",
-        type=int,
+        type=_at_least_one,
         default=1,
         metavar="N",
         help="run N worker processes on the study (needs search.storage on PostgreSQL)",
@@ -656,7 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--create", action="store_true", help="start a new study first (budget, portfolio, MLflow run)")
     worker.add_argument("--study", metavar="NAME", help="join this study instead of the config's latest")
     worker.add_argument(
-        "--index", type=int, metavar="K", help="this worker's number (its sampler seed; default random)"
+        "--index", type=_at_least_one, metavar="K", help="this worker's number >= 1 (its sampler seed; default random)"
     )
     worker.set_defaults(handler=cmd_worker)
     finish = with_config(

@@ -51,14 +51,15 @@ from strategy_search.slots import slot_names
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, build_pipeline
 from strategy_search.study_budget import (
     BUDGET_ATTR,
+    FINISHED,
     SURPLUS_ATTR,
     Budget,
     RetryStaleTrial,
     StopAtBudget,
     fail_stale,
     is_surplus,
-    open_work,
-    retried_number,
+    no_place_left,
+    running,
     stale_reasons,
 )
 from strategy_search.task import Task
@@ -84,7 +85,6 @@ Callback = Callable[[optuna.Study, FrozenTrial], None]
 
 # TPE starts modelling after this many finished trials; the portfolio counts towards it.
 TPE_STARTUP_TRIALS = 10
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # When this many trials have finished and every one failed, the setup (not the strategies) is
 # broken: the search stops and says why instead of repeating the error up to the budget.
 FAIL_FAST_TRIALS = 5
@@ -153,7 +153,7 @@ class _Objective:
         self.splits = plan.splits
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
-        if self.shared and is_surplus(trial.study, trial.number, self.budget):
+        if self.shared and is_surplus(trial.study, trial, self.budget):
             # Another worker asked for the budget's last trial at the same moment.
             trial.set_user_attr(SURPLUS_ATTR, "the budget was reached when this trial was asked for; not run")
             trial.study.stop()
@@ -456,16 +456,14 @@ def leaderboard(study: optuna.Study, *, primary_metric: str = "pr_auc") -> pd.Da
 
 
 # -- the driver -------------------------------------------------------------------------------
-def _sampler(seed: int, *, shared: bool = False) -> optuna.samplers.BaseSampler:
-    """TPE; ``shared`` (several workers on one study) adds the constant liar, so running trials
-    count as bad ones and workers do not all propose the same strategy."""
+def _sampler(seed: int) -> optuna.samplers.BaseSampler:
+    """TPE with Optuna's constant liar (its default): another worker's running trials count as
+    bad ones, so workers on one study do not all propose the same strategy."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         # multivariate + group models the conditional space (parameters that exist only for
         # some models) jointly instead of as independent 1-D densities.
-        return optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, group=True, n_startup_trials=TPE_STARTUP_TRIALS, constant_liar=shared
-        )
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=TPE_STARTUP_TRIALS)
 
 
 def _prunable(settings: SearchSettings) -> bool:
@@ -529,13 +527,12 @@ def create_study(
 ) -> optuna.Study:
     """Create the study, or open it when it exists. ``worker`` numbers one of several workers on
     a shared study: its sampler gets its own seed and the constant liar."""
-    shared = worker > 0 or is_server_storage(storage)
     return optuna.create_study(
         storage=_open_storage(storage, heartbeat_interval=settings.heartbeat_interval),
         study_name=study_name,
         load_if_exists=study_name is not None,
         directions=["maximize"] * len(settings.metrics),
-        sampler=_sampler(settings.seed + 1000 * worker, shared=shared),
+        sampler=_sampler(settings.seed + 1000 * worker),
         pruner=_pruner(settings),
     )
 
@@ -605,7 +602,8 @@ def check_study_fingerprint(study: optuna.Study, data: PreparedData, settings: S
 
 
 def latest_study_name(storage: Any, *, config_name: str) -> str | None:
-    """The most recently started study that ran the config named ``config_name``."""
+    """The most recently created study that ran the config named ``config_name`` (by its
+    ``created_at`` attribute: a study whose trials have not started yet counts too)."""
     summaries = [
         s
         for s in optuna.get_all_study_summaries(storage=_open_storage(storage), include_best_trial=False)
@@ -613,7 +611,12 @@ def latest_study_name(storage: Any, *, config_name: str) -> str | None:
     ]
     if not summaries:
         return None
-    return max(summaries, key=lambda s: (s.datetime_start is not None, s.datetime_start, s.study_name)).study_name
+
+    def created(s: Any) -> tuple[float, bool, float, str]:
+        started = s.datetime_start.timestamp() if s.datetime_start is not None else 0.0
+        return (float(s.user_attrs.get("created_at", started)), s.datetime_start is not None, started, s.study_name)
+
+    return max(summaries, key=created).study_name
 
 
 class _BudgetGuard:
@@ -663,14 +666,20 @@ def report_failure(study: optuna.Study, trial: FrozenTrial) -> None:
         LOGGER.warning("trial %d failed: %s", trial.number, trial.user_attrs.get("fail_reason", "unknown error"))
 
 
-def _everything_failed(study: optuna.Study) -> bool:
-    finished = study.get_trials(deepcopy=False, states=FINISHED)
-    return len(finished) >= FAIL_FAST_TRIALS and all(t.state == TrialState.FAIL for t in finished)
+class _FailFast:
+    """Stops this process when the first :data:`FAIL_FAST_TRIALS` trials it ran all failed (its
+    setup is broken, not the strategies); trials other processes ran do not count."""
 
+    def __init__(self) -> None:
+        self.states: list[TrialState] = []
+        self.fired = False
 
-def _stop_when_everything_fails(study: optuna.Study, trial: FrozenTrial) -> None:
-    if _everything_failed(study):
-        study.stop()
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if trial.state.is_finished():
+            self.states.append(trial.state)
+        if len(self.states) >= FAIL_FAST_TRIALS and all(s == TrialState.FAIL for s in self.states):
+            self.fired = True
+            study.stop()
 
 
 def _raise_if_nothing_worked(study: optuna.Study) -> None:
@@ -849,6 +858,7 @@ def open_study(
         study.set_user_attr(
             BUDGET_ATTR, Budget.starting_now(n_trials=settings.n_trials, timeout=settings.timeout).to_attr()
         )
+        store_of(study).create_table()  # before any worker writes, so none races to create it
     return study
 
 
@@ -859,18 +869,18 @@ def work_on_study(
     is reached, then wait for other workers' running trials: a dead worker's trial is failed by
     the heartbeat and its retry run here."""
     budget = Budget.of(study)
+    if budget.n_trials is None and budget.deadline is None:  # a study made before budgets were stored
+        budget = Budget.starting_now(n_trials=settings.n_trials, timeout=settings.timeout)
     deadline = budget.monotonic_deadline()
     shared = is_server_storage(study._storage)  # Optuna keeps no public handle on a study's storage
     store = store_of(study)
     runner = TaskRunner(n_jobs=settings.n_jobs)
     plan = scoring_plan(data, settings)
     objective = _Objective(data, settings, runner, deadline, plan=plan, store=store, budget=budget, shared=shared)
-    stopper, guard = StopAtBudget(budget), _BudgetGuard(deadline)
-    while not (budget.expired() or guard.fired or _everything_failed(study)):
-        waiting, running = open_work(study)
-        retries = [t for t in waiting if retried_number(t) is not None]
-        if stopper.reached(study) and not retries:
-            if not running or not shared:
+    stopper, guard, fail_fast = StopAtBudget(budget), _BudgetGuard(deadline), _FailFast()
+    while not (budget.expired() or guard.fired or fail_fast.fired):
+        if no_place_left(study, budget):
+            if not shared or not running(study):
                 return
             fail_stale(study)  # a dead worker's trial turns into a queued retry
             time.sleep(min(1.0, settings.heartbeat_interval))
@@ -879,14 +889,18 @@ def work_on_study(
             objective,
             n_trials=None,
             timeout=budget.seconds_left(),
-            callbacks=[report_failure, *callbacks, _stop_when_everything_fails, guard, stopper],
+            callbacks=[report_failure, *callbacks, fail_fast, guard, stopper],
             catch=(Exception,),
             gc_after_trial=False,
         )
 
 
 def finish_study(study: optuna.Study, data: PreparedData, settings: SearchSettings) -> SearchResult:
-    """The search's answer, chosen from the study's stored trial scores and recorded on it."""
+    """The search's answer, chosen from the study's stored trial scores and recorded on it
+    (refused when the study was searched on other data, another space or other CV settings)."""
+    check_fingerprint(
+        study.user_attrs.get(FINGERPRINT_ATTR), data_fingerprint(data, settings), study_name=study.study_name
+    )
     _raise_if_nothing_worked(study)
     result = SearchResult(study=study, data=data, settings=settings, store=store_of(study))
     choose_ensemble(result)

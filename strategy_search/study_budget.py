@@ -21,6 +21,8 @@ from optuna.trial import FrozenTrial, TrialState
 BUDGET_ATTR = "budget"
 SURPLUS_ATTR = "surplus"
 RETRY_ATTR = "retry_of"
+# What a retry keeps of the dead trial's attributes: how to replay it, not what it measured.
+REPLAYED_ATTRS = ("portfolio", "portfolio_params")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -78,7 +80,8 @@ class RetryStaleTrial:
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if retried_number(trial) is not None:
             return
-        study.enqueue_trial(trial.params, user_attrs={**trial.user_attrs, RETRY_ATTR: trial.number})
+        kept = {k: v for k, v in trial.user_attrs.items() if k in REPLAYED_ATTRS}
+        study.enqueue_trial(trial.params, user_attrs={**kept, RETRY_ATTR: trial.number})
 
 
 def not_counted(trials: Iterable[FrozenTrial]) -> set[int]:
@@ -95,38 +98,39 @@ def counted(study: optuna.Study) -> list[FrozenTrial]:
     return [t for t in trials if t.number not in skipped]
 
 
-def is_surplus(study: optuna.Study, number: int, budget: Budget) -> bool:
-    """Whether trial ``number`` comes after the budget's last place."""
-    if budget.n_trials is None:
+def is_surplus(study: optuna.Study, trial: FrozenTrial | optuna.Trial, budget: Budget) -> bool:
+    """Whether ``trial`` comes after the budget's last place. A retry never is: it replaces a
+    dead worker's trial, which held a place."""
+    if budget.n_trials is None or trial.user_attrs.get(RETRY_ATTR) is not None:
         return False
-    before = [t for t in counted(study) if t.number < number]
+    before = [t for t in counted(study) if t.number < trial.number]
     return len(before) >= budget.n_trials
 
 
+def no_place_left(study: optuna.Study, budget: Budget) -> bool:
+    """Whether every place of the budget is held by a trial that is running or finished (so a
+    worker has nothing left to start: no new trial, no queued one within the budget)."""
+    if budget.n_trials is None:
+        return False
+    holding = sorted(counted(study), key=lambda t: t.number)[: budget.n_trials]
+    return len(holding) >= budget.n_trials and not any(t.state == TrialState.WAITING for t in holding)
+
+
 class StopAtBudget:
-    """Optuna callback: stop this worker once the study's counted finished trials reach the
-    budget or its deadline has passed."""
+    """Optuna callback: stop this worker once every place of the budget is taken or its
+    deadline has passed."""
 
     def __init__(self, budget: Budget):
         self.budget = budget
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if self.budget.expired() or self.reached(study):
+        if self.budget.expired() or no_place_left(study, self.budget):
             study.stop()
 
-    def reached(self, study: optuna.Study) -> bool:
-        if self.budget.n_trials is None:
-            return False
-        return sum(t.state in FINISHED for t in counted(study)) >= self.budget.n_trials
 
-
-def open_work(study: optuna.Study) -> tuple[list[FrozenTrial], list[FrozenTrial]]:
-    """The counted trials still WAITING (queued: the portfolio, retries) and RUNNING."""
-    trials = counted(study)
-    return (
-        [t for t in trials if t.state == TrialState.WAITING],
-        [t for t in trials if t.state == TrialState.RUNNING],
-    )
+def running(study: optuna.Study) -> list[FrozenTrial]:
+    """The counted trials some worker is running now."""
+    return [t for t in counted(study) if t.state == TrialState.RUNNING]
 
 
 def fail_stale(study: optuna.Study) -> None:

@@ -61,7 +61,7 @@ from strategy_search.masking import mask_secrets
 from strategy_search.mlflow_model import ClassifierModel
 from strategy_search.plots import class_distribution_figure
 from strategy_search.strategy import Strategy
-from strategy_search.study_budget import SURPLUS_ATTR
+from strategy_search.study_budget import RETRY_ATTR, SURPLUS_ATTR
 
 if TYPE_CHECKING:
     from strategy_search.search import SearchResult
@@ -196,7 +196,7 @@ def trial_run_name(trial: FrozenTrial) -> str:
 def trial_tags(trial: FrozenTrial) -> dict[str, Any]:
     attrs = trial.user_attrs
     tags: dict[str, Any] = {"state": trial.state.name, "trial_number": trial.number}
-    for key in ("fail_reason", "portfolio", "stopped"):
+    for key in ("fail_reason", "portfolio", "stopped", RETRY_ATTR):
         if attrs.get(key):
             tags[key] = attrs[key]
     if attrs.get("notes"):
@@ -246,6 +246,7 @@ class SearchTracker:
         self._trial_runs: dict[int, str] = {}
         self._unlogged: set[int] = set()  # child run created, its batch not (yet) written
         self._classes: tuple[Any, ...] = ()  # a multi-class task's labels, naming per-class metrics
+        self._pending: dict[int, FrozenTrial] = {}  # trials this process queued for logging
         self._writer = _BackgroundWriter()
 
     @property
@@ -341,6 +342,7 @@ class SearchTracker:
         self._report_write_failures()
         if trial.state not in TRIAL_STATUS or trial.user_attrs.get(SURPLUS_ATTR):
             return  # only finished trials have anything to log; a surplus one never ran
+        self._pending[trial.number] = trial
         self._writer.submit(self._log_trial, trial)
 
     def _report_write_failures(self) -> None:
@@ -351,6 +353,15 @@ class SearchTracker:
                 f"MLflow logging of trial {number} failed ({mask_secrets(str(error))}); retrying at finish().",
                 stacklevel=3,
             )
+
+    def log_unlogged(self) -> None:
+        """Write again the trials of this process whose logging failed (a worker does this
+        before it exits; the process that finishes the study logs the trials nobody logged)."""
+        self.flush()
+        for number in sorted(self._unlogged):
+            trial = self._pending.get(number)
+            if trial is not None:
+                self._log_trial(trial)
 
     def flush(self) -> None:
         """Wait until every queued trial has been written or has failed (failures are warned
@@ -379,6 +390,7 @@ class SearchTracker:
         end = _millis(trial.datetime_complete) or int(time.time() * 1000)
         self.client.set_terminated(run_id, status=TRIAL_STATUS[trial.state], end_time=end)
         self._unlogged.discard(trial.number)
+        self._pending.pop(trial.number, None)
 
     def trial_run_id(self, number: int) -> str | None:
         """The child run id of trial ``number`` (None if it was not logged by this tracker or,

@@ -130,8 +130,17 @@ class ScoreStore:
                 sa.Column("scores", sa.LargeBinary, nullable=False),
             )
             self._engine = sa.create_engine(str(self.url))
-            metadata.create_all(self._engine, checkfirst=True)
+            try:
+                metadata.create_all(self._engine, checkfirst=True)
+            except sa.exc.DatabaseError:
+                # Another worker created it between the check and the CREATE: it exists now.
+                metadata.create_all(self._engine, checkfirst=True)
         return self._engine, self._table
+
+    def create_table(self) -> None:
+        """Create the scores table now (no-op in memory or when it exists)."""
+        if self.url is not None:
+            self._connect()
 
     def put(self, trial_number: int, payload: bytes) -> None:
         if self.url is None:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import strategy_search
-from strategy_search.errors import DataError
+from strategy_search.errors import DataError, SearchFailed
 from strategy_search.ranking import best_first
 from strategy_search.search import load_result, prepare_data
 from strategy_search.settings import SearchSettings
@@ -102,3 +102,36 @@ def test_a_study_is_not_continued_on_other_data_space_or_folds(change, says, tmp
         strategy_search.search(X, other_y, n_trials=4, storage=storage, study_name="s", **settings)
     with pytest.raises(DataError, match=says):
         load_result(prepare_data(X, other_y), SearchSettings.create(**settings), storage=storage, study_name="s")
+
+
+def test_finish_refuses_other_data_instead_of_rebuilding_wrong_scores(tmp_path, table):
+    from strategy_search.search import finish_study
+
+    X, y = table
+    storage = _storage(tmp_path)
+    result = strategy_search.search(X, y, n_trials=2, storage=storage, study_name="s", **SETTINGS)
+    other = SearchSettings.create(**{**SETTINGS, "seed": 4})
+    with pytest.raises(DataError, match="other cross-validation settings"):
+        finish_study(result.study, prepare_data(X, y), other)
+
+
+def test_a_study_whose_trials_all_failed_still_runs_when_resumed(tmp_path, table, monkeypatch):
+    import importlib
+
+    search_module = importlib.import_module("strategy_search.search")  # the module, not the function
+    X, y = table
+    storage = _storage(tmp_path)
+    broken = {"on": True}
+    real = search_module.score_pipeline
+
+    def sometimes_broken(*args, **kwargs):
+        if broken["on"]:
+            raise RuntimeError("broken setup")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search_module, "score_pipeline", sometimes_broken)
+    with pytest.raises(SearchFailed):
+        strategy_search.search(X, y, n_trials=8, storage=storage, study_name="s", **SETTINGS)
+    broken["on"] = False
+    resumed = strategy_search.search(X, y, n_trials=10, storage=storage, study_name="s", **SETTINGS)
+    assert len(resumed.completed_trials()) >= 1
