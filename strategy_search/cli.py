@@ -41,16 +41,16 @@ from strategy_search.search import (
     check_task_settings,
     create_study,
     finish_study,
-    is_server_storage,
     latest_study_name,
     load_result,
     open_study,
     prepare_data,
+    require_shared_storage,
     run_search,
     run_worker,
 )
 from strategy_search.slots import all_slots
-from strategy_search.study_budget import SURPLUS_ATTR, stale_reasons
+from strategy_search.study_budget import never_ran, stale_reasons
 from strategy_search.thresholds import ThresholdRule, format_decision, threshold_warning
 
 console = Console(stderr=True, soft_wrap=True)
@@ -172,19 +172,10 @@ def _report(result: SearchResult, args: argparse.Namespace, parent: str) -> None
 
 
 # -- several workers --------------------------------------------------------------------------
-def _require_server_storage(config: RunConfig, what: str) -> None:
-    if not is_server_storage(config.storage_url):
-        raise UsageError(
-            f"{what} needs a database server that several processes can share; search.storage is "
-            f"{mask_secrets(config.storage_url)} (SQLite locks the whole file for every write). Set search.storage "
-            'to PostgreSQL, e.g. postgresql://user:${PGPASSWORD}@host/optuna (see README, "Scaling out").'
-        )
-
-
 def _run_with_workers(args: argparse.Namespace, config: RunConfig, data: PreparedData) -> int:
     """``run --workers N``: create the study and its MLflow parent here, start N worker
     processes on it, wait for them, then choose and report the answer."""
-    _require_server_storage(config, f"run --workers {args.workers}")
+    require_shared_storage(config.storage_url, what=f"run --workers {args.workers}")
     settings = config.settings()
     study, tracker, study_name, parent = _start_study(args, config, data, resume=args.resume)
     open_study(data, settings, storage=config.storage_url, study_name=study_name, create=True)
@@ -232,7 +223,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """One worker: join the config's study (``--create``: start a new one) and run trials until
     its budget is reached."""
     config = load_config(args.config, overrides=args.set)
-    _require_server_storage(config, "strategy-search worker")
+    require_shared_storage(config.storage_url, what="strategy-search worker")
     data = _prepared(config)
     settings = config.settings()
     if args.create:
@@ -253,7 +244,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         callbacks=[tracker],
     )
     tracker.log_unlogged()
-    mine = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False) if not t.user_attrs.get(SURPLUS_ATTR))
+    mine = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False) if not never_ran(t))
     print(
         f"worker {index} done; the study has {mine} finished trials. Choose the answer with "
         f"`strategy-search finish {args.config}` once every worker is done."
@@ -364,7 +355,7 @@ def _print_adaptations(result: SearchResult, examples: int = 3) -> None:
 
 def _print_trial_counts(result: SearchResult, reasons_shown: int = 3) -> None:
     """``trials: 17 complete, 2 pruned, 1 failed``, and the most common failure reasons."""
-    trials = [t for t in result.study.trials if not t.user_attrs.get(SURPLUS_ATTR)]
+    trials = [t for t in result.study.trials if not never_ran(t)]
     states = Counter(t.state.name for t in trials if t.state.is_finished())
     words = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
     counts = ", ".join(f"{states[state]} {word}" for state, word in words.items() if states[state])

@@ -58,6 +58,7 @@ from strategy_search.study_budget import (
     StopAtBudget,
     fail_stale,
     is_surplus,
+    never_ran,
     no_place_left,
     running,
     stale_reasons,
@@ -431,8 +432,8 @@ def leaderboard(study: optuna.Study, *, primary_metric: str = "pr_auc") -> pd.Da
     rows: list[dict[str, Any]] = []
     stale = stale_reasons(study.get_trials(deepcopy=False))
     for trial in study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING)):
-        if trial.user_attrs.get(SURPLUS_ATTR):
-            continue  # asked for after the budget was reached, never run
+        if never_ran(trial):
+            continue
         strategy = trial.user_attrs.get("strategy", {})
         metrics, stds = trial.user_attrs.get("metrics", {}), trial.user_attrs.get("metrics_std", {})
         row = {"trial": trial.number, "state": trial.state.name}
@@ -477,6 +478,17 @@ def _pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
         return optuna.pruners.NopPruner()
     # Compare running CV means only after two folds, and only once enough trials are known.
     return optuna.pruners.MedianPruner(n_startup_trials=TPE_STARTUP_TRIALS, n_warmup_steps=1)
+
+
+def require_shared_storage(storage: Any, *, what: str) -> None:
+    """Refuse a storage that several processes cannot share (SQLite, memory) for ``what``."""
+    if not is_server_storage(storage):
+        raise StorageError(
+            f"{what} needs a database server that several processes can share; search.storage is "
+            f"{mask_secrets(str(storage_url(storage)))} (SQLite locks the whole file for every write). Set "
+            "search.storage to PostgreSQL, e.g. postgresql://user:${PGPASSWORD}@host/optuna "
+            '(see README, "Scaling out").'
+        )
 
 
 def is_server_storage(storage: Any) -> bool:
@@ -803,12 +815,7 @@ def run_worker(
     """One of several processes on a study in a database server: join the study (``create``:
     make it first, with its budget and portfolio) and run trials until its budget is reached.
     The answer is chosen by whoever calls :func:`finish_study` afterwards."""
-    if not is_server_storage(storage):
-        raise StorageError(
-            f"Several workers need a database server to share a study; {mask_secrets(str(storage_url(storage)))} "
-            "is not one (SQLite locks the whole file for each write). Point search.storage at PostgreSQL, e.g. "
-            "postgresql://user:${PGPASSWORD}@host/optuna."
-        )
+    require_shared_storage(storage, what="several workers")
     check_task_settings(settings, data.task)
     with _quiet_optuna():
         study = open_study(data, settings, storage=storage, study_name=study_name, create=create, worker=worker)

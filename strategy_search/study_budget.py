@@ -84,12 +84,17 @@ class RetryStaleTrial:
         study.enqueue_trial(trial.params, user_attrs={**kept, RETRY_ATTR: trial.number})
 
 
+def never_ran(trial: FrozenTrial) -> bool:
+    """A surplus trial: closed at once because the budget was reached; no view of the search shows it."""
+    return bool(trial.user_attrs.get(SURPLUS_ATTR))
+
+
 def not_counted(trials: Iterable[FrozenTrial]) -> set[int]:
     """Numbers of trials the budget leaves out: surplus ones, and dead workers' trials that a
     retry replaced."""
     trials = list(trials)
     retried = {n for n in (retried_number(t) for t in trials) if n is not None}
-    return retried | {t.number for t in trials if t.user_attrs.get(SURPLUS_ATTR)}
+    return retried | {t.number for t in trials if never_ran(t)}
 
 
 def counted(study: optuna.Study) -> list[FrozenTrial]:

@@ -61,7 +61,7 @@ from strategy_search.masking import mask_secrets
 from strategy_search.mlflow_model import ClassifierModel
 from strategy_search.plots import class_distribution_figure
 from strategy_search.strategy import Strategy
-from strategy_search.study_budget import RETRY_ATTR, SURPLUS_ATTR
+from strategy_search.study_budget import RETRY_ATTR, never_ran
 
 if TYPE_CHECKING:
     from strategy_search.search import SearchResult
@@ -304,10 +304,8 @@ class SearchTracker:
             self.client.update_run(run_id, status="RUNNING")
         # Trials logged before the interruption keep their child runs; remember them so the
         # best-trial tag can point at them and finish() does not log them twice.
-        for child in _search_all(self.client, self.experiment_id, f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{run_id}'"):
-            number = child.data.tags.get("trial_number")
-            if number is not None and number.isdigit():
-                self._trial_runs.setdefault(int(number), child.info.run_id)
+        for number, child in self._logged_children(run_id).items():
+            self._trial_runs.setdefault(number, child)
         return run_id
 
     def _log_parent_params(self, params: dict[str, Any], tags: dict[str, Any], *, resumed: bool) -> None:
@@ -340,7 +338,7 @@ class SearchTracker:
         if self.parent_run_id is None:
             raise TrackingError("SearchTracker.start() must be called before the search runs.")
         self._report_write_failures()
-        if trial.state not in TRIAL_STATUS or trial.user_attrs.get(SURPLUS_ATTR):
+        if trial.state not in TRIAL_STATUS or never_ran(trial):
             return  # only finished trials have anything to log; a surplus one never ran
         self._pending[trial.number] = trial
         self._writer.submit(self._log_trial, trial)
@@ -415,21 +413,23 @@ class SearchTracker:
         """Log the trials that have no child run yet: ones a callback never saw (a trial Ctrl-C
         interrupted, a dead worker's trial failed by the heartbeat), never those another worker
         or an earlier run of the study logged."""
-        self._trial_runs.update({n: run for n, run in self._logged_children().items() if n not in self._trial_runs})
+        for number, child in self._logged_children(self._parent).items():
+            self._trial_runs.setdefault(number, child)
         for trial in study.get_trials(deepcopy=False, states=tuple(TRIAL_STATUS)):
-            if trial.user_attrs.get(SURPLUS_ATTR):
+            if never_ran(trial):
                 continue
             if trial.number not in self._trial_runs or trial.number in self._unlogged:
                 self._log_trial(trial)
 
-    def _logged_children(self) -> dict[int, str]:
-        """Trial number -> child run id of every trial run already under the parent."""
-        children = self.client.search_runs(
-            [self.experiment_id],
-            filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{self._parent}' and tags.`{KIND_TAG}` = 'trial'",
-            max_results=50_000,
-        )
-        return {int(r.data.tags["trial_number"]): r.info.run_id for r in children if "trial_number" in r.data.tags}
+    def _logged_children(self, parent: str) -> dict[int, str]:
+        """Trial number -> child run id of every trial run already under ``parent`` (whichever
+        process or earlier run logged it)."""
+        found = {}
+        for child in _search_all(self.client, self.experiment_id, f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent}'"):
+            number = child.data.tags.get("trial_number")
+            if number is not None and number.isdigit():
+                found[int(number)] = child.info.run_id
+        return found
 
     def _tag_best(self, best: FrozenTrial, result: SearchResult) -> None:
         best_run = self._trial_runs[best.number]
