@@ -1,4 +1,4 @@
-"""The engine against fixed imbalance strategies and FLAML, at the same time budget (issue 4).
+"""The engine against fixed imbalance strategies, FLAML and AutoGluon, at the same time budget (issues 4, 14).
 
 Protocol (nested evaluation):
 
@@ -20,13 +20,19 @@ Protocol (nested evaluation):
 * FLAML: ``AutoML().fit(X_tr, y_tr, task="classification", metric="ap", time_budget=BUDGET,
   n_jobs=2, seed=0, verbose=0)`` on the raw frame (string columns as pandas ``category``);
   F1 from ``predict``. Skipped with a note if ``flaml`` cannot be imported.
+* AutoGluon 1.6: ``TabularPredictor(eval_metric="average_precision").fit(presets="best_quality",
+  time_limit=BUDGET, dynamic_stacking=False, num_cpus=2)`` on the raw frame, then the F1
+  threshold calibrated on its own validation data (``calibrate_decision_threshold(metric="f1")``);
+  F1 from ``predict``. It needs pandas < 2.4, so it runs in its own environment
+  (``.venv-autogluon``, made as ``benchmarks/autogluon_peer.py`` says) through that script;
+  skipped with a note when that environment is missing (``--autogluon-python`` names another).
 
 A method that raises on a fold gets NaN for that fold (the error is in the CSV) and the run
 goes on; means skip NaN and the tables count the failed folds.
 
     .venv/bin/python benchmarks/compare.py                      # 16 datasets x 10 outer folds, budget 15 s
     .venv/bin/python benchmarks/compare.py --quick              # 4 datasets x 5 folds -> compare-quick.md
-    .venv/bin/python benchmarks/compare.py --quick --budget 3 --datasets glass4 --repeats 1 --no-flaml
+    .venv/bin/python benchmarks/compare.py --quick --budget 3 --datasets glass4 --repeats 1 --no-flaml --no-autogluon
     .venv/bin/python benchmarks/compare.py --report-only benchmarks/results/compare.csv   # report from saved rows
     .venv/bin/python benchmarks/compare.py --reuse-others OLD.csv   # rerun the engine only, peers from OLD.csv
 """
@@ -70,7 +76,10 @@ from strategy_search.thresholds import best_f1_threshold  # noqa: E402
 DATA_DIR = ROOT / "benchmarks" / "data" / "keel"
 RESULTS = ROOT / "benchmarks" / "results"
 QUICK_DATASETS = ("yeast5", "abalone9-18", "glass4", "vehicle0")
-ENGINE, FLAML = "engine", "flaml"
+ENGINE, FLAML, AUTOGLUON = "engine", "flaml", "autogluon"
+# The AutoML peers: one row per fold, F1 from their own predict (no @0.5 / @tuned pair).
+AUTOML = (FLAML, AUTOGLUON)
+AUTOGLUON_PYTHON = ROOT / ".venv-autogluon" / "bin" / "python"
 TIE = 0.001
 SEED = 0
 
@@ -263,6 +272,73 @@ def run_flaml(X_tr, y_tr, X_te, y_te, *, budget: float) -> Row:
     return row
 
 
+class AutoGluonPeer:
+    """``benchmarks/autogluon_peer.py`` running in AutoGluon's own environment, one fold per request."""
+
+    def __init__(self, python: Path):
+        import subprocess
+
+        self.process = subprocess.Popen(
+            [str(python), str(ROOT / "benchmarks" / "autogluon_peer.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"compare-autogluon-{os.getpid()}"
+        self.folder.mkdir(exist_ok=True)
+
+    @staticmethod
+    def available(python: Path) -> str | None:
+        """None when AutoGluon can be used, else why not."""
+        import subprocess
+
+        if not python.exists():
+            return f"no AutoGluon environment at {python} (make it as benchmarks/autogluon_peer.py says)"
+        done = subprocess.run([str(python), "-c", "import autogluon.tabular"], capture_output=True, text=True)
+        return None if done.returncode == 0 else done.stderr.strip().splitlines()[-1][:300]
+
+    def run(self, X_tr, y_tr, X_te, y_te, *, budget: float) -> Row:
+        import json
+
+        row = Row(AUTOGLUON)
+        started = time.perf_counter()
+        try:
+            paths = {"train": self.folder / "train.csv", "test": self.folder / "test.csv"}
+            X_tr.assign(target=y_tr).to_csv(paths["train"], index=False)
+            X_te.assign(target=y_te).to_csv(paths["test"], index=False)
+            assert self.process.stdin is not None and self.process.stdout is not None
+            self.process.stdin.write(json.dumps({**{k: str(v) for k, v in paths.items()}, "budget": budget}) + "\n")
+            self.process.stdin.flush()
+            answer = json.loads(self.process.stdout.readline() or '{"error": "the AutoGluon process ended"}')
+            if "error" in answer:
+                row.error = answer["error"]
+            else:
+                row.pr_auc = pr_auc(y_te, np.asarray(answer["scores"]))
+                row.f1 = f1(y_te, np.asarray(answer["predicted"]))
+                row.threshold, row.strategy = answer["threshold"], answer["model"]
+                row.note = f"fit={answer['fit_seconds']:.1f}s"
+        except Exception as exc:
+            row.error = _error(exc)
+        row.seconds = time.perf_counter() - started
+        return row
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def autogluon_version(python: Path) -> str:
+    import subprocess
+
+    done = subprocess.run(
+        [str(python), "-c", "from importlib.metadata import version; print(version('autogluon.tabular'))"],
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip() if done.returncode == 0 else "(not installed)"
+
+
 # -- the loop ---------------------------------------------------------------------------------
 def outer_folds(y: np.ndarray, repeats: int) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
     splitter = RepeatedStratifiedKFold(n_splits=5, n_repeats=repeats, random_state=0)
@@ -285,7 +361,13 @@ def reused_rows(saved: pd.DataFrame, name: str, repeat: int, fold: int) -> list[
     ]
 
 
-def run_dataset(name: str, args: argparse.Namespace, use_flaml: bool, log: Callable[[str], None]) -> list[dict]:
+def run_dataset(
+    name: str,
+    args: argparse.Namespace,
+    use_flaml: bool,
+    log: Callable[[str], None],
+    autogluon: AutoGluonPeer | None = None,
+) -> list[dict]:
     from threadpoolctl import threadpool_limits
 
     X, y = load(args.data_dir, name)
@@ -303,6 +385,8 @@ def run_dataset(name: str, args: argparse.Namespace, use_flaml: bool, log: Calla
                     fold_rows += run_peer(peer, steps, X_tr, y_tr, X_te, y_te)
             if use_flaml:
                 fold_rows.append(run_flaml(X_tr, y_tr, X_te, y_te, budget=args.budget))
+            if autogluon is not None:
+                fold_rows.append(autogluon.run(X_tr, y_tr, X_te, y_te, budget=args.budget))
         for row in fold_rows:
             rows.append({"dataset": name, "repeat": repeat, "fold": fold, **row.__dict__})
         engine = fold_rows[0]
@@ -321,11 +405,11 @@ def peer_names(methods: list[str]) -> list[str]:
 
 def pr_auc_methods(methods: list[str]) -> list[str]:
     """One name per distinct PR-AUC (a peer's @0.5 and @tuned share theirs)."""
-    return [ENGINE, *peer_names(methods), *([FLAML] if FLAML in methods else [])]
+    return [ENGINE, *peer_names(methods), *[m for m in AUTOML if m in methods]]
 
 
 def _pr_column(method: str) -> str:
-    return method if method in (ENGINE, FLAML) else f"{method}@0.5"
+    return method if method in (ENGINE, *AUTOML) else f"{method}@0.5"
 
 
 def per_dataset_means(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -441,41 +525,52 @@ def _verdict(ok: bool, *values: float) -> str:
 
 
 def targets_section(
-    rows: pd.DataFrame, methods: list[str], tables: dict[str, Any], flaml_note: str | None
+    rows: pd.DataFrame, methods: list[str], tables: dict[str, Any], skipped: dict[str, str]
 ) -> list[str]:
+    """Issue 14's targets: PR-AUC above each AutoML peer and at least the per-dataset best fixed
+    peer chosen with hindsight; mean F1 above every peer's (each fixed peer at 0.5 and tuned)."""
     pr, f = tables["pr"], tables["f"]
     fixed = [f"{p}@0.5" for p in peer_names(methods)]
     engine_pr, engine_f1 = pr[ENGINE].mean(skipna=False), f[ENGINE].mean(skipna=False)
     hindsight = pr[fixed].max(axis=1).mean()
-    best_f1_peer = max(fixed, key=lambda m: f[m].mean())
-    best_f1 = f[best_f1_peer].mean()
-    t1a = engine_pr >= hindsight
+    t1 = [engine_pr >= hindsight]
+    values = [engine_pr, hindsight]
     lines = [
         "## Targets",
         "",
         (
             f"1. Engine mean PR-AUC >= mean over datasets of the per-dataset best fixed peer (chosen with "
-            f"hindsight): {_fmt(engine_pr, 4)} vs {_fmt(hindsight, 4)} -> {_verdict(t1a, engine_pr, hindsight)}."
+            f"hindsight): {_fmt(engine_pr, 4)} vs {_fmt(hindsight, 4)} -> {_verdict(t1[0], engine_pr, hindsight)}."
         ),
     ]
-    if FLAML in methods:
-        flaml_pr = pr[FLAML].mean(skipna=False)
-        t1b = engine_pr > flaml_pr
-        lines.append(
-            f"   Engine mean PR-AUC > FLAML: {_fmt(engine_pr, 4)} vs {_fmt(flaml_pr, 4)} -> "
-            f"{_verdict(t1b, engine_pr, flaml_pr)}. Target 1 as a whole: "
-            f"{_verdict(t1a and t1b, engine_pr, hindsight, flaml_pr)}."
-        )
-    else:
-        lines.append(
-            f"   Engine mean PR-AUC > FLAML: not measured ({flaml_note}). Target 1 as a whole: "
-            "**NOT ESTABLISHED** (FLAML part missing)."
-        )
+    for peer in AUTOML:
+        if peer in methods:
+            peer_pr = pr[peer].mean(skipna=False)
+            t1.append(engine_pr > peer_pr)
+            values.append(peer_pr)
+            lines.append(
+                f"   Engine mean PR-AUC > {peer}: {_fmt(engine_pr, 4)} vs {_fmt(peer_pr, 4)} -> "
+                f"{_verdict(t1[-1], engine_pr, peer_pr)}."
+            )
+        else:
+            t1.append(False)
+            values.append(float("nan"))
+            lines.append(f"   Engine mean PR-AUC > {peer}: not measured ({skipped.get(peer, 'not run')}).")
+    lines.append(f"   Target 1 as a whole: {_verdict(all(t1), *values)}.")
+    others = [m for m in methods if m != ENGINE]
+    best_f1_peer = max(others, key=lambda m: f[m].mean())
+    best_f1 = f[best_f1_peer].mean()
+    missing = [p for p in AUTOML if p not in methods]
     lines += [
         (
-            f"2. Engine mean F1 >= best fixed peer's mean F1 at threshold 0.5 + 0.05: {_fmt(engine_f1, 4)} vs "
-            f"{best_f1_peer} {_fmt(best_f1, 4)} + 0.05 = {_fmt(best_f1 + 0.05, 4)} -> "
-            f"{_verdict(engine_f1 >= best_f1 + 0.05, engine_f1, best_f1)}."
+            f"2. Engine mean F1 > every peer's mean F1 (fixed peers at 0.5 and tuned, the AutoML peers from their "
+            f"own predict): {_fmt(engine_f1, 4)} vs the best, {best_f1_peer} {_fmt(best_f1, 4)} -> "
+            + (
+                _verdict(engine_f1 > best_f1, engine_f1, best_f1)
+                if not missing
+                else f"**NOT ESTABLISHED** ({', '.join(missing)} not measured)"
+            )
+            + "."
         ),
         "",
     ]
@@ -517,6 +612,7 @@ def machine_lines() -> list[str]:
             versions.append(f"{package} {metadata.version(package)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{package} (not installed)")
+    versions.append(f"autogluon.tabular {autogluon_version(AUTOGLUON_PYTHON)} (own environment)")
     return [
         f"Machine: `nproc` = {len(os.sched_getaffinity(0))}, CPU {cpu}, {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}; " + ", ".join(versions) + "."
@@ -530,14 +626,14 @@ def report(
     command: str,
     started: dt.datetime,
     elapsed: float,
-    flaml_note: str | None,
+    skipped: dict[str, str],
     csv_path: Path,
 ) -> str:
     methods = [m for m in rows["method"].drop_duplicates()]
     datasets = list(rows["dataset"].drop_duplicates())
     overall, tables = overall_section(rows, methods)
     lines = [
-        "# Engine vs fixed strategies and FLAML",
+        "# Engine vs fixed strategies, FLAML and AutoGluon",
         "",
         f"Command: `{command}`",
         "",
@@ -550,11 +646,13 @@ def report(
         *machine_lines(),
         "",
         (
-            f"Budget: {args.budget:g} s per outer fold for the engine (`search(timeout=...)`, n_jobs=2) and FLAML "
-            f"(`time_budget`, n_jobs=2); fixed peers single-threaded. Outer CV: 5 folds x {args.repeats} repeat(s), "
+            f"Budget: {args.budget:g} s per outer fold for the engine (`search(timeout=...)`, n_jobs=2), FLAML "
+            "(`time_budget`, n_jobs=2) and AutoGluon (`time_limit`, num_cpus=2, `best_quality`, "
+            "`eval_metric='average_precision'`, dynamic stacking off, F1 threshold calibrated on its own validation "
+            f"data); fixed peers single-threaded. Outer CV: 5 folds x {args.repeats} repeat(s), "
             f"random_state=0, the same folds for every method. `<peer>@tuned`: best-F1 threshold on 3-fold "
             "out-of-fold scores of the training part (halfway to the next lower score); engine F1 at its own tuned "
-            f"threshold, FLAML F1 from `predict`. Raw per-fold rows: `{csv_path.name}`."
+            f"threshold, FLAML's and AutoGluon's F1 from `predict`. Raw per-fold rows: `{csv_path.name}`."
         ),
         "",
     ]
@@ -565,9 +663,9 @@ def report(
             "'Run conditions').",
             "",
         ]
-    if flaml_note:
-        lines += [f"**FLAML skipped**: {flaml_note}", ""]
-    lines += [*targets_section(rows, methods, tables, flaml_note), *overall, "## Per dataset", ""]
+    for peer, why in skipped.items():
+        lines += [f"**{peer} skipped**: {why}", ""]
+    lines += [*targets_section(rows, methods, tables, skipped), *overall, "## Per dataset", ""]
     for name in datasets:
         lines += dataset_section(name, rows, methods)
     errors = rows[rows["error"].fillna("") != ""]
@@ -595,6 +693,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--datasets", type=str, default=None, help="comma-separated names (default: all)")
     parser.add_argument("--repeats", type=int, default=None, help="outer CV repeats (default 2, --quick 1)")
     parser.add_argument("--no-flaml", action="store_true")
+    parser.add_argument("--no-autogluon", action="store_true")
+    parser.add_argument(
+        "--autogluon-python",
+        type=Path,
+        default=AUTOGLUON_PYTHON,
+        help="the Python of AutoGluon's own environment (default .venv-autogluon/bin/python)",
+    )
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--max-folds", type=int, default=None, help="only the first N outer folds (smoke tests)")
     parser.add_argument("--report-only", type=Path, default=None, help="rewrite the report from this per-fold CSV")
@@ -627,24 +732,38 @@ def main(argv: list[str] | None = None) -> None:
     command = ".venv/bin/python " + " ".join(
         shlex.quote(a) for a in [f"benchmarks/{Path(__file__).name}", *(sys.argv[1:] if argv is None else argv)]
     )
+    skipped: dict[str, str] = {}
     flaml_note = "--no-flaml" if args.no_flaml else flaml_available()
-    if flaml_note and not args.no_flaml:
-        flaml_note = f"flaml could not be imported ({flaml_note}); install it with `pip install 'flaml[automl]'`"
-        print(f"WARNING: FLAML skipped: {flaml_note}", file=sys.stderr)
+    if flaml_note:
+        if not args.no_flaml:
+            flaml_note = f"flaml could not be imported ({flaml_note}); install it with `pip install 'flaml[automl]'`"
+            print(f"WARNING: FLAML skipped: {flaml_note}", file=sys.stderr)
+        skipped[FLAML] = flaml_note
+    autogluon_note = "--no-autogluon" if args.no_autogluon else AutoGluonPeer.available(args.autogluon_python)
+    if autogluon_note:
+        if not args.no_autogluon:
+            print(f"WARNING: AutoGluon skipped: {autogluon_note}", file=sys.stderr)
+        skipped[AUTOGLUON] = autogluon_note
     started, clock = dt.datetime.now(), time.perf_counter()
     csv_path = args.out.with_suffix(".csv")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.report_only:
         frame = pd.read_csv(args.report_only)
-        if FLAML in set(frame["method"]):
-            flaml_note = None
+        skipped = {peer: why for peer, why in skipped.items() if peer not in set(frame["method"])}
         csv_path = args.report_only
         args.repeats = int(frame["repeat"].nunique())
     else:
+        autogluon = None if autogluon_note or args.reuse_others is not None else AutoGluonPeer(args.autogluon_python)
         rows: list[dict] = []
-        for name in args.names:
-            rows += run_dataset(name, args, use_flaml=flaml_note is None, log=lambda s: print(s, flush=True))
-            pd.DataFrame(rows).to_csv(csv_path, index=False)  # partial results survive an interruption
+        try:
+            for name in args.names:
+                rows += run_dataset(
+                    name, args, use_flaml=flaml_note is None, log=lambda s: print(s, flush=True), autogluon=autogluon
+                )
+                pd.DataFrame(rows).to_csv(csv_path, index=False)  # partial results survive an interruption
+        finally:
+            if autogluon is not None:
+                autogluon.close()
         frame = pd.DataFrame(rows)
     text = report(
         frame,
@@ -652,7 +771,7 @@ def main(argv: list[str] | None = None) -> None:
         command=command,
         started=started,
         elapsed=time.perf_counter() - clock,
-        flaml_note=flaml_note,
+        skipped=skipped,
         csv_path=csv_path,
     )
     args.out.write_text(text)

@@ -13,8 +13,8 @@ Every part of a trial is timed by wrapping, in the child process only (no engine
 * trial cycle: from the sampler's ``before_trial`` of one trial to that of the next (the last:
   to the end of its callback). ``trial.duration`` misses the callbacks and Optuna's ``tell``;
   the cycle is what a user waits per trial.
-* fitting: wall time inside ``TaskRunner.run`` (the CV fits running in the worker processes:
-  dispatch, worker compute, results back), minus the per-fold ``on_result`` hook it calls.
+* waiting for fits: wall time the main process spends in ``Job.finish`` (collecting a trial's
+  CV fits from the worker processes), minus the per-fold ``on_result`` hook it calls.
 * sampler: ``TPESampler`` ``before_trial``, ``infer_relative_search_space``, ``sample_relative``,
   ``sample_independent``, ``after_trial``.
 * suggest (rest): ``SearchSpace.suggest`` minus the sampler calls inside it (parameter storage,
@@ -22,14 +22,16 @@ Every part of a trial is timed by wrapping, in the child process only (no engine
 * pruning: ``Trial.report`` + ``Trial.should_prune``; fold metrics: the rest of ``on_result``.
 * fold scores + thresholds: ``scoring.score_predictions`` and ``thresholds.ThresholdRule.choose``
   (every metric of every fold, each fold's threshold, the deployment threshold).
-* objective (rest): the objective minus suggest, ``TaskRunner.run`` and the scoring above
+* objective (rest): the objective's two steps minus suggest, ``Job.finish`` and the scoring above
   (building the pipeline, user attributes).
 * MLflow: the ``SearchTracker`` callback (it queues the trial; a background thread writes it).
 * Optuna (rest): the cycle minus all of the above (``ask``/``tell``, storage).
 
-Engine overhead = cycle - fitting. The one-off start of the two worker processes is timed
-separately (the executor is started before the search with the engine's own arguments, so the
-search reuses it) and reported next to the per-trial numbers.
+Engine overhead = the time no worker process was fitting, from the start and end of every fit
+that the workers append to a file (the main process proposes the next trial while the workers
+fit, so its own time per part is no longer what the cores wait for). The one-off start of the
+two worker processes is timed separately (the executor is started before the search with the
+engine's own arguments, so the search reuses it) and reported next to the per-trial numbers.
 
     .venv/bin/python benchmarks/engine_overhead.py                 # N = 100 and 1000 -> results/engine_overhead.md
     .venv/bin/python benchmarks/engine_overhead.py --quick         # N = 100 -> results/engine_overhead-quick.md
@@ -93,7 +95,7 @@ PARTS = [
     "optuna_rest",
 ]
 LABELS = {
-    "fit": "fitting (wall in TaskRunner.run)",
+    "fit": "main process waiting for fits (Job.finish)",
     "sampler": "TPE sampler",
     "suggest_rest": "SearchSpace.suggest (rest)",
     "pruning": "pruning (report + should_prune)",
@@ -101,7 +103,7 @@ LABELS = {
     "scoring": "fold scores + thresholds (score_predictions, ThresholdRule.choose)",
     "objective_rest": "objective (rest: pipeline, user attrs)",
     "mlflow": "MLflow callback",
-    "optuna_rest": "Optuna ask/tell + storage (rest)",
+    "optuna_rest": "Optuna ask/tell + storage (rest; negative where parts overlap)",
 }
 
 
@@ -116,6 +118,7 @@ class Probe:
         self.rss_mb: dict[int, float] = {}
         self.current = -1  # the trial whose objective is running
         self._depth = 0
+        self.fit_log = Path(tempfile.mkdtemp(prefix="fit-log-"))  # one file per worker process
 
     def add(self, trial: int, part: str, seconds: float) -> None:
         self.seconds[trial][part] += seconds
@@ -148,7 +151,7 @@ def instrument(probe: Probe) -> None:
 
     search_module = importlib.import_module("strategy_search.search")  # the package re-exports search()
     from strategy_search import scoring
-    from strategy_search.parallel import TaskRunner
+    from strategy_search.parallel import Job, TaskRunner
     from strategy_search.space import SearchSpace
     from strategy_search.thresholds import ThresholdRule
 
@@ -170,17 +173,21 @@ def instrument(probe: Probe) -> None:
         )
     TPESampler.after_trial = probe.timed("sampler_tell", by_trial_arg)(TPESampler.after_trial)
 
-    objective_call = search_module._Objective.__call__
+    # The objective runs in two steps per trial (start: suggest and queue the fits; _finish:
+    # collect them and record), interleaved with the neighbouring trials' steps.
+    for step in ("start", "_finish"):
+        original = getattr(search_module._Objective, step)
 
-    def objective(self, trial):
-        probe.current = trial.number
-        started = time.perf_counter()
-        try:
-            return objective_call(self, trial)
-        finally:
-            probe.add(trial.number, "objective", time.perf_counter() - started)
+        def timed_step(self, trial, *args, _original=original):
+            previous, probe.current = probe.current, trial.number
+            started = time.perf_counter()
+            try:
+                return _original(self, trial, *args)
+            finally:
+                probe.add(trial.number, "objective", time.perf_counter() - started)
+                probe.current = previous
 
-    search_module._Objective.__call__ = objective
+        setattr(search_module._Objective, step, timed_step)
     # Replaying a finished trial (optuna.trial.FixedTrial, e.g. in tracker.finish) is no trial's time.
     in_trial = lambda self, trial, *a, **k: probe.current if isinstance(trial, optuna.trial.Trial) else -1
     SearchSpace.suggest = probe.timed("suggest", in_trial)(SearchSpace.suggest)
@@ -191,17 +198,35 @@ def instrument(probe: Probe) -> None:
     scoring.score_predictions = probe.timed("scoring", current, outermost=True)(scoring.score_predictions)
     ThresholdRule.choose = probe.timed("scoring", current, outermost=True)(ThresholdRule.choose)
 
-    run = TaskRunner.run
+    start = TaskRunner.start
 
-    def timed_run(self, fn, tasks, *, on_result=lambda i, r: True, deadline=None):
+    def timed_start(self, fn, tasks, *, on_result=lambda i, r: True, deadline=None):
         hook = probe.timed("on_result", current)(on_result)
+        logged = functools.partial(_logged_fit, fn, str(probe.fit_log))
+        return start(self, logged, tasks, on_result=hook, deadline=deadline)
+
+    TaskRunner.start = timed_start
+    finish = Job.finish
+
+    def timed_finish(self):
         started = time.perf_counter()
         try:
-            return run(self, fn, tasks, on_result=hook, deadline=deadline)
+            return finish(self)
         finally:
             probe.add(probe.current, "runner", time.perf_counter() - started)
 
-    TaskRunner.run = timed_run
+    Job.finish = timed_finish
+
+
+def _logged_fit(fn: Any, folder: str, task: Any) -> Any:
+    """Run one fit in a worker and append its start and end (monotonic clock, the same for all
+    processes of the machine) to the worker's own file: when the workers were busy."""
+    started = time.monotonic()
+    try:
+        return fn(task)
+    finally:
+        with open(os.path.join(folder, f"{os.getpid()}.txt"), "a") as log:
+            log.write(f"{started} {time.monotonic()}\n")
 
 
 def rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
@@ -223,16 +248,22 @@ def start_workers() -> float:
     it) and wait until both workers have imported what a fit needs; returns the seconds."""
     from joblib.externals.loky import get_reusable_executor
 
-    from strategy_search.parallel import _WORKER_ENV
+    from strategy_search.parallel import _WORKER_ENV, _quiet_worker_stderr
 
     started = time.perf_counter()
-    executor = get_reusable_executor(max_workers=N_JOBS, env=_WORKER_ENV, timeout=300)
+    # Exactly TaskRunner's arguments: with any other, loky would restart the workers at the
+    # search's first trial (which is what an earlier version of this script measured).
+    executor = get_reusable_executor(max_workers=N_JOBS, env=_WORKER_ENV, timeout=300, initializer=_quiet_worker_stderr)
     futures = [executor.submit(_warm_worker, 0.5) for _ in range(N_JOBS)]
     [f.result() for f in futures]
     return time.perf_counter() - started
 
 
 def _warm_worker(hold: float) -> int:
+    # What the first fit would import otherwise (unpickling its task loads LightGBM before the
+    # fit starts): a one-off cost of starting the workers, not of any trial.
+    import lightgbm  # noqa: F401
+
     import strategy_search.scoring
     import strategy_search.strategy  # noqa: F401
 
@@ -301,7 +332,16 @@ def run_child(n_trials: int, out: Path) -> None:
 
     get_reusable_executor().shutdown(wait=True)  # workers end, so RUSAGE_CHILDREN covers them
     trials = trial_rows(result.study, probe)
+    to_monotonic = time.monotonic() - time.perf_counter()
+    fits = [
+        [float(v) - to_monotonic for v in line.split()]
+        for log in probe.fit_log.glob("*.txt")
+        for line in log.read_text().splitlines()
+    ]
     payload = {
+        "fits": fits,  # [start, end] of every fit in a worker, on this process's perf_counter clock
+        "trial_starts": {str(k): v for k, v in probe.starts.items()},
+        "trial_ends": {str(k): v for k, v in probe.ends.items()},
         "n_trials": n_trials,
         "search_seconds": search_seconds,
         "one_off": one_off,
@@ -365,19 +405,44 @@ def run_all(trial_counts: list[int], baseline_max: int) -> list[dict[str, Any]]:
     return results
 
 
+def _merged(intervals: list[list[float]]) -> list[list[float]]:
+    merged: list[list[float]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
+
+
+def _overlap(intervals: list[list[float]], a: float, b: float) -> float:
+    return float(sum(max(0.0, min(end, b) - max(start, a)) for start, end in intervals))
+
+
+def timeline(result: dict[str, Any], a: float, b: float) -> dict[str, float]:
+    """Between ``a`` and ``b``: the seconds no worker was fitting (what the engine costs: the
+    cores wait for it) and the workers' mean utilisation."""
+    fits = result["fits"]
+    busy_any = _overlap(_merged(fits), a, b)
+    return {"wall": b - a, "idle": (b - a) - busy_any, "utilisation": _overlap(fits, a, b) / (N_JOBS * (b - a))}
+
+
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
     trials = pd.DataFrame(result["trials"])
-    cycle = trials["cycle"].sum()
-    overhead = cycle - trials["fit"].sum()
+    starts = {int(k): v for k, v in result["trial_starts"].items()}
+    ends = {int(k): v for k, v in result["trial_ends"].items()}
+    whole = timeline(result, min(starts.values()), max(ends.values()))
     one_off = result["one_off"]["start worker processes"]
-    strict_fit = trials["fit_worker_seconds"].sum() / N_JOBS
     return {
         "trials": trials,
-        "cycle": cycle,
-        "overhead": overhead,
-        "share": overhead / cycle,
-        "share_with_start": (overhead + one_off) / (cycle + one_off),
-        "share_strict": (cycle - strict_fit) / cycle,
+        "starts": starts,
+        "ends": ends,
+        "cycle": trials["cycle"].sum(),
+        "wall": whole["wall"],
+        "overhead": whole["idle"],
+        "share": whole["idle"] / whole["wall"],
+        "share_with_start": (whole["idle"] + one_off) / (whole["wall"] + one_off),
+        "share_strict": 1 - whole["utilisation"],
         "states": trials["state"].value_counts().to_dict(),
     }
 
@@ -420,28 +485,33 @@ def parts_table(summaries: list[tuple[int, dict[str, Any]]]) -> list[str]:
     cells = []
     for _, s in summaries:
         cells += [fmt_ms(s["overhead"] / len(s["trials"])), f"**{s['share']:.2%}**"]
-    lines.append("| **engine overhead (cycle - fitting)** | " + " | ".join(cells) + " |")
+    lines.append("| **engine overhead (no worker fitting)** | " + " | ".join(cells) + " |")
     return lines
 
 
-def growth_table(n: int, s: dict[str, Any], blocks: int = 10) -> list[str]:
+def growth_table(n: int, s: dict[str, Any], result: dict[str, Any], blocks: int = 10) -> list[str]:
     t = s["trials"]
     size = max(1, len(t) // blocks)
     lines = [
         f"Per block of {size} trials (N={n}): does the overhead grow with the study?",
         "",
         (
-            "| trials | mean cycle ms | mean fitting ms | mean overhead ms | overhead share | sampler ms | "
-            "pruning ms | MLflow ms | Optuna rest ms | RSS at end MB |"
+            "| trials | mean cycle ms | mean overhead ms (no worker fitting) | overhead share | worker utilisation | "
+            "sampler ms | pruning ms | MLflow ms | Optuna rest ms | RSS at end MB |"
         ),
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    numbers = list(t["trial"])
     for start in range(0, len(t), size):
         b = t.iloc[start : start + size]
-        over = b["cycle"] - b["fit"]
+        following = numbers[start + size] if start + size < len(numbers) else None
+        a = s["starts"][numbers[start]]
+        end = s["starts"][following] if following is not None else s["ends"][numbers[-1]]
+        window = timeline(result, a, end)
         lines.append(
-            f"| {b['trial'].iloc[0]}-{b['trial'].iloc[-1]} | {fmt_ms(b['cycle'].mean())} | {fmt_ms(b['fit'].mean())} | "
-            f"{fmt_ms(over.mean())} | {over.sum() / b['cycle'].sum():.2%} | {fmt_ms(b['sampler'].mean())} | "
+            f"| {b['trial'].iloc[0]}-{b['trial'].iloc[-1]} | {fmt_ms(b['cycle'].mean())} | "
+            f"{fmt_ms(window['idle'] / len(b))} | {window['idle'] / window['wall']:.2%} | "
+            f"{window['utilisation']:.1%} | {fmt_ms(b['sampler'].mean())} | "
             f"{fmt_ms(b['pruning'].mean())} | {fmt_ms(b['mlflow'].mean())} | {fmt_ms(b['optuna_rest'].mean())} | "
             f"{b['rss_mb'].iloc[-1]:.0f} |"
         )
@@ -497,18 +567,26 @@ def report(results: list[dict[str, Any]], command: str, started: dt.datetime, ou
         + ("" if any(n >= 1000 for n, _ in summaries) else " (not measured at 1000 trials: NOT ESTABLISHED for N=1000)")
         + ".",
         "",
-        "Trial time is the trial cycle (before_trial of one trial to before_trial of the next), which includes "
-        "the MLflow callback and Optuna's bookkeeping; `trial.duration` leaves the callbacks out. Fitting is the "
-        "wall time the main process spends in `TaskRunner.run` waiting for the CV fits (minus the per-fold pruning "
-        "hook it calls): this counts dispatching the tasks to the workers and idle workers at the end of a CV as "
-        "fitting. The trial attribute `fit_seconds` (worker compute summed over the trial's fits) divided by the "
-        f"{N_JOBS} workers is the stricter view: overhead share "
+        "The engine proposes the next trial while the workers fit the current one (`strategy_search/trial_loop.py`), "
+        "so its own work no longer adds to a trial's time by itself; what it costs is the time the cores wait for "
+        "it. **Engine overhead** is therefore measured on the timeline: the share of the search's wall time (first "
+        "trial asked to last trial logged) during which *no* worker process was fitting, from the start and end of "
+        "every fit as the workers logged them. This is the same quantity as the earlier definition (trial cycle "
+        "minus the main process's wall time waiting for fits), which charged to the engine exactly the time the "
+        "workers had nothing to do because the main process was sampling, recording or logging. The stricter view, "
+        f"1 - mean utilisation of the {N_JOBS} workers (it also charges a worker idle while the other fits, e.g. the "
+        "last fit of a search, and pruned trials' cancelled folds), is: "
         + ", ".join(f"N={n}: {s['share_strict']:.2%}" for n, s in summaries)
-        + " (an upper bound: it also charges dispatch, worker idle time and the fits of pruned trials still "
-        "running when the next trial starts to the engine).",
+        + ".",
         "",
         *baseline_lines(results),
-        "## Where a trial's time goes",
+        "## Where the main process's time goes",
+        "",
+        "Per trial, in the main process. Most of it now runs while the workers fit (the cycle is the interval "
+        "between two trials being asked for). The sampler runs on a helper thread while the main thread waits "
+        "for the current trial's fits, so the parts overlap in time and the 'rest' row (the cycle minus all the "
+        "others) goes negative: the parts say where the process spends its time, the last row (the timeline "
+        "measure above) what the cores wait for.",
         "",
         *parts_table(summaries),
         "",
@@ -538,7 +616,7 @@ def report(results: list[dict[str, Any]], command: str, started: dt.datetime, ou
                 f"MLflow db {r['mlflow_db_mb']:.1f} MB."
             ),
             "",
-            *growth_table(n, s),
+            *growth_table(n, s, r),
             "",
         ]
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""The ``strategy-search`` command line: run, validate, export, predict, ui, inspect, spaces.
+"""The ``strategy-search`` command line: run, validate, export, report, predict, ui, inspect, spaces.
 
 User mistakes (config, data, arguments) print what is wrong and exit 2, without a traceback
 unless ``--debug`` is given. MLflow is imported only by the commands that track or export.
@@ -424,17 +424,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 # -- export / predict -----------------------------------------------------------------------------
-def cmd_export(args: argparse.Namespace) -> int:
+def _stored_search(args: argparse.Namespace) -> tuple[RunConfig, dict[str, Any], SearchResult]:
+    """The config, the MLflow parent run (``--run-id``, or the latest) and the search's
+    result rebuilt from its stored study: what `export` and `report` read."""
     config = load_config(args.config, overrides=args.set)
     data = _prepared(config)
-    from strategy_search.tracking import SearchTracker, find_search_run
+    from strategy_search.tracking import find_search_run
 
     _require_stores(config, config.tracking_uri, config.storage_url)
     run = find_search_run(tracking_uri=config.tracking_uri, experiment=config.experiment_name, run_id=args.run_id)
     study_name = run["tags"].get(STUDY_NAME_TAG)
     if not study_name:
         raise UsageError(f"MLflow run {run['run_id']} is not a strategy-search search run (no {STUDY_NAME_TAG} tag).")
-    result = load_result(data, config.settings(), storage=config.storage_url, study_name=study_name)
+    return config, run, load_result(data, config.settings(), storage=config.storage_url, study_name=study_name)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from strategy_search.tracking import SearchTracker
+
+    config, run, result = _stored_search(args)
     out_dir = Path(args.out).resolve() if args.out else config.export_dir
     trials = result.answer_trials
     result.export(
@@ -451,6 +459,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     _warn_about_threshold(meta["threshold"])
     if version is not None:
         print(f"registered as {config.tracking.register_as!r} version {version}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from strategy_search.report import build_report
+
+    config, run, result = _stored_search(args)
+    text = build_report(
+        result,
+        title=f"strategy-search: {config.experiment_name}",
+        config_text=mask_secrets(Path(config.source_path).read_text()) if config.source_path else None,
+        run_id=run["run_id"],
+    )
+    out = Path(args.out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out} ({len(text) / 1024:.0f} KiB, self-contained: open it in any browser)")
     return 0
 
 
@@ -699,6 +724,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the search's own rule)",
     )
     export.set_defaults(handler=cmd_export)
+    report = with_config(
+        "report",
+        "write one self-contained HTML file about a search (answer, plots, leaderboard, data, settings, timings) "
+        "from what it stored",
+    )
+    report.add_argument("--run-id", help="MLflow run id of the search (default: the latest finished one)")
+    report.add_argument("--out", default="report.html", help="the HTML file to write (default: report.html)")
+    report.set_defaults(handler=cmd_report)
     ui = with_config("ui", "start the MLflow UI on the config's tracking store")
     ui.add_argument("--port", type=int, default=5000)
     ui.add_argument(

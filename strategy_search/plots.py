@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from strategy_search.data import DataProfile
+from strategy_search.slots import slot_names
+
+if TYPE_CHECKING:
+    from strategy_search.search import SearchResult
 
 
 def class_distribution_figure(profile: DataProfile) -> Figure:
@@ -42,3 +51,286 @@ def _multiclass_figure(profile: DataProfile) -> Figure:
     axes.margins(x=0.25)
     figure.tight_layout()
     return figure
+
+
+# -- the search's figures ---------------------------------------------------------------------
+# Logged to the parent MLflow run and embedded in the report, from what the search stored (the
+# leaderboard and each trial's out-of-fold scores): nothing is refitted.
+TOP_STRATEGIES = 4  # curves of the answer plus this many of the best trials
+ANSWER_COLOR, OTHER_COLORS = "#d9534f", ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf")
+MIN_TRIALS_FOR_IMPORTANCE = 10
+
+
+def _figure(width: float = 5.5, height: float = 4.0) -> Figure:
+    figure = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def curves_figure(
+    y: np.ndarray, scored: list[tuple[str, np.ndarray]], *, kind: str, class_names: Sequence[str] = ()
+) -> Figure:
+    """Out-of-fold PR (``kind="pr"``) or ROC (``"roc"``) curves. Binary: one curve per scored
+    strategy (the answer first). Multi-class: one one-vs-rest curve per class of the first."""
+    from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
+
+    figure = _figure()
+    axes = figure.add_subplot()
+    if class_names:
+        name, scores = scored[0]
+        lines = [(f"class {c}", (y == k).astype(int), scores[:, k]) for k, c in enumerate(class_names)]
+        title = f"{name}: one-vs-rest per class"
+    else:
+        lines = [(label, y, scores) for label, scores in scored]
+        title = "out-of-fold, answer and best trials"
+    for i, (label, truth, scores) in enumerate(lines):
+        seen = ~np.isnan(scores)
+        truth, scores = truth[seen], scores[seen]
+        color = ANSWER_COLOR if i == 0 and not class_names else OTHER_COLORS[i % len(OTHER_COLORS)]
+        if kind == "pr":
+            precision, recall, _ = precision_recall_curve(truth, scores)
+            value = average_precision_score(truth, scores)
+            axes.step(recall, precision, where="post", color=color, label=f"{label} (AP {value:.3f})")
+        else:
+            fpr, tpr, _ = roc_curve(truth, scores)
+            axes.plot(fpr, tpr, color=color, label=f"{label} (AUC {auc(fpr, tpr):.3f})")
+    if kind == "pr":
+        prevalence = float(np.mean(y == 1)) if not class_names else None
+        if prevalence is not None:
+            axes.axhline(prevalence, color="#999999", linestyle=":", label=f"chance ({prevalence:.3f})")
+        axes.set_xlabel("recall")
+        axes.set_ylabel("precision")
+        axes.set_title(f"Precision-recall, {title}", fontsize=10)
+    else:
+        axes.plot([0, 1], [0, 1], color="#999999", linestyle=":")
+        axes.set_xlabel("false positive rate")
+        axes.set_ylabel("true positive rate")
+        axes.set_title(f"ROC, {title}", fontsize=10)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1.02)
+    axes.legend(fontsize=7, loc="lower left" if kind == "pr" else "lower right")
+    figure.tight_layout()
+    return figure
+
+
+def confusion_figure(matrix: np.ndarray, class_names: Sequence[str], *, decision: str) -> Figure:
+    size = 3.2 + 0.45 * len(class_names)
+    figure = _figure(size + 0.6, size)
+    axes = figure.add_subplot()
+    axes.imshow(matrix, cmap="Blues")
+    top = matrix.max() or 1
+    for (i, j), count in np.ndenumerate(matrix):
+        share = count / max(matrix[i].sum(), 1)
+        axes.text(
+            j,
+            i,
+            f"{count}\n{share:.0%}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if count > top / 2 else "black",
+        )
+    ticks = range(len(class_names))
+    axes.set_xticks(ticks, [str(c) for c in class_names])
+    axes.set_yticks(ticks, [str(c) for c in class_names])
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(f"Confusion matrix (out-of-fold), {decision}", fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def threshold_figure(y: np.ndarray, scores: np.ndarray, threshold: float) -> Figure:
+    """Precision, recall and F1 of the out-of-fold scores against the threshold."""
+    from sklearn.metrics import precision_recall_curve
+
+    seen = ~np.isnan(scores)
+    precision, recall, cuts = precision_recall_curve(y[seen], scores[seen])
+    precision, recall = precision[:-1], recall[:-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    figure = _figure()
+    axes = figure.add_subplot()
+    axes.plot(cuts, precision, label="precision", color="#1f77b4")
+    axes.plot(cuts, recall, label="recall", color="#2ca02c")
+    axes.plot(cuts, f1, label="F1", color=ANSWER_COLOR)
+    axes.axvline(threshold, color="black", linestyle="--", label=f"chosen threshold {threshold:.3g}")
+    axes.set_xlabel("threshold on the answer's score")
+    axes.set_ylim(0, 1.02)
+    axes.set_title("Precision / recall / F1 against the threshold (out-of-fold)", fontsize=10)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def history_figure(board: pd.DataFrame, metric: str) -> Figure:
+    """Each complete trial's score in order, the best so far, and where trials were pruned or failed."""
+    figure = _figure(6.5, 3.8)
+    axes = figure.add_subplot()
+    board = board.sort_values("trial")
+    done = board[board["state"] == "COMPLETE"]
+    axes.scatter(done["trial"], done[metric], s=14, color="#1f77b4", label="complete trial")
+    axes.step(done["trial"], done[metric].cummax(), where="post", color=ANSWER_COLOR, label="best so far")
+    low = float(np.nanmin(done[metric])) if len(done) else 0.0
+    for state, marker, color in (("PRUNED", "|", "#999999"), ("FAIL", "x", "#000000")):
+        rows = board[board["state"] == state]
+        if len(rows):
+            axes.scatter(rows["trial"], [low] * len(rows), marker=marker, color=color, label=f"{state.lower()} trial")
+    axes.set_xlabel("trial")
+    axes.set_ylabel(metric)
+    axes.set_title(f"Optimisation history ({len(done)} complete of {len(board)} trials)", fontsize=10)
+    axes.legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    return figure
+
+
+def pareto_front_mask(points: np.ndarray) -> np.ndarray:
+    """Rows of ``points`` (both columns maximised) that no other row beats in both."""
+    front = np.ones(len(points), dtype=bool)
+    for i, p in enumerate(points):
+        beaten = np.all(points >= p, axis=1) & np.any(points > p, axis=1)
+        front[i] = not beaten.any()
+    return front
+
+
+def pareto_figure(board: pd.DataFrame, answer: tuple[float, float] | None) -> Figure:
+    done = board[(board["state"] == "COMPLETE")].dropna(subset=["pr_auc", "f1"])
+    points = done[["pr_auc", "f1"]].to_numpy(dtype=float)
+    front = pareto_front_mask(points) if len(points) else np.zeros(0, dtype=bool)
+    figure = _figure()
+    axes = figure.add_subplot()
+    axes.scatter(points[~front, 0], points[~front, 1], s=14, color="#9aa5b1", label="trial")
+    order = np.argsort(points[front, 0])
+    axes.plot(points[front, 0][order], points[front, 1][order], "o-", color="#1f77b4", ms=5, label="Pareto front")
+    if answer is not None:
+        axes.scatter([answer[0]], [answer[1]], marker="*", s=220, color=ANSWER_COLOR, zorder=5, label="answer")
+    axes.set_xlabel("PR-AUC (CV mean)")
+    axes.set_ylabel("F1 (CV mean)")
+    axes.set_title("PR-AUC x F1: the Pareto front", fontsize=10)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def choices_figure(board: pd.DataFrame, metric: str) -> Figure:
+    """The complete trials' scores by each slot's choice: which resampler, weighting,
+    objective and model help."""
+    done = board[board["state"] == "COMPLETE"]
+    slots = slot_names()
+    rows = (len(slots) + 1) // 2
+    figure = _figure(10, 3.25 * rows)
+    for i, slot in enumerate(slots):
+        axes = figure.add_subplot(rows, 2, i + 1)
+        groups = done.groupby(done[slot].fillna("none").astype(str))[metric]
+        ordered = sorted(groups, key=lambda g: -float(np.nanmedian(g[1])) if len(g[1]) else 0.0)
+        names = [name for name, _ in ordered]
+        values = [v.dropna().to_numpy() for _, v in ordered]
+        if any(len(v) for v in values):
+            axes.boxplot([v if len(v) else [np.nan] for v in values], orientation="horizontal", widths=0.6)
+        rng = np.random.default_rng(0)
+        for k, v in enumerate(values):
+            axes.scatter(v, k + 1 + rng.uniform(-0.15, 0.15, len(v)), s=8, color="#1f77b4", alpha=0.6)
+        axes.set_yticks(range(1, len(names) + 1), [f"{n} ({len(v)})" for n, v in zip(names, values, strict=True)])
+        axes.invert_yaxis()
+        axes.tick_params(axis="y", labelsize=7)
+        axes.set_title(f"{metric} by {slot}", fontsize=9)
+    figure.suptitle("Which choices help (complete trials; count in brackets)", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def importance_figure(importances: dict[str, float], metric: str) -> Figure:
+    names = list(importances)[::-1]
+    figure = _figure(5.5, 1.2 + 0.35 * len(names))
+    axes = figure.add_subplot()
+    axes.barh(names, [importances[n] for n in names], color="#1f77b4")
+    axes.set_xlabel(f"importance for {metric} (fANOVA, share)")
+    axes.set_title("Which choices matter most (Optuna's parameter importances)", fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def search_figures(result: SearchResult) -> dict[str, Figure]:
+    """Every figure of a finished search, by artifact file name, drawn from what the study
+    stored (its leaderboard and the trials' out-of-fold scores). A figure whose inputs are
+    missing (no stored scores, a single complete trial) is left out."""
+    profile, y = result.profile, np.asarray(result.data.codes, dtype=int)
+    metric = result.settings.primary_metric
+    board = result.leaderboard
+    figures: dict[str, Figure] = {"class_distribution.png": class_distribution_figure(profile)}
+    class_names = [str(c) for c in profile.the_task.classes] if profile.multiclass else []
+    answer = result.oof_scores
+    if answer is not None:
+        ensemble = result.ensemble
+        named = f"ensemble of {len(ensemble.trials)}" if ensemble else result.best_strategy.describe()
+        scored = [(f"answer: {named}"[:60], answer)]
+        if not profile.multiclass:
+            top = [n for n in board.loc[board["state"] == "COMPLETE", "trial"].head(TOP_STRATEGIES)]
+            stored = result.stored_cvs(top)
+            scored += [
+                (f"#{n} {result.strategy_of(result.study.trials[n]).describe()}"[:60], stored[n].oof)
+                for n in top
+                if n in stored
+            ]
+        figures["pr_curves.png"] = curves_figure(y, scored, kind="pr", class_names=class_names)
+        figures["roc_curves.png"] = curves_figure(y, scored, kind="roc", class_names=class_names)
+        figures.update(_decision_figures(result, y, answer, class_names))
+    figures["optimization_history.png"] = history_figure(board, metric)
+    best = result.best_scores
+    figures["pareto_front.png"] = pareto_figure(board, (best.get("pr_auc", np.nan), best.get("f1", np.nan)))
+    figures["choices.png"] = choices_figure(board, metric)
+    importances = slot_importances(result)
+    if importances:
+        figures["param_importances.png"] = importance_figure(importances, metric)
+    return figures
+
+
+def _decision_figures(
+    result: SearchResult, y: np.ndarray, answer: np.ndarray, class_names: list[str]
+) -> dict[str, Figure]:
+    from strategy_search.task import predict_classes
+    from strategy_search.thresholds import confusion_matrix, format_decision
+
+    decision = result.best_strategy.threshold
+    if class_names:
+        seen = ~np.isnan(answer).any(axis=1)
+        predicted = predict_classes(answer[seen], decision)
+        names = class_names
+        described = f"class weights {format_decision(decision, digits=2)}"
+    else:
+        seen = ~np.isnan(answer)
+        predicted = (answer[seen] >= float(decision)).astype(int)  # type: ignore[arg-type]
+        names = [str(result.profile.negative_label), str(result.profile.positive_label)]
+        described = f"threshold {float(decision):.3g}"  # type: ignore[arg-type]
+    matrix = confusion_matrix(y[seen], predicted, n_classes=len(names)).astype(int)
+    figures = {"confusion_matrix.png": confusion_figure(matrix, names, decision=described)}
+    if not class_names:
+        figures["threshold_curves.png"] = threshold_figure(y, answer, float(decision))  # type: ignore[arg-type]
+    return figures
+
+
+def slot_importances(result: SearchResult) -> dict[str, float]:
+    """fANOVA importances of the strategy choices every complete trial made (resampler,
+    weighting, objective, model), when there are enough trials and the choices varied; empty
+    otherwise (importances of a handful of trials mean nothing)."""
+    import optuna
+
+    complete = result.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < MIN_TRIALS_FOR_IMPORTANCE:
+        return {}
+    common = [
+        name
+        for name in slot_names()
+        if all(name in t.params for t in complete) and len({t.params[name] for t in complete}) > 1
+    ]
+    if not common:
+        return {}
+    try:
+        # fANOVA: a variance decomposition, the same for maximised and minimised scores
+        # (Optuna's default evaluator ranks by what reaches low values of a custom target).
+        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+        return optuna.importance.get_param_importances(
+            result.study, evaluator=evaluator, params=common, target=lambda t: t.values[0]
+        )
+    except (RuntimeError, ValueError):
+        return {}

@@ -24,7 +24,7 @@ from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, StratifiedShuffleSplit
 
 from strategy_search.errors import DataError
-from strategy_search.parallel import Stopped, TaskRunner
+from strategy_search.parallel import Job, Stopped, TaskRunner
 from strategy_search.task import Decision, all_class_columns, class_scores, predict_classes
 from strategy_search.thresholds import (
     BEST_F1,
@@ -413,6 +413,59 @@ def score_pipeline(
     ``time.monotonic()`` value) stops the CV, killing running fits when ``runner`` uses
     worker processes.
     """
+    return start_cv(
+        pipeline,
+        X,
+        y,
+        splits=splits,
+        threshold_folds=threshold_folds,
+        seed=seed,
+        runner=runner or TaskRunner(n_jobs=1),
+        on_fold=on_fold,
+        deadline=deadline,
+        threshold_rule=threshold_rule,
+    ).result()
+
+
+class PendingCV:
+    """A CV whose fits were handed to the runner; :meth:`result` waits for them."""
+
+    def __init__(
+        self, job: Job, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], plan: list, rule: ThresholdRule
+    ):
+        self.job, self.y, self.splits, self.plan, self.rule = job, y, splits, plan, rule
+
+    def result(self) -> CVResult:
+        fits, stopped = self.job.finish()
+        folds, offset = [], len(self.splits)
+        for i, outer in enumerate(fits[: len(self.splits)]):
+            inner_fits = fits[offset : offset + len(self.plan[i])]
+            complete = len(inner_fits) == len(self.plan[i])
+            inner = inner_fits if complete else None
+            folds.append(_fold_result(self.y, self.splits[i][1], self.plan[i], outer, inner, self.rule))
+            offset += len(self.plan[i])
+        return CVResult(folds, self.splits, len(self.y), stopped, self.rule)
+
+    def abandon(self) -> None:
+        self.job.abandon()
+
+
+def start_cv(
+    pipeline: Any,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    threshold_folds: int,
+    seed: int,
+    runner: TaskRunner,
+    on_fold: Callable[[int, dict[str, float]], bool] | None,
+    deadline: float | None,
+    threshold_rule: ThresholdRule,
+) -> PendingCV:
+    """:func:`score_pipeline` in two steps: the fits start now (in ``runner``'s workers, behind
+    any other CV still running there) and ``on_fold`` is called when :meth:`PendingCV.result`
+    collects them, so a search can prepare its next trial meanwhile."""
     y = np.asarray(y, dtype=int)
     n_classes = _n_classes(y)
     plan = [inner_splits(y, train, folds=threshold_folds, seed=seed + i) for i, (train, _) in enumerate(splits)]
@@ -424,12 +477,5 @@ def score_pipeline(
             return True
         return on_fold(index, threshold_free_metrics(y[splits[index][1]], fit.scores))
 
-    fits, stopped = (runner or TaskRunner(n_jobs=1)).run(run_fit, tasks, on_result=report, deadline=deadline)
-    folds, offset = [], len(splits)
-    for i, outer in enumerate(fits[: len(splits)]):
-        inner_fits = fits[offset : offset + len(plan[i])]
-        complete = len(inner_fits) == len(plan[i])
-        inner = inner_fits if complete else None
-        folds.append(_fold_result(y, splits[i][1], plan[i], outer, inner, threshold_rule))
-        offset += len(plan[i])
-    return CVResult(folds, list(splits), len(y), stopped, threshold_rule)
+    job = runner.start(run_fit, tasks, on_result=report, deadline=deadline)
+    return PendingCV(job, y, list(splits), plan, threshold_rule)

@@ -45,7 +45,7 @@ from strategy_search.errors import (
 from strategy_search.masking import mask_secrets
 from strategy_search.parallel import TaskRunner
 from strategy_search.ranking import best_first
-from strategy_search.scoring import METRICS, THRESHOLD_FREE, CVResult, score_pipeline
+from strategy_search.scoring import METRICS, THRESHOLD_FREE, CVResult, PendingCV, start_cv
 from strategy_search.settings import SearchSettings, settings_doc
 from strategy_search.slots import slot_names
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, build_pipeline
@@ -65,6 +65,7 @@ from strategy_search.study_budget import (
 )
 from strategy_search.task import Task
 from strategy_search.thresholds import ThresholdRule
+from strategy_search.trial_loop import run_trials
 from strategy_search.trial_scores import (
     FINGERPRINT_ATTR,
     ScoreStore,
@@ -152,8 +153,11 @@ class _Objective:
         self.data, self.settings, self.runner, self.deadline = data, settings, runner, deadline
         self.plan, self.store, self.budget, self.shared = plan, store, budget, shared
         self.splits = plan.splits
+        self.strategies: dict[int, Strategy] = {}  # of the trials in flight
 
-    def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
+    def start(self, trial: optuna.Trial) -> Callable[[], float | tuple[float, ...]]:
+        """Suggest the trial's strategy and queue its CV fits (:mod:`strategy_search.trial_loop`
+        calls this while the previous trial's fits run); the function returned waits for them."""
         if self.shared and is_surplus(trial.study, trial, self.budget):
             # Another worker asked for the budget's last trial at the same moment.
             trial.set_user_attr(SURPLUS_ATTR, "the budget was reached when this trial was asked for; not run")
@@ -167,9 +171,9 @@ class _Objective:
             seed=self.settings.seed,
             only=only,
         )
-        trial.set_user_attr("strategy", strategy.to_dict())
+        self.strategies[trial.number] = strategy
         try:
-            result = score_pipeline(
+            pending = start_cv(
                 build_pipeline(strategy, self.data.profile.schema),
                 self.data.X,
                 self.data.codes,
@@ -181,13 +185,21 @@ class _Objective:
                 deadline=self.deadline,
                 threshold_rule=self.settings.threshold,
             )
-        except KeyboardInterrupt:
-            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C or SIGTERM)")
+        except Exception as exc:
+            self._failed(trial, exc)
+            raise
+        return lambda: self._finish(trial, strategy, pending)
+
+    def _finish(self, trial: optuna.Trial, strategy: Strategy, pending: PendingCV) -> float | tuple[float, ...]:
+        try:
+            result = pending.result()
+        except KeyboardInterrupt as interrupt:
+            self.interrupted(trial, interrupt)
             raise
         except Exception as exc:
-            trial.set_user_attr("fail_reason", failure_reason(exc))
-            trial.set_user_attr("traceback", _traceback_text(exc))
+            self._failed(trial, exc)
             raise
+        self.strategies.pop(trial.number, None)
         self._record(trial, strategy, result)
         if result.stopped == "deadline":
             trial.set_user_attr("stopped", "time budget exhausted")
@@ -200,6 +212,22 @@ class _Objective:
         values = tuple(means[m] for m in self.settings.metrics)
         self.store.put(trial.number, encode_scores(result))
         return values if self.settings.multi_objective else values[0]
+
+    def _failed(self, trial: optuna.Trial, exc: Exception) -> None:
+        # What it tried goes with the failure (a complete trial's strategy is written with its
+        # scores: one write per trial, not two).
+        strategy = self.strategies.pop(trial.number, None)
+        if strategy is not None:
+            trial.set_user_attr("strategy", strategy.to_dict())
+        trial.set_user_attr("fail_reason", failure_reason(exc))
+        trial.set_user_attr("traceback", _traceback_text(exc))
+
+    def interrupted(self, trial: optuna.Trial, error: BaseException) -> None:
+        strategy = self.strategies.pop(trial.number, None)
+        if strategy is not None:
+            trial.set_user_attr("strategy", strategy.to_dict())
+        reason = "interrupted (Ctrl-C or SIGTERM)" if isinstance(error, KeyboardInterrupt) else failure_reason(error)
+        trial.set_user_attr("fail_reason", reason)
 
     def _pruning_reporter(self, trial: optuna.Trial) -> Callable[[int, dict[str, float]], bool] | None:
         if not _prunable(self.settings):
@@ -892,13 +920,11 @@ def work_on_study(
             fail_stale(study)  # a dead worker's trial turns into a queued retry
             time.sleep(min(1.0, settings.heartbeat_interval))
             continue
-        study.optimize(
+        run_trials(
+            study,
             objective,
-            n_trials=None,
-            timeout=budget.seconds_left(),
+            may_start=lambda: not (budget.expired() or no_place_left(study, budget)),
             callbacks=[report_failure, *callbacks, fail_fast, guard, stopper],
-            catch=(Exception,),
-            gc_after_trial=False,
         )
 
 

@@ -59,7 +59,7 @@ from strategy_search.data import DataProfile, plain
 from strategy_search.errors import NoCompletedTrial, TrackingError, TrackingUnavailable
 from strategy_search.masking import mask_secrets
 from strategy_search.mlflow_model import ClassifierModel
-from strategy_search.plots import class_distribution_figure
+from strategy_search.plots import class_distribution_figure, search_figures
 from strategy_search.strategy import Strategy
 from strategy_search.study_budget import RETRY_ATTR, never_ran
 
@@ -69,6 +69,7 @@ if TYPE_CHECKING:
 __all__ = ["ClassifierModel", "SearchTracker", "TrackingUnavailable", "check_reachable", "find_search_run"]
 
 KIND_TAG = "strategy_search.kind"
+ANSWER_TAG = "in_answer"  # on the child runs of the answer's trials
 # A pruned trial ended as the search meant it to (its scores so far are logged): FINISHED, its
 # `state` tag and name say pruned. KILLED would show the failure mark in the UI.
 TRIAL_STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "FINISHED", TrialState.FAIL: "FAILED"}
@@ -407,7 +408,20 @@ class SearchTracker:
             self.client.set_terminated(self._parent, status="FAILED")
             return
         self._tag_best(best, result)
+        self._log_figures(result)
         self.client.set_terminated(self._parent, status="FINISHED")
+
+    def _log_figures(self, result: SearchResult) -> None:
+        """The search's figures (plots.search_figures) as PNG artifacts of the parent run. A
+        figure that cannot be drawn costs a warning, never the search."""
+        try:
+            figures = search_figures(result)
+        except Exception as exc:  # a plot is not worth losing the finished search's run
+            warnings.warn(f"The search's plots could not be drawn ({type(exc).__name__}: {exc}).", stacklevel=2)
+            return
+        figures.pop("class_distribution.png", None)  # logged with the inputs when the search started
+        for name, figure in figures.items():
+            self.client.log_figure(self._parent, figure, name)
 
     def _log_missing_trials(self, study: optuna.Study) -> None:
         """Log the trials that have no child run yet: ones a callback never saw (a trial Ctrl-C
@@ -437,6 +451,14 @@ class SearchTracker:
         if previous and previous != best_run:
             self.client.set_tag(previous, "best", "false")  # a resumed search found a better one
         self.client.set_tag(best_run, "best", "true")
+        # The answer's trials (the ensemble's members, or the best trial): filter the runs
+        # table with tags.in_answer = 'true' to compare exactly what export deploys.
+        members = set(result.answer_trials)
+        for number, run_id in self._trial_runs.items():
+            if number in members:
+                self.client.set_tag(run_id, ANSWER_TAG, "true")
+        for number in self._previous_answer(members):
+            self.client.set_tag(self._trial_runs[number], ANSWER_TAG, "false")
         now = int(time.time() * 1000)
         states = [t.state for t in result.study.get_trials(deepcopy=False)]
         counts = {f"n_trials_{s.name.lower()}": states.count(s) for s in TRIAL_STATUS}
@@ -453,6 +475,7 @@ class SearchTracker:
             "best_trial_number": best.number,
             "best_trial_run_id": best_run,
             "best_strategy": answer.describe(),
+            "answer_trial_numbers": ",".join(map(str, result.answer_trials)),
         }
         if result.ensemble is not None:
             tags["ensemble_trial_numbers"] = ",".join(map(str, result.answer_trials))
@@ -460,6 +483,13 @@ class SearchTracker:
             tags["pareto_trial_numbers"] = ",".join(str(t.number) for t in result.pareto_front)
         for m, p, t in _batches(metrics, [], [_tag(k, v) for k, v in tags.items()]):
             self.client.log_batch(self._parent, metrics=m, params=p, tags=t, synchronous=True)
+
+    def _previous_answer(self, members: set[int]) -> list[int]:
+        """Trials an earlier run of a resumed search marked as its answer that no longer are."""
+        tagged = self.client.get_run(self._parent).data.tags.get("answer_trial_numbers", "")
+        return [
+            int(n) for n in tagged.split(",") if n.isdigit() and int(n) not in members and int(n) in self._trial_runs
+        ]
 
     def fail(self, status: str = "KILLED", *, study: optuna.Study | None = None) -> None:
         """Close the parent run after an interruption or error (``KILLED`` or ``FAILED``).

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import shutil
 import signal
 import socket
@@ -84,10 +85,70 @@ def test_run_logs_one_parent_and_a_child_run_per_trial(quickstart_run):
         assert {"model", "resampler", "weighting"} <= set(child.data.params)
         assert {"pr_auc", "f1", "pr_auc_std", "f1_std"} <= set(child.data.metrics)
     assert parents[0].data.tags["best_trial_run_id"] in {c.info.run_id for c in children}
+    # The answer's trials are marked, so the runs table can be filtered to what export deploys.
+    marked = {int(c.data.tags["trial_number"]) for c in children if c.data.tags.get("in_answer") == "true"}
+    assert marked == {int(n) for n in parents[0].data.tags["answer_trial_numbers"].split(",")}
     # Every search setting reaches MLflow (they all change what the search does).
     settings = {f.name for f in dataclasses.fields(SearchSettings)}
     assert settings <= set(parents[0].data.params), settings - set(parents[0].data.params)
     assert parents[0].data.params["ensemble_size"] == "8"
+
+
+# The plots a binary search logs to its parent run (plots.search_figures).
+PLOTS = {
+    "class_distribution.png",
+    "pr_curves.png",
+    "roc_curves.png",
+    "confusion_matrix.png",
+    "threshold_curves.png",
+    "optimization_history.png",
+    "pareto_front.png",
+    "choices.png",
+}
+
+
+def _decodes_to_a_real_picture(path: Path) -> bool:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    colours = len(np.unique(pixels.reshape(-1, 3), axis=0))
+    return min(pixels.shape[:2]) >= 200 and colours >= 20  # not blank, not a stub
+
+
+def test_the_parent_run_holds_every_plot_of_the_search(quickstart_run, tmp_path):
+    folder, _ = quickstart_run
+    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+    parents, _ = _runs(f"sqlite:///{folder / 'mlflow.db'}", "yeast5-quick")
+    names = {a.path for a in client.list_artifacts(parents[0].info.run_id)}
+    assert names >= PLOTS, PLOTS - names
+    for name in PLOTS:
+        local = client.download_artifacts(parents[0].info.run_id, name, str(tmp_path))
+        assert _decodes_to_a_real_picture(Path(local)), name
+
+
+def test_report_writes_one_self_contained_html_file(quickstart_run, tmp_path, capsys):
+    folder, _ = quickstart_run
+    out = tmp_path / "out" / "report.html"
+    assert main(["report", str(folder / "quickstart.yaml"), "--out", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    text = out.read_text()
+    for section in ("Answer", "Plots", "Leaderboard", "Data", "Settings", "Timings"):
+        assert f">{section}</h2>" in text, section
+    # Nothing outside the file: every src/href is inline data or a link within the page.
+    references = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']*)', text)
+    assert references and all(r.startswith(("data:", "#")) for r in references), references[:5]
+    assert "<script" not in text and "@import" not in text and "url(" not in text
+    embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
+    assert len(embedded) >= len(PLOTS)
+    import base64
+    import io
+
+    from PIL import Image
+
+    for image in embedded:
+        with Image.open(io.BytesIO(base64.b64decode(image))) as decoded:
+            assert min(decoded.size) >= 200
 
 
 def test_the_search_reads_well_in_the_mlflow_ui(quickstart_run):
@@ -253,7 +314,10 @@ def test_resume_after_an_interrupted_run_reaches_the_budget(stop_signal, tmp_pat
     assert (tmp_path / "reached").exists(), process.stderr.read().decode() if process.poll() is not None else "timeout"
     process.send_signal(stop_signal)
     assert process.wait(timeout=60) == 130, process.stderr.read().decode()
-    assert _finished_trials(storage) == 2
+    # Two trials done; the third, asked for while the second ran, is closed as interrupted.
+    assert _finished_trials(storage) == 3
+    interrupted = [t for t in _trials(storage) if t.state.name == "FAIL"]
+    assert [t.user_attrs["fail_reason"] for t in interrupted] == ["interrupted (Ctrl-C or SIGTERM)"]
     parents, _ = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "tiny")
     assert [p.info.status for p in parents] == ["KILLED"]
     monkeypatch.chdir(tmp_path)
@@ -269,15 +333,18 @@ def test_resume_after_an_interrupted_run_reaches_the_budget(stop_signal, tmp_pat
     assert parents[0].info.status == "FINISHED"
 
 
-def _finished_trials(storage: str) -> int:
+def _trials(storage: str) -> list[optuna.trial.FrozenTrial]:
     try:
         summaries = optuna.get_all_study_summaries(storage)
     except Exception:
-        return 0
+        return []
     if not summaries:
-        return 0
-    study = optuna.load_study(study_name=summaries[0].study_name, storage=storage)
-    return len([t for t in study.trials if t.state.is_finished()])
+        return []
+    return optuna.load_study(study_name=summaries[0].study_name, storage=storage).trials
+
+
+def _finished_trials(storage: str) -> int:
+    return len([t for t in _trials(storage) if t.state.is_finished()])
 
 
 def _listening_hosts(port: int) -> set[str]:

@@ -122,14 +122,14 @@ def test_a_study_whose_trials_all_failed_still_runs_when_resumed(tmp_path, table
     X, y = table
     storage = _storage(tmp_path)
     broken = {"on": True}
-    real = search_module.score_pipeline
+    real = search_module.start_cv
 
     def sometimes_broken(*args, **kwargs):
         if broken["on"]:
             raise RuntimeError("broken setup")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(search_module, "score_pipeline", sometimes_broken)
+    monkeypatch.setattr(search_module, "start_cv", sometimes_broken)
     with pytest.raises(SearchFailed):
         strategy_search.search(X, y, n_trials=8, storage=storage, study_name="s", **SETTINGS)
     broken["on"] = False

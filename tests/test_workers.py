@@ -32,9 +32,10 @@ pytestmark = pytest.mark.skipif(
     server_binaries() is None, reason="PostgreSQL server binaries missing (.ci/run installs Debian's postgresql)"
 )
 
-# Runs the CLI with the first fit of the process blocked forever; once the trial's first
-# heartbeat is in the database (this worker is the only one yet), it writes its process id to a
-# file: the test then knows for certain that this worker is in the middle of a beating trial.
+# Runs the CLI with the first fit of the process blocked forever; once two trials beat in the
+# database (this worker is the only one yet: its first trial, and the next one, asked for while
+# the first fits), it writes its process id to a file: the test then knows for certain that
+# this worker is in the middle of two beating trials.
 HOLD_FIRST_FIT = """
 import os, sys, time
 from pathlib import Path
@@ -45,7 +46,7 @@ def held(task):
     engine = sa.create_engine(storage)
     while True:
         with engine.connect() as connection:
-            if connection.execute(sa.text("SELECT count(*) FROM trial_heartbeats")).scalar():
+            if connection.execute(sa.text("SELECT count(*) FROM trial_heartbeats")).scalar() >= 2:
                 break
         time.sleep(0.05)
     signal_file.write_text(str(os.getpid()))
@@ -122,17 +123,20 @@ def _study(config: Path) -> optuna.Study:
     return _study_named(config, "shared")
 
 
-def test_the_budget_is_met_exactly_and_the_dead_workers_trial_is_retried_once(shared_search):
+def test_the_budget_is_met_exactly_and_the_dead_workers_trials_are_retried_once(shared_search):
     _, config = shared_search
     trials = _study(config).get_trials(deepcopy=False)
     surplus = [t for t in trials if t.user_attrs.get("surplus")]
     retries = [t for t in trials if "retry_of" in t.user_attrs]
-    assert len(retries) == 1, [t.user_attrs for t in retries]
-    dead = trials[retries[0].user_attrs["retry_of"]]
-    assert dead.state == optuna.trial.TrialState.FAIL  # failed by the heartbeat, not by another worker
-    assert retries[0].state == optuna.trial.TrialState.COMPLETE
-    assert retries[0].params == dead.params
-    counted = [t for t in trials if t not in surplus and t.number != dead.number]
+    # The killed worker held two trials: the one it was fitting and the one asked for meanwhile.
+    assert len(retries) == 2, [t.user_attrs for t in retries]
+    dead = [trials[r.user_attrs["retry_of"]] for r in retries]
+    assert sorted(t.number for t in dead) == [0, 1]
+    for retry, died in zip(retries, dead, strict=True):
+        assert died.state == optuna.trial.TrialState.FAIL  # failed by the heartbeat, not by another worker
+        assert retry.state == optuna.trial.TrialState.COMPLETE
+        assert retry.params == died.params
+    counted = [t for t in trials if t not in surplus and t not in dead]
     assert Counter(t.state.name for t in counted) == {"COMPLETE": BUDGET}
     assert all(t.state == optuna.trial.TrialState.PRUNED for t in surplus)  # asked for at once, never run
     assert len(surplus) <= 2, "at most one per other worker asking at the same moment"

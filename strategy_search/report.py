@@ -1,0 +1,233 @@
+"""One self-contained HTML file about a finished search: what it found, how, and on what data.
+
+Built only from what the search stored (the study, its trials' out-of-fold scores, the
+config), so any process can write it, and readable anywhere: images are embedded as data URIs,
+styles are inline, and nothing is loaded from outside the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from strategy_search._version import __version__
+from strategy_search.plots import search_figures
+from strategy_search.scoring import METRIC_LABELS, METRICS
+from strategy_search.slots import slot_names
+from strategy_search.thresholds import format_decision
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from strategy_search.search import SearchResult
+
+LEADERBOARD_ROWS = 25
+# What each figure shows, in the order the report shows them.
+CAPTIONS = {
+    "class_distribution.png": "Class distribution of the searched table.",
+    "pr_curves.png": "Out-of-fold precision-recall curves (multi-class: the answer's, one per class).",
+    "roc_curves.png": "Out-of-fold ROC curves (multi-class: the answer's, one per class).",
+    "confusion_matrix.png": "The answer's out-of-fold predictions at its chosen decision.",
+    "threshold_curves.png": "Precision, recall and F1 of the answer against its threshold (binary only).",
+    "optimization_history.png": "Each trial's score as the search went on.",
+    "pareto_front.png": "PR-AUC against F1 for every complete trial; the answer is the star.",
+    "choices.png": "Scores of the complete trials by each choice of resampler, weighting, objective and model.",
+    "param_importances.png": "How much each choice explains the score (Optuna's fANOVA importances).",
+}
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 72rem;
+       color: #1f2933; line-height: 1.45; padding: 0 1rem; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #d9dee3; padding-bottom: 0.2rem; }
+.sub { color: #52606d; margin-top: 0; } table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
+th, td { border: 1px solid #d9dee3; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+th { background: #f5f7fa; } .answer { background: #fff4f4; border-left: 4px solid #d9534f; padding: 0.6rem 1rem; }
+figure { display: inline-block; margin: 0.5rem; vertical-align: top; max-width: 100%; }
+figure img { max-width: 100%; border: 1px solid #e4e7eb; } figcaption { font-size: 0.8rem; color: #52606d; }
+pre { background: #f5f7fa; padding: 0.8rem; overflow-x: auto; font-size: 0.8rem; }
+"""
+SECTIONS = ("Answer", "Doing nothing", "Plots", "Leaderboard", "Data", "Settings", "Timings")
+
+
+def build_report(result: SearchResult, *, title: str, config_text: str | None = None, run_id: str | None = None) -> str:
+    """The report as one HTML document (see the module docstring)."""
+    parts = [
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="sub">strategy-search {_e(__version__)} &middot; study <code>{_e(result.study.study_name)}</code>'
+        + (f" &middot; MLflow run <code>{_e(run_id)}</code>" if run_id else "")
+        + f" &middot; written {dt.datetime.now():%Y-%m-%d %H:%M}</p>",
+        _answer_section(result),
+        _do_nothing_section(result),
+        _plots_section(search_figures(result)),
+        _leaderboard_section(result),
+        _data_section(result),
+        _settings_section(result, config_text),
+        _timings_section(result),
+    ]
+    body = "\n".join(p for p in parts if p)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n"
+    )
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _number(value: Any, digits: int = 4) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "" if value is None else str(value)
+    return "" if np.isnan(number) else f"{number:.{digits}f}"
+
+
+def _answer_section(result: SearchResult) -> str:
+    answer = result.best_strategy
+    scores, stds = result.best_scores, result.best_scores_std
+    rows = [[METRIC_LABELS[m], _number(scores.get(m)), _number(stds.get(m))] for m in METRICS if m in scores]
+    ensemble = result.ensemble
+    members = ""
+    if ensemble is not None:
+        member_rows = [
+            [n, f"{w:.2f}", result.strategy_of(result.study.trials[n]).describe()]
+            for n, w in zip(ensemble.trials, ensemble.weights, strict=True)
+        ]
+        members = "<p>Members (each scored by the same CV, averaged with these weights):</p>" + _table(
+            member_rows, ["trial", "weight", "strategy"]
+        )
+    return (
+        '<h2 id="answer">Answer</h2><div class="answer">'
+        f"<p><strong>{_e(answer.describe())}</strong></p>"
+        f"<p>Decision: {_e(format_decision(answer.threshold, digits=4))} "
+        f"(rule <code>{_e(result.settings.threshold)}</code>)</p>"
+        f"{members}{_table(rows, ['metric', 'CV mean', 'CV std'])}</div>"
+    )
+
+
+def _do_nothing_section(result: SearchResult) -> str:
+    """Shown when the search scored the do-nothing strategy (no resampling, no weights,
+    log-loss, threshold 0.5) on the same folds; left out otherwise."""
+    baseline = result.study.user_attrs.get("do_nothing")
+    if not isinstance(baseline, Mapping):
+        return ""
+    rows = [[k, _e(v)] for k, v in baseline.items()]
+    return '<h2 id="doing-nothing">Doing nothing</h2>' + _table(rows, ["", ""])
+
+
+def _png(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _plots_section(figures: Mapping[str, Figure]) -> str:
+    order = [name for name in CAPTIONS if name in figures] + [n for n in figures if n not in CAPTIONS]
+    items = [
+        f'<figure><img alt="{_e(name)}" src="data:image/png;base64,{_png(figures[name])}">'
+        f"<figcaption>{_e(CAPTIONS.get(name, name))}</figcaption></figure>"
+        for name in order
+    ]
+    return '<h2 id="plots">Plots</h2>' + "".join(items)
+
+
+def _leaderboard_section(result: SearchResult) -> str:
+    board = result.leaderboard
+    metric = result.settings.primary_metric
+    counts = board["state"].value_counts().to_dict() if len(board) else {}
+    shown = board.head(LEADERBOARD_ROWS)
+    columns = ["trial", "state", *slot_names(), "pr_auc", "f1", "threshold", "duration_s", "fail_reason"]
+    rows = []
+    answer = set(result.answer_trials)
+    for record in shown[[c for c in columns if c in shown.columns]].to_dict("records"):
+        mark = " (answer)" if record["trial"] in answer else ""
+        rows.append(
+            [
+                f"{record['trial']}{mark}",
+                record["state"],
+                *[record.get(slot) or "" for slot in slot_names()],
+                _number(record.get("pr_auc")),
+                _number(record.get("f1")),
+                _decision_text(record.get("threshold")),
+                _number(record.get("duration_s"), 1),
+                record.get("fail_reason") or "",
+            ]
+        )
+    header = ["trial", "state", *slot_names(), "PR-AUC", "F1", "threshold", "seconds", "note"]
+    summary = ", ".join(f"{n} {str(state).lower()}" for state, n in counts.items())
+    return (
+        f'<h2 id="leaderboard">Leaderboard</h2><p>{_e(summary)}; best first by {_e(METRIC_LABELS[metric])}, '
+        f"the first {min(len(board), LEADERBOARD_ROWS)} shown.</p>" + _table(rows, header)
+    )
+
+
+def _decision_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return format_decision(tuple(float(v) for v in value), digits=3)
+    return _number(value, 3)
+
+
+def _data_section(result: SearchResult) -> str:
+    profile = result.profile
+    rows: list[list[Any]] = [
+        ["rows", profile.n_rows],
+        ["task", profile.the_task.kind],
+        ["numeric columns", len(profile.schema.numeric)],
+        ["categorical columns", len(profile.schema.categorical)],
+        ["class counts", ", ".join(f"{k}: {v}" for k, v in profile.class_counts.items())],
+        ["imbalance (largest : smallest)", f"{profile.imbalance_ratio:.1f} : 1"],
+    ]
+    if not profile.multiclass:
+        rows.append(["positive class", profile.positive_label])
+    rows += [["note", note] for note in profile.notes]
+    return '<h2 id="data">Data</h2>' + _table(rows, ["", ""])
+
+
+def _settings_section(result: SearchResult, config_text: str | None) -> str:
+    settings = result.settings
+    rows: list[list[Any]] = [
+        ["space", settings.space.name],
+        ["metric", ", ".join(settings.metrics)],
+        ["threshold rule", settings.threshold],
+        ["CV", f"{settings.cv_folds} folds x {settings.cv_repeats} repeat(s), seed {settings.seed}"],
+        ["budget", _budget_text(settings.n_trials, settings.timeout)],
+    ]
+    config = f"<p>Config:</p><pre>{_e(config_text)}</pre>" if config_text else ""
+    return '<h2 id="settings">Settings</h2>' + _table(rows, ["", ""]) + config
+
+
+def _budget_text(n_trials: int | None, timeout: float | None) -> str:
+    parts = ([f"{n_trials} trials"] if n_trials else []) + ([f"{timeout:g} s"] if timeout else [])
+    return " or ".join(parts) + (", whichever ends first" if len(parts) == 2 else "")
+
+
+def _timings_section(result: SearchResult) -> str:
+    trials = [t for t in result.study.get_trials(deepcopy=False) if t.datetime_start is not None]
+    if not trials:
+        return ""
+    started = min(t.datetime_start for t in trials if t.datetime_start)
+    ended = max((t.datetime_complete for t in trials if t.datetime_complete), default=started)
+    durations = pd.Series([t.duration.total_seconds() for t in trials if t.duration is not None])
+    fit = sum(float(t.user_attrs.get("fit_seconds", 0.0)) for t in trials)
+    rows: list[list[Any]] = [
+        ["first trial started", f"{started:%Y-%m-%d %H:%M:%S}"],
+        ["last trial finished", f"{ended:%Y-%m-%d %H:%M:%S}"],
+        ["search wall time", f"{(ended - started).total_seconds():.1f} s"],
+        ["trials", len(trials)],
+        ["median trial duration", f"{durations.median():.2f} s" if len(durations) else ""],
+        ["model fitting (all fits, summed over worker processes)", f"{fit:.1f} s"],
+    ]
+    return '<h2 id="timings">Timings</h2>' + _table(rows, ["", ""])

@@ -1,0 +1,169 @@
+"""Runs a study's trials with the next one asked for while the current one fits.
+
+``Study.optimize`` asks for a trial only after the previous one was told, so the worker
+processes sit idle while this process samples the next strategy (TPE costs tens of
+milliseconds per trial, more as the study grows), writes trial attributes and logs to MLflow.
+Here trial k+1 is asked for and its fits queued behind trial k's before trial k's results are
+collected: the sampling happens while the workers fit trial k, the bookkeeping of trial k while
+they fit trial k+1.
+
+The order of events is fixed, whatever the order the workers finish in: trial k+1 is asked
+for when trials 0..k-1 are told and trial k is running (the sampler's constant liar sees it as
+running), and trial k's pruning checks see the trials told before it. So a search with a given
+seed and trial budget proposes and scores the same strategies on every run, with any number
+of worker processes; only a time budget (how many trials fit) and timings differ.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+import optuna
+from optuna.storages._heartbeat import (  # what Study.optimize uses
+    BaseHeartbeatThread,
+    get_heartbeat_thread,
+    is_heartbeat_enabled,
+)
+from optuna.trial import FrozenTrial, TrialState
+
+Callback = Callable[[optuna.Study, FrozenTrial], None]
+Values = float | Sequence[float]
+
+
+class SteppedObjective(Protocol):
+    def start(self, trial: optuna.Trial) -> Callable[[], Values]:
+        """Prepare the trial and start its work; the returned function waits for it and gives
+        the trial's value(s) (or raises ``TrialPruned`` / the trial's error)."""
+        ...
+
+    def interrupted(self, trial: optuna.Trial, error: BaseException) -> None:
+        """The search stopped (Ctrl-C, or ``error`` elsewhere) while ``trial`` was in flight."""
+        ...
+
+
+@dataclass
+class _InFlight:
+    trial: optuna.Trial
+    heartbeat: BaseHeartbeatThread
+    finish: Callable[[], Values] | None  # None: the trial failed (or was pruned) before any work
+    error: BaseException | None = None
+
+
+def run_trials(
+    study: optuna.Study,
+    objective: SteppedObjective,
+    *,
+    may_start: Callable[[], bool],
+    callbacks: Sequence[Callback],
+    catch: tuple[type[Exception], ...] = (Exception,),
+) -> None:
+    """Run trials until ``may_start()`` says no or a callback calls ``study.stop()``; the trial
+    in flight then finishes. ``callbacks`` see each trial once told, as in ``Study.optimize``.
+    On an error that is not caught (Ctrl-C included) the trials in flight are closed as failed.
+
+    The next trial is asked for on a helper thread while this one collects the current trial's
+    results (handing out its remaining fits as workers free up, and checking its pruning), and
+    the current trial is told only after that ask returned: the sampler always sees the same
+    trials told, however long either side takes."""
+    # Study.stop() is allowed only inside an optimisation loop, and our callbacks use it.
+    study._thread_local.in_optimize_loop = True
+    study._stop_flag = False
+    current: _InFlight | None = None
+    asking: Future[_InFlight] | None = None
+    asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strategy-search-ask")
+    try:
+        while True:
+            may = not study._stop_flag and may_start()
+            asking = asker.submit(_start, study, objective) if may else None
+            outcome = _collect(current) if current is not None else None
+            following = asking.result() if asking is not None else None
+            asking = None
+            finished, current = current, None
+            if finished is not None and outcome is not None:
+                current = following  # told below; an error there must still close the next one
+                _tell(study, finished, *outcome, callbacks, catch)
+                current = None
+            if following is not None and following.finish is None:
+                _tell(study, following, following.error, None, callbacks, catch)
+            elif following is not None:
+                current = following
+            if current is None and finished is None and following is None:
+                return
+    except BaseException as error:
+        for left in (current, _result(asking)):
+            if left is not None:
+                _abandon(study, objective, left, error)
+        raise
+    finally:
+        asker.shutdown(wait=True)
+        study._thread_local.in_optimize_loop = False
+
+
+def _result(asking: Future[_InFlight] | None) -> _InFlight | None:
+    """The trial an interrupted ask produced (the ask itself always ends quickly)."""
+    if asking is None:
+        return None
+    try:
+        return asking.result()
+    except BaseException:
+        return None
+
+
+def _start(study: optuna.Study, objective: SteppedObjective) -> _InFlight:
+    """On the asking thread: ask for a trial and start it (a trial that fails, or is pruned,
+    before any work comes back with its error, to be told by the loop)."""
+    study._thread_local.in_optimize_loop = True  # thread-local: the objective may stop the study
+    if is_heartbeat_enabled(study._storage):
+        optuna.storages.fail_stale_trials(study)
+    trial = study.ask()
+    heartbeat = get_heartbeat_thread(trial._trial_id, study._storage)
+    heartbeat.start()
+    try:
+        return _InFlight(trial, heartbeat, objective.start(trial))
+    except BaseException as error:
+        if not isinstance(error, Exception):
+            objective.interrupted(trial, error)
+        return _InFlight(trial, heartbeat, None, error)
+
+
+def _collect(in_flight: _InFlight) -> tuple[BaseException | None, Values | None]:
+    assert in_flight.finish is not None
+    try:
+        return None, in_flight.finish()
+    except BaseException as error:
+        return error, None
+
+
+def _tell(
+    study: optuna.Study,
+    in_flight: _InFlight,
+    error: BaseException | None,
+    values: Values | None,
+    callbacks: Sequence[Callback],
+    catch: tuple[type[Exception], ...],
+) -> None:
+    trial = in_flight.trial
+    in_flight.heartbeat.join()
+    if isinstance(error, optuna.TrialPruned):
+        frozen = study.tell(trial, state=TrialState.PRUNED)
+    elif error is not None:
+        frozen = study.tell(trial, state=TrialState.FAIL)
+        if not isinstance(error, catch):
+            raise error
+    else:
+        frozen = study.tell(trial, values)
+    for callback in callbacks:
+        callback(study, copy.deepcopy(frozen))
+
+
+def _abandon(study: optuna.Study, objective: SteppedObjective, in_flight: _InFlight, error: BaseException) -> None:
+    """Close a trial the search left (Ctrl-C, SIGTERM, an error elsewhere) as failed, so
+    nothing stays running."""
+    objective.interrupted(in_flight.trial, error)
+    in_flight.heartbeat.join()
+    if study._storage.get_trial(in_flight.trial._trial_id).state == TrialState.RUNNING:
+        study.tell(in_flight.trial, state=TrialState.FAIL)

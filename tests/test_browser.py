@@ -1,0 +1,76 @@
+"""What a user sees: the MLflow UI (served by `strategy-search ui`) and the HTML report, in a
+real headless Chromium. Screenshots go to the test's folder (docs/make_pictures.py saves the
+same views for the README)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from browser_helpers import browser_problem, chromium, images_loaded, mlflow_ui, wait_for_text
+from mlflow.tracking import MlflowClient
+
+from strategy_search.cli import main
+from strategy_search.tracking import experiment_id, runs_view_url
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENT = "yeast5-quick"
+
+pytestmark = pytest.mark.skipif(browser_problem() is not None, reason=f"no browser to drive: {browser_problem()}")
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    """The quickstart (12 trials) run through the CLI in a fresh folder."""
+    folder = tmp_path_factory.mktemp("quickstart")
+    (folder / "data").mkdir()
+    shutil.copy(ROOT / "experiments" / "quickstart.yaml", folder / "quickstart.yaml")
+    shutil.copy(ROOT / "experiments" / "data" / "yeast5.csv", folder / "data" / "yeast5.csv")
+    with contextlib.chdir(folder):
+        code = main(["run", "quickstart.yaml", "--set", "search.n_trials=12", "--set", "search.timeout=null"])
+    assert code == 0
+    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+    found = experiment_id(tracking_uri=f"sqlite:///{folder / 'mlflow.db'}", experiment=EXPERIMENT)
+    runs = client.search_runs([found], max_results=100)
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    plots = sorted(a.path for a in client.list_artifacts(parent.info.run_id) if a.path.endswith(".png"))
+    assert len(plots) >= 8, plots  # which ones: tests/test_cli.py
+    return folder, found, parent, children, plots
+
+
+def test_the_mlflow_ui_lists_the_search_its_strategy_named_trials_and_their_plots(searched, tmp_path):
+    folder, found, parent, children, plots = searched
+    assert len(children) == 12
+    with mlflow_ui(folder / "quickstart.yaml") as base, chromium() as driver:
+        # The experiment's runs: the search's parent run, in the model-training view.
+        driver.get(f"{base}/#/experiments/{found}/runs")
+        wait_for_text(driver, [parent.info.run_name])
+        driver.save_screenshot(str(tmp_path / "experiment.png"))
+        # The trials view `strategy-search ui` prints: every trial by its strategy, with PR-AUC.
+        driver.get(runs_view_url(base, found))
+        names = [c.info.run_name for c in children]
+        wait_for_text(driver, ["pr_auc", *names[:5]])
+        body = driver.find_element("tag name", "body").text
+        assert sum(name in body for name in names) >= min(len(names), 10), body[:2000]
+        assert all(re.match(r"#\d+ \w+", name) for name in names), names
+        driver.save_screenshot(str(tmp_path / "trials.png"))
+        # The parent run's artifacts: every plot of the search.
+        driver.get(f"{base}/#/experiments/{found}/runs/{parent.info.run_id}/artifacts")
+        wait_for_text(driver, plots)
+        driver.save_screenshot(str(tmp_path / "artifacts.png"))
+    assert (tmp_path / "trials.png").stat().st_size > 10_000
+
+
+def test_the_report_opens_with_its_plots_in_a_browser(searched, tmp_path):
+    folder, _, parent, _, plots = searched
+    out = tmp_path / "report.html"
+    assert main(["report", str(folder / "quickstart.yaml"), "--out", str(out)]) == 0
+    with chromium() as driver:
+        driver.get(out.as_uri())
+        wait_for_text(driver, ["Answer", "Plots", "Leaderboard", "Data", "Settings", "Timings", parent.info.run_id])
+        assert images_loaded(driver) == len(plots)
+        driver.save_screenshot(str(tmp_path / "report.png"))
