@@ -30,7 +30,7 @@ OUT = ROOT / "docs" / "images"
 EXPERIMENT = "yeast5-quick"
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser_helpers import browser_problem, chromium, mlflow_ui, wait_for_text  # noqa: E402
+from browser_helpers import add_columns, browser_problem, chromium, mlflow_ui, open_mlflow, wait_for_text  # noqa: E402
 
 
 def quickstart(folder: Path) -> None:
@@ -59,17 +59,23 @@ def main() -> None:
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     client = MlflowClient(uri)
     found = experiment_id(tracking_uri=uri, experiment=EXPERIMENT) or "1"
-    parent = next(r for r in client.search_runs([found]) if "mlflow.parentRunId" not in r.data.tags)
+    runs = client.search_runs([found], max_results=1000)
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    trials = [r.info.run_name for r in runs if "mlflow.parentRunId" in r.data.tags]
     for name in ("pr_curves.png", "choices.png"):
         shutil.copy(client.download_artifacts(parent.info.run_id, name, tempfile.mkdtemp()), args.out / name)
     report = folder / "report.html"
     subprocess.run(["strategy-search", "report", str(folder / "quickstart.yaml"), "--out", str(report)], check=True)
-    with mlflow_ui(folder / "quickstart.yaml") as base, chromium(1500, 700) as driver:
-        driver.get(runs_view_url(base, found))
-        wait_for_text(driver, ["pr_auc"])
+    with mlflow_ui(folder / "quickstart.yaml") as base, chromium(1900, 620) as driver:
+        open_mlflow(driver, base, runs_view_url(base, found))
+        wait_for_text(driver, trials[:3])
+        add_columns(driver, ["pr_auc", "f1"])
         time.sleep(2)  # let the table finish its layout
         driver.save_screenshot(str(args.out / "mlflow-ui-runs.png"))
-        driver.get(f"{base}/#/experiments/{found}/runs/{parent.info.run_id}/artifacts/pr_curves.png")
+        driver.set_window_size(1500, 860)
+        driver.get(
+            f"{base}/#/experiments/{found}/runs/{parent.info.run_id}/artifacts/pr_curves.png?workflowType=machine_learning"
+        )
         wait_for_text(driver, ["pr_curves.png", "choices.png"])
         time.sleep(3)  # the preview image loads after the tree
         driver.save_screenshot(str(args.out / "mlflow-ui-plots.png"))

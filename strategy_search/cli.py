@@ -168,7 +168,10 @@ def _report(result: SearchResult, args: argparse.Namespace, parent: str) -> None
     _print_answer(result)
     _warn_about_threshold(result.best_strategy.threshold)
     print(f"MLflow run id: {parent}")
-    print(f"next: strategy-search export {args.config}   |   strategy-search ui {args.config}")
+    print(
+        f"next: strategy-search export {args.config}   |   strategy-search report {args.config}"
+        f"   |   strategy-search ui {args.config}"
+    )
 
 
 # -- several workers --------------------------------------------------------------------------

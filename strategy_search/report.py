@@ -52,7 +52,6 @@ figure { display: inline-block; margin: 0.5rem; vertical-align: top; max-width: 
 figure img { max-width: 100%; border: 1px solid #e4e7eb; } figcaption { font-size: 0.8rem; color: #52606d; }
 pre { background: #f5f7fa; padding: 0.8rem; overflow-x: auto; font-size: 0.8rem; }
 """
-SECTIONS = ("Answer", "Doing nothing", "Plots", "Leaderboard", "Data", "Settings", "Timings")
 
 
 def build_report(result: SearchResult, *, title: str, config_text: str | None = None, run_id: str | None = None) -> str:
@@ -63,7 +62,6 @@ def build_report(result: SearchResult, *, title: str, config_text: str | None = 
         + (f" &middot; MLflow run <code>{_e(run_id)}</code>" if run_id else "")
         + f" &middot; written {dt.datetime.now():%Y-%m-%d %H:%M}</p>",
         _answer_section(result),
-        _do_nothing_section(result),
         _plots_section(search_figures(result)),
         _leaderboard_section(result),
         _data_section(result),
@@ -116,16 +114,6 @@ def _answer_section(result: SearchResult) -> str:
         f"(rule <code>{_e(result.settings.threshold)}</code>)</p>"
         f"{members}{_table(rows, ['metric', 'CV mean', 'CV std'])}</div>"
     )
-
-
-def _do_nothing_section(result: SearchResult) -> str:
-    """Shown when the search scored the do-nothing strategy (no resampling, no weights,
-    log-loss, threshold 0.5) on the same folds; left out otherwise."""
-    baseline = result.study.user_attrs.get("do_nothing")
-    if not isinstance(baseline, Mapping):
-        return ""
-    rows = [[k, _e(v)] for k, v in baseline.items()]
-    return '<h2 id="doing-nothing">Doing nothing</h2>' + _table(rows, ["", ""])
 
 
 def _png(figure: Figure) -> str:

@@ -690,6 +690,7 @@ def find_search_run(*, tracking_uri: str, experiment: str, run_id: str | None = 
 # best first by the primary metric.
 def runs_view_url(base_url: str, experiment_id: str, *, metric: str = "pr_auc") -> str:
     view = {
+        "workflowType": "machine_learning",  # MLflow's model-training pages, not its GenAI ones
         "searchFilter": f"tags.`{KIND_TAG}` = 'trial'",
         "orderByKey": f"metrics.`{metric}`",
         "orderByAsc": "false",

@@ -120,3 +120,46 @@ def images_loaded(driver: Any) -> int:
     return int(
         driver.execute_script("return Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length")
     )
+
+
+def open_mlflow(driver: Any, base: str, url: str) -> None:
+    """Open ``url`` of the MLflow UI at ``base`` as a returning user would see it: without the
+    assistant panel MLflow 3 opens on a first visit (it would cover the runs table)."""
+    driver.get(base)
+    driver.execute_script(
+        "localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');"
+        "localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true');"
+    )
+    driver.get(url)
+
+
+def add_columns(driver: Any, names: list[str]) -> None:
+    """Tick metric or parameter columns in the runs table's **Columns** menu, as a user does."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver.find_element(By.CSS_SELECTOR, "[data-testid='column-selection-dropdown']").click()
+    for name in names:
+        item = driver.find_element(
+            By.XPATH, f"//span[contains(@class, 'tree-title') and normalize-space(text())='{name}']"
+        )
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", item)
+        item.click()
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+
+
+def column_headers(driver: Any) -> set[str]:
+    from selenium.webdriver.common.by import By
+
+    return {h.text.strip() for h in driver.find_elements(By.CSS_SELECTOR, "[role='columnheader']") if h.text.strip()}
+
+
+def workflow(driver: Any) -> str | None:
+    """Which of MLflow 3's two UIs the page shows, from its sidebar: 'machine_learning' (the
+    model-training pages list the model registry) or 'genai' (they list evaluation runs)."""
+    from selenium.webdriver.common.by import By
+
+    body = driver.find_element(By.TAG_NAME, "body").text
+    if "Evaluation runs" in body:
+        return "genai"
+    return "machine_learning" if "Model registry" in body else None

@@ -10,7 +10,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser_helpers import browser_problem, chromium, images_loaded, mlflow_ui, wait_for_text
+from browser_helpers import (
+    add_columns,
+    browser_problem,
+    chromium,
+    column_headers,
+    images_loaded,
+    mlflow_ui,
+    open_mlflow,
+    wait_for_text,
+    workflow,
+)
 from mlflow.tracking import MlflowClient
 
 from strategy_search.cli import main
@@ -38,7 +48,7 @@ def searched(tmp_path_factory):
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     plots = sorted(a.path for a in client.list_artifacts(parent.info.run_id) if a.path.endswith(".png"))
-    assert len(plots) >= 8, plots  # which ones: tests/test_cli.py
+    assert len(plots) >= 9 and "param_importances.png" in plots, plots  # 10+ complete trials: importances too
     return folder, found, parent, children, plots
 
 
@@ -47,19 +57,26 @@ def test_the_mlflow_ui_lists_the_search_its_strategy_named_trials_and_their_plot
     assert len(children) == 12
     with mlflow_ui(folder / "quickstart.yaml") as base, chromium() as driver:
         # The experiment's runs: the search's parent run, in the model-training view.
-        driver.get(f"{base}/#/experiments/{found}/runs")
-        wait_for_text(driver, [parent.info.run_name])
+        open_mlflow(driver, base, f"{base}/#/experiments/{found}/runs?workflowType=machine_learning")
+        wait_for_text(driver, [parent.info.run_name, "Model training"])
         driver.save_screenshot(str(tmp_path / "experiment.png"))
-        # The trials view `strategy-search ui` prints: every trial by its strategy, with PR-AUC.
+        # The trials view `strategy-search ui` prints: every trial by its strategy, best first,
+        # with the PR-AUC column a user adds from the Columns menu.
         driver.get(runs_view_url(base, found))
         names = [c.info.run_name for c in children]
-        wait_for_text(driver, ["pr_auc", *names[:5]])
+        wait_for_text(driver, names[:5])
+        assert workflow(driver) == "machine_learning"
+        add_columns(driver, ["pr_auc", "f1"])
+        wait_for_text(driver, ["pr_auc", "f1"])
+        assert {"Run Name", "pr_auc", "f1"} <= column_headers(driver), column_headers(driver)
         body = driver.find_element("tag name", "body").text
-        assert sum(name in body for name in names) >= min(len(names), 10), body[:2000]
+        assert sum(name in body for name in names) >= 10, body[:2000]
         assert all(re.match(r"#\d+ \w+", name) for name in names), names
+        best = max(children, key=lambda c: c.data.metrics.get("pr_auc", -1))
+        assert f"{best.data.metrics['pr_auc']:.4f}"[:5] in body  # its PR-AUC, in the table
         driver.save_screenshot(str(tmp_path / "trials.png"))
         # The parent run's artifacts: every plot of the search.
-        driver.get(f"{base}/#/experiments/{found}/runs/{parent.info.run_id}/artifacts")
+        driver.get(f"{base}/#/experiments/{found}/runs/{parent.info.run_id}/artifacts?workflowType=machine_learning")
         wait_for_text(driver, plots)
         driver.save_screenshot(str(tmp_path / "artifacts.png"))
     assert (tmp_path / "trials.png").stat().st_size > 10_000
