@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Literal
 
 from joblib.externals.loky import get_reusable_executor
@@ -65,10 +66,6 @@ class Job:
         finally:
             self.closed = True
 
-    def abandon(self) -> None:
-        """Start none of this job's remaining tasks; its running ones finish unheard."""
-        self.closed = True
-
 
 class TaskRunner:
     """Run ``fn(task)`` for each task; results are handed to ``on_result`` in task order.
@@ -107,10 +104,18 @@ class TaskRunner:
         deadline: float | None = None,
     ) -> Job:
         job = Job(self, fn, tasks, on_result, deadline)
-        if self.n_jobs > 1:
+        if deadline is not None and time.monotonic() >= deadline:
+            # Past the deadline (another job's wait just killed the workers): starting fresh
+            # workers only to kill them again would cost seconds of imports.
+            job.stopped, job.closed = "deadline", True
+        elif self.n_jobs > 1:
             with self._lock:
                 self._jobs.append(job)
-                self._submit()
+                try:
+                    self._submit()
+                except BaseException:
+                    job.closed = True
+                    raise
         return job
 
     def _finish(self, job: Job) -> tuple[list[Any], Stopped]:
@@ -119,7 +124,7 @@ class TaskRunner:
         while job.stopped is None and len(job.results) < len(job.tasks):
             with self._lock:
                 if job.closed:
-                    raise RuntimeError("this job was abandoned; its results are gone")
+                    raise RuntimeError("this job was closed; its results are gone")
                 self._submit()
             if not self._hand_over(job):
                 self._wait(job.deadline)
@@ -165,7 +170,14 @@ class TaskRunner:
                 self._executor = get_reusable_executor(
                     max_workers=self.n_jobs, env=_WORKER_ENV, timeout=300, initializer=_quiet_worker_stderr
                 )
-            self._in_flight[self._executor.submit(job.fn, job.tasks[job.submitted])] = (job, job.submitted)
+            try:
+                future = self._executor.submit(job.fn, job.tasks[job.submitted])
+            except BrokenProcessPool as broken:
+                # A worker died (out of memory, a crash in native code): the tasks in flight
+                # fail with that error, and the next submission gets fresh workers.
+                self._fail_in_flight(broken)
+                continue
+            self._in_flight[future] = (job, job.submitted)
             job.submitted += 1
 
     def _wait(self, deadline: float | None) -> None:
@@ -185,6 +197,12 @@ class TaskRunner:
                 job, index = self._in_flight.pop(future)
                 error = future.exception()
                 job.arrived[index] = (None if error else future.result(), error)
+
+    def _fail_in_flight(self, error: BaseException) -> None:
+        for job, index in self._in_flight.values():
+            job.arrived[index] = (None, error)
+        self._in_flight.clear()
+        self._executor = None
 
     def _kill(self, *, deadline_passed: bool) -> None:
         # Shut down this very executor: asking loky for "the" executor with other arguments

@@ -446,9 +446,6 @@ class PendingCV:
             offset += len(self.plan[i])
         return CVResult(folds, self.splits, len(self.y), stopped, self.rule)
 
-    def abandon(self) -> None:
-        self.job.abandon()
-
 
 def start_cv(
     pipeline: Any,

@@ -16,6 +16,7 @@ of worker processes; only a time budget (how many trials fit) and timings differ
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -72,6 +73,7 @@ def run_trials(
     # Study.stop() is allowed only inside an optimisation loop, and our callbacks use it.
     study._thread_local.in_optimize_loop = True
     study._stop_flag = False
+    untold: list[_InFlight] = []  # asked for and not yet told: what an interruption must close
     current: _InFlight | None = None
     asking: Future[_InFlight] | None = None
     asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strategy-search-ask")
@@ -80,23 +82,34 @@ def run_trials(
             may = not study._stop_flag and may_start()
             asking = asker.submit(_start, study, objective) if may else None
             outcome = _collect(current) if current is not None else None
-            following = asking.result() if asking is not None else None
+            try:
+                following = asking.result() if asking is not None else None
+            except BaseException:
+                # The ask failed, or Ctrl-C came while waiting for it (the handler below then
+                # closes what it asked for): the current trial's results are in, keep them.
+                if current is not None and outcome is not None:
+                    _tell(study, current, *outcome, callbacks, catch, untold)
+                raise
+            if following is not None:
+                untold.append(following)
             asking = None
             finished, current = current, None
             if finished is not None and outcome is not None:
-                current = following  # told below; an error there must still close the next one
-                _tell(study, finished, *outcome, callbacks, catch)
-                current = None
+                _tell(study, finished, *outcome, callbacks, catch, untold)
             if following is not None and following.finish is None:
-                _tell(study, following, following.error, None, callbacks, catch)
+                _tell(study, following, following.error, None, callbacks, catch, untold)
             elif following is not None:
                 current = following
             if current is None and finished is None and following is None:
                 return
     except BaseException as error:
-        for left in (current, _result(asking)):
-            if left is not None:
-                _abandon(study, objective, left, error)
+        left = list(untold)
+        late = _result(asking)
+        if late is not None and late not in left:
+            left.append(late)
+        for in_flight in left:
+            with contextlib.suppress(BaseException):  # close every one, whatever fails for one
+                _abandon(study, objective, in_flight, error)
         raise
     finally:
         asker.shutdown(wait=True)
@@ -145,6 +158,7 @@ def _tell(
     values: Values | None,
     callbacks: Sequence[Callback],
     catch: tuple[type[Exception], ...],
+    untold: list[_InFlight],
 ) -> None:
     trial = in_flight.trial
     in_flight.heartbeat.join()
@@ -152,10 +166,12 @@ def _tell(
         frozen = study.tell(trial, state=TrialState.PRUNED)
     elif error is not None:
         frozen = study.tell(trial, state=TrialState.FAIL)
-        if not isinstance(error, catch):
-            raise error
     else:
         frozen = study.tell(trial, values)
+    if in_flight in untold:
+        untold.remove(in_flight)
+    if error is not None and not isinstance(error, (optuna.TrialPruned, *catch)):
+        raise error
     for callback in callbacks:
         callback(study, copy.deepcopy(frozen))
 
@@ -163,7 +179,9 @@ def _tell(
 def _abandon(study: optuna.Study, objective: SteppedObjective, in_flight: _InFlight, error: BaseException) -> None:
     """Close a trial the search left (Ctrl-C, SIGTERM, an error elsewhere) as failed, so
     nothing stays running."""
-    objective.interrupted(in_flight.trial, error)
-    in_flight.heartbeat.join()
-    if study._storage.get_trial(in_flight.trial._trial_id).state == TrialState.RUNNING:
-        study.tell(in_flight.trial, state=TrialState.FAIL)
+    try:
+        objective.interrupted(in_flight.trial, error)
+    finally:
+        in_flight.heartbeat.join()  # a beating thread would keep the process from exiting
+        if study._storage.get_trial(in_flight.trial._trial_id).state == TrialState.RUNNING:
+            study.tell(in_flight.trial, state=TrialState.FAIL)

@@ -3,7 +3,10 @@ results handed over in a fixed order so a seeded search stays reproducible."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import optuna
@@ -67,6 +70,29 @@ def test_pruning_one_job_stops_only_its_tasks():
     results, stopped = pruned.finish()
     assert (results, stopped) == ([0, 1, 4], "pruned")
     assert other.finish() == ([25, 36], None)
+
+
+def _die(_: object) -> None:
+    os._exit(1)  # a worker killed for its memory, or a crash in native code
+
+
+def test_after_a_worker_dies_its_tasks_fail_and_the_next_jobs_get_fresh_workers():
+    runner = TaskRunner(n_jobs=2)
+    dying = runner.start(_die, [None])
+    other = runner.start(_square, list(range(6)))  # in flight when the pool breaks
+    with pytest.raises(BrokenProcessPool):
+        dying.finish()
+    with contextlib.suppress(BrokenProcessPool):  # its tasks may have gone down with the pool
+        other.finish()
+    assert runner.run(_square, [4, 5]) == ([16, 25], None)
+    assert runner.run(_square, [6]) == ([36], None)
+
+
+def test_a_job_started_after_the_deadline_starts_no_workers():
+    runner = TaskRunner(n_jobs=2)
+    job = runner.start(_square, [1, 2], deadline=time.monotonic() - 1)
+    assert job.finish() == ([], "deadline")
+    assert runner._executor is None
 
 
 def test_the_next_trial_is_asked_for_before_the_current_one_is_told(small_numeric):
