@@ -128,8 +128,6 @@ class TaskRunner:
                 self._submit()
             if not self._hand_over(job):
                 self._wait(job.deadline)
-        with self._lock:
-            self._forget_closed(job)
         return job.results, job.stopped
 
     @staticmethod
@@ -189,7 +187,7 @@ class TaskRunner:
         done, _ = wait(watched, timeout=timeout, return_when=FIRST_COMPLETED)
         with self._lock:
             if not done:
-                self._kill(deadline_passed=True)
+                self._kill()
                 return
             for future in done:
                 if future not in self._in_flight:
@@ -204,22 +202,19 @@ class TaskRunner:
         self._in_flight.clear()
         self._executor = None
 
-    def _kill(self, *, deadline_passed: bool) -> None:
+    def _kill(self) -> None:
+        """The deadline passed: kill the running fits. Every job in flight loses its running
+        tasks; all share the one deadline."""
         # Shut down this very executor: asking loky for "the" executor with other arguments
-        # would wait for the running fits instead of killing them. Every job in flight loses
-        # its running tasks; all share the one deadline.
+        # would wait for the running fits instead of killing them.
         if self._executor is not None:
             self._executor.shutdown(wait=False, kill_workers=True)
         self._executor = None
         self._in_flight.clear()
         for job in self._jobs:
-            if deadline_passed and job.stopped is None:
+            if job.stopped is None:
                 job.stopped = "deadline"
             job.closed = True
-
-    def _forget_closed(self, job: Job) -> None:
-        job.closed = True
-        self._jobs = [j for j in self._jobs if not j.closed]
 
 
 def _quiet_worker_stderr() -> None:

@@ -250,6 +250,20 @@ def importance_figure(importances: dict[str, float], metric: str) -> Figure:
     return figure
 
 
+# What each figure of search_figures shows, in the order the report shows them.
+FIGURE_CAPTIONS = {
+    "class_distribution.png": "Class distribution of the searched table.",
+    "pr_curves.png": "Out-of-fold precision-recall curves (multi-class: the answer's, one per class).",
+    "roc_curves.png": "Out-of-fold ROC curves (multi-class: the answer's, one per class).",
+    "confusion_matrix.png": "The answer's out-of-fold predictions at its chosen decision.",
+    "threshold_curves.png": "Precision, recall and F1 of the answer against its threshold (binary only).",
+    "optimization_history.png": "Each trial's score as the search went on.",
+    "pareto_front.png": "PR-AUC against F1 for every complete trial; the answer is the star.",
+    "choices.png": "Scores of the complete trials by each choice of resampler, weighting, objective and model.",
+    "param_importances.png": "How much each choice explains the score (Optuna's fANOVA importances).",
+}
+
+
 def search_figures(result: SearchResult) -> dict[str, Figure]:
     """Every figure of a finished search, by artifact file name, drawn from what the study
     stored (its leaderboard and the trials' out-of-fold scores). A figure whose inputs are

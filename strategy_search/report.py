@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from strategy_search._version import __version__
-from strategy_search.plots import search_figures
+from strategy_search.plots import FIGURE_CAPTIONS, search_figures
 from strategy_search.scoring import METRIC_LABELS, METRICS
 from strategy_search.slots import slot_names
 from strategy_search.thresholds import format_decision
@@ -29,18 +29,6 @@ if TYPE_CHECKING:
     from strategy_search.search import SearchResult
 
 LEADERBOARD_ROWS = 25
-# What each figure shows, in the order the report shows them.
-CAPTIONS = {
-    "class_distribution.png": "Class distribution of the searched table.",
-    "pr_curves.png": "Out-of-fold precision-recall curves (multi-class: the answer's, one per class).",
-    "roc_curves.png": "Out-of-fold ROC curves (multi-class: the answer's, one per class).",
-    "confusion_matrix.png": "The answer's out-of-fold predictions at its chosen decision.",
-    "threshold_curves.png": "Precision, recall and F1 of the answer against its threshold (binary only).",
-    "optimization_history.png": "Each trial's score as the search went on.",
-    "pareto_front.png": "PR-AUC against F1 for every complete trial; the answer is the star.",
-    "choices.png": "Scores of the complete trials by each choice of resampler, weighting, objective and model.",
-    "param_importances.png": "How much each choice explains the score (Optuna's fANOVA importances).",
-}
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 72rem;
        color: #1f2933; line-height: 1.45; padding: 0 1rem; }
@@ -123,10 +111,10 @@ def _png(figure: Figure) -> str:
 
 
 def _plots_section(figures: Mapping[str, Figure]) -> str:
-    order = [name for name in CAPTIONS if name in figures] + [n for n in figures if n not in CAPTIONS]
+    order = [name for name in FIGURE_CAPTIONS if name in figures] + [n for n in figures if n not in FIGURE_CAPTIONS]
     items = [
         f'<figure><img alt="{_e(name)}" src="data:image/png;base64,{_png(figures[name])}">'
-        f"<figcaption>{_e(CAPTIONS.get(name, name))}</figcaption></figure>"
+        f"<figcaption>{_e(FIGURE_CAPTIONS.get(name, name))}</figcaption></figure>"
         for name in order
     ]
     return '<h2 id="plots">Plots</h2>' + "".join(items)
@@ -163,9 +151,7 @@ def _leaderboard_section(result: SearchResult) -> str:
 
 
 def _decision_text(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return format_decision(tuple(float(v) for v in value), digits=3)
-    return _number(value, 3)
+    return format_decision(value, digits=3) if isinstance(value, (list, tuple)) else _number(value, 3)
 
 
 def _data_section(result: SearchResult) -> str:

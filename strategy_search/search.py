@@ -214,15 +214,12 @@ class _Objective:
         return values if self.settings.multi_objective else values[0]
 
     def _failed(self, trial: optuna.Trial, exc: Exception) -> None:
-        # What it tried goes with the failure (a complete trial's strategy is written with its
-        # scores: one write per trial, not two).
-        strategy = self.strategies.pop(trial.number, None)
-        if strategy is not None:
-            trial.set_user_attr("strategy", strategy.to_dict())
-        trial.set_user_attr("fail_reason", failure_reason(exc))
+        self.interrupted(trial, exc)
         trial.set_user_attr("traceback", _traceback_text(exc))
 
     def interrupted(self, trial: optuna.Trial, error: BaseException) -> None:
+        """Why ``trial`` ended without scores, with what it tried (a complete trial's strategy
+        is written with its scores: one write per trial, not two)."""
         strategy = self.strategies.pop(trial.number, None)
         if strategy is not None:
             trial.set_user_attr("strategy", strategy.to_dict())

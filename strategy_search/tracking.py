@@ -447,18 +447,12 @@ class SearchTracker:
 
     def _tag_best(self, best: FrozenTrial, result: SearchResult) -> None:
         best_run = self._trial_runs[best.number]
-        previous = self.client.get_run(self._parent).data.tags.get("best_trial_run_id")
+        earlier = self.client.get_run(self._parent).data.tags  # what a resumed search's earlier run recorded
+        previous = earlier.get("best_trial_run_id")
         if previous and previous != best_run:
             self.client.set_tag(previous, "best", "false")  # a resumed search found a better one
         self.client.set_tag(best_run, "best", "true")
-        # The answer's trials (the ensemble's members, or the best trial): filter the runs
-        # table with tags.in_answer = 'true' to compare exactly what export deploys.
-        members = set(result.answer_trials)
-        for number, run_id in self._trial_runs.items():
-            if number in members:
-                self.client.set_tag(run_id, ANSWER_TAG, "true")
-        for number in self._previous_answer(members):
-            self.client.set_tag(self._trial_runs[number], ANSWER_TAG, "false")
+        self._mark_answer(set(result.answer_trials), earlier=earlier.get("answer_trial_numbers", ""))
         now = int(time.time() * 1000)
         states = [t.state for t in result.study.get_trials(deepcopy=False)]
         counts = {f"n_trials_{s.name.lower()}": states.count(s) for s in TRIAL_STATUS}
@@ -484,12 +478,15 @@ class SearchTracker:
         for m, p, t in _batches(metrics, [], [_tag(k, v) for k, v in tags.items()]):
             self.client.log_batch(self._parent, metrics=m, params=p, tags=t, synchronous=True)
 
-    def _previous_answer(self, members: set[int]) -> list[int]:
-        """Trials an earlier run of a resumed search marked as its answer that no longer are."""
-        tagged = self.client.get_run(self._parent).data.tags.get("answer_trial_numbers", "")
-        return [
-            int(n) for n in tagged.split(",") if n.isdigit() and int(n) not in members and int(n) in self._trial_runs
-        ]
+    def _mark_answer(self, members: set[int], *, earlier: str) -> None:
+        """Tag the answer's trials (the ensemble's members, or the best trial) in_answer=true:
+        filtering the runs table by it compares exactly what export deploys. Trials an earlier
+        run of a resumed search marked (``earlier``) that no longer are get false."""
+        before = {int(n) for n in earlier.split(",") if n.isdigit()}
+        for number in sorted(members | before):
+            run_id = self._trial_runs.get(number)
+            if run_id is not None:
+                self.client.set_tag(run_id, ANSWER_TAG, "true" if number in members else "false")
 
     def fail(self, status: str = "KILLED", *, study: optuna.Study | None = None) -> None:
         """Close the parent run after an interruption or error (``KILLED`` or ``FAILED``).

@@ -3,9 +3,9 @@
 ``Study.optimize`` asks for a trial only after the previous one was told, so the worker
 processes sit idle while this process samples the next strategy (TPE costs tens of
 milliseconds per trial, more as the study grows), writes trial attributes and logs to MLflow.
-Here trial k+1 is asked for and its fits queued behind trial k's before trial k's results are
-collected: the sampling happens while the workers fit trial k, the bookkeeping of trial k while
-they fit trial k+1.
+Here trial k+1 is asked for on a helper thread, and its fits queued behind trial k's, while
+this thread collects trial k's results: the sampling happens while the workers fit trial k,
+the bookkeeping of trial k while they fit trial k+1.
 
 The order of events is fixed, whatever the order the workers finish in: trial k+1 is asked
 for when trials 0..k-1 are told and trial k is running (the sampler's constant liar sees it as
