@@ -162,10 +162,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _report(result: SearchResult, args: argparse.Namespace, parent: str) -> None:
+    _print_left_out(result)
     _print_adaptations(result)
     _print_top(result)
     _print_trial_counts(result)
     _print_answer(result)
+    _print_do_nothing(result)
     _warn_about_threshold(result.best_strategy.threshold)
     print(f"MLflow run id: {parent}")
     print(
@@ -356,6 +358,16 @@ def _print_adaptations(result: SearchResult, examples: int = 3) -> None:
         )
 
 
+def _print_left_out(result: SearchResult) -> None:
+    left_out = result.left_out
+    if left_out:
+        _say(
+            "note",
+            f"left out for the table's size: {', '.join(left_out)} (time that grows with the square of the rows; "
+            f"the folds train on more than expensive_row_limit = {result.settings.expensive_row_limit:,} rows)",
+        )
+
+
 def _print_trial_counts(result: SearchResult, reasons_shown: int = 3) -> None:
     """``trials: 17 complete, 2 pruned, 1 failed``, and the most common failure reasons."""
     trials = [t for t in result.study.trials if not never_ran(t)]
@@ -387,6 +399,13 @@ def _print_answer(result: SearchResult) -> None:
         f"answer: the average of trials {members} ({scores}, threshold {format_decision(ensemble.threshold)}); "
         f"best single trial {METRIC_LABELS[primary]} {single:.4f}"
     )
+
+
+def _print_do_nothing(result: SearchResult) -> None:
+    """Did treating the imbalance help: the answer against doing nothing, on the same folds."""
+    comparison = result.do_nothing
+    if comparison is not None:
+        print(f"{'' if comparison.skipped else 'answer '}{comparison.summary(METRIC_LABELS)}")
 
 
 def _print_top(result: SearchResult, n: int = 5) -> None:

@@ -5,8 +5,11 @@ asks before building, so an impossible combination is neither proposed nor built
 
 * a component tagged ``requires`` (model tag names) needs a model with each of those tags;
 * a model tagged ``balances_itself`` (slot names) takes only the neutral choice of those slots;
+* a model tagged ``anomaly_detector`` takes only the neutral choice of every other slot;
 * a component tagged ``numeric_only`` is not used on data with categorical columns;
-* a component tagged ``binary_only`` is not used on a multi-class target.
+* a component tagged ``binary_only`` is not used on a multi-class target;
+* a component tagged ``quadratic_in_rows`` is not used when the folds train on more rows than
+  the search's ``expensive_row_limit`` (``too_many_rows``): one fit would take minutes to hours.
 """
 
 from __future__ import annotations
@@ -19,16 +22,32 @@ from strategy_search.slots import MODEL, Slot, all_slots, get_slot
 
 
 def conflicts(
-    slot: Slot, component: Component[Any], model: Component[Any], *, has_categorical: bool, multiclass: bool = False
+    slot: Slot,
+    component: Component[Any],
+    model: Component[Any],
+    *,
+    has_categorical: bool,
+    multiclass: bool = False,
+    too_many_rows: bool = False,
 ) -> list[str]:
     """Why ``component`` cannot fill ``slot`` next to ``model`` on this data: the first rule it
     breaks (empty: it can)."""
     name = f"{slot.name} {component.key!r}"
     if multiclass and component.tag("binary_only"):
         return [f"{name} works on two-class targets only; this target has more classes."]
+    if too_many_rows and component.tag("quadratic_in_rows"):
+        return [
+            f"{name} takes time that grows with the square of the rows, and the folds train on more rows than "
+            "expensive_row_limit (raise it to include it anyway)."
+        ]
     if component.key == slot.neutral or slot.name == MODEL:
         return []
     problems = []
+    if model.tag("anomaly_detector"):
+        problems.append(
+            f"{name} cannot be used with model {model.key!r}, an anomaly detector: it learns what the rows look "
+            "like as they are, with no resampling, weights or custom loss."
+        )
     if slot.name in model.tag("balances_itself", ()):
         problems.append(
             f"{name} cannot be used with model {model.key!r}, which balances the classes itself "
@@ -43,9 +62,18 @@ def conflicts(
     return problems[:1]
 
 
-def allowed(slot: Slot, key: str, model_key: str, *, has_categorical: bool, multiclass: bool = False) -> bool:
+def allowed(
+    slot: Slot,
+    key: str,
+    model_key: str,
+    *,
+    has_categorical: bool,
+    multiclass: bool = False,
+    too_many_rows: bool = False,
+) -> bool:
     model = get_slot(MODEL).component(model_key)
-    return not conflicts(slot, slot.component(key), model, has_categorical=has_categorical, multiclass=multiclass)
+    facts = {"has_categorical": has_categorical, "multiclass": multiclass, "too_many_rows": too_many_rows}
+    return not conflicts(slot, slot.component(key), model, **facts)
 
 
 def incompatibilities(choices: Mapping[str, str], *, has_categorical: bool, multiclass: bool = False) -> list[str]:

@@ -133,7 +133,7 @@ def _greedy_picks(ranked: Sequence[tuple[int, CVResult]], y: np.ndarray, metric:
     return picks
 
 
-def _clearly_better(single: CVResult, ensemble: CVResult, metric: str) -> bool:
+def clearly_better(single: CVResult, ensemble: CVResult, metric: str) -> bool:
     """Whether ``single`` beats ``ensemble`` by more than one standard error of the fold-wise
     difference (the one-standard-error rule, in favour of the steadier ensemble)."""
     difference = single.metric_values(metric) - ensemble.metric_values(metric)
@@ -165,7 +165,7 @@ def select_ensemble(
     if len(order) < 2:
         return None
     cv = average_cv([ranked[i][1] for i in order], [float(counts[i]) for i in order], y)
-    if _clearly_better(ranked[0][1], cv, metric):
+    if clearly_better(ranked[0][1], cv, metric):
         return None
     return TrialEnsemble(
         trials=tuple(ranked[i][0] for i in order),

@@ -31,6 +31,7 @@ import pandas as pd
 import yaml
 
 from strategy_search.data import DataProfile, FeatureSchema, plain
+from strategy_search.do_nothing import TABLE_HEADER, DoNothingComparison
 from strategy_search.errors import ExportError
 from strategy_search.estimators.thresholded import ClassWeightedClassifier, ThresholdedClassifier
 from strategy_search.model_folder import (
@@ -41,7 +42,7 @@ from strategy_search.model_folder import (
     score_column,
     score_frame,
 )
-from strategy_search.scoring import METRICS
+from strategy_search.scoring import METRIC_LABELS, METRICS
 from strategy_search.slots import all_slots
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, strategy_from_dict
 from strategy_search.task import Decision, Task
@@ -211,6 +212,7 @@ def export_model(
     oof: tuple[np.ndarray, np.ndarray] | None = None,
     threshold_rule: ThresholdRule | str = "best_f1",
     class_metrics: Mapping[str, list[float]] | None = None,
+    do_nothing: DoNothingComparison | None = None,
 ) -> Path:
     """Write the export folder for a fitted ``classifier`` (replacing an earlier export there).
 
@@ -219,7 +221,8 @@ def export_model(
     study, config path). ``oof`` (out-of-fold scores and 0/1 labels of the training rows, from
     the search's CV) is kept in the folder so ``predict --threshold`` can re-pick the threshold
     by another rule; ``threshold_rule`` is the rule that picked the classifier's;
-    ``class_metrics`` (multi-class) each class's CV metrics, in class-code order. The folder is
+    ``class_metrics`` (multi-class) each class's CV metrics, in class-code order;
+    ``do_nothing`` the answer against doing nothing about the imbalance. The folder is
     built beside ``out_dir`` and moved into place at the end, so a failed export never leaves
     a half-written folder.
     """
@@ -244,6 +247,8 @@ def export_model(
         meta["threshold_rule"] = str(ThresholdRule.parse(threshold_rule))
         if class_metrics:
             meta["class_metrics"] = plain(class_metrics)
+        if do_nothing is not None:
+            meta["do_nothing"] = do_nothing.to_attr()
         if oof is not None:
             _oof_frame(oof, profile.the_task).to_csv(staging / OOF_FILE, index=False)
             meta["oof_file"] = OOF_FILE
@@ -342,6 +347,7 @@ def model_card(
         _strategy_section(strategy),
         _metrics_section(meta["cv_metrics"]["mean"], meta["cv_metrics"]["std"]),
         _class_metrics_section(profile, meta.get("class_metrics") or {}),
+        _do_nothing_section(meta.get("do_nothing")),
         _decision_section(strategy.threshold, profile, str(meta.get("threshold_rule", "best_f1")), oof),
         _usage_section(model_dir, profile.the_task),
         _versions_section(meta["versions"]),
@@ -447,6 +453,16 @@ def _metrics_section(means: Mapping[str, float], stds: Mapping[str, float]) -> s
         "cross-validation; each fold's threshold was chosen on its training part only.\n\n"
         + _table(["metric", "mean", "std"], rows)
     )
+
+
+def _do_nothing_section(stored: Mapping[str, Any] | None) -> str:
+    if not stored:
+        return ""
+    comparison = DoNothingComparison.from_attr(stored)
+    text = comparison.summary(METRIC_LABELS)
+    rows = comparison.table_rows(METRIC_LABELS)
+    table = "\n\n" + _table(list(TABLE_HEADER), rows) if rows else ""
+    return "## Did treating the imbalance help?\n\n" + text[0].upper() + text[1:] + table
 
 
 # Per-class metrics in the model card, and how they are headed there.

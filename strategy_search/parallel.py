@@ -12,7 +12,9 @@ the order the workers finish in, so the search stays reproducible.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -208,13 +210,27 @@ class TaskRunner:
         # Shut down this very executor: asking loky for "the" executor with other arguments
         # would wait for the running fits instead of killing them.
         if self._executor is not None:
-            self._executor.shutdown(wait=False, kill_workers=True)
+            _shutdown_killing(self._executor)
         self._executor = None
         self._in_flight.clear()
         for job in self._jobs:
             if job.stopped is None:
                 job.stopped = "deadline"
             job.closed = True
+
+
+def _shutdown_killing(executor: Any) -> None:
+    """Kill ``executor``'s workers now. loky's manager thread, told to kill, drops the queued
+    tasks but not their ids in its id queue, then looks one of those up: a KeyError traceback
+    from its thread in the middle of the search's output (seen once in a few hundred kills).
+    Emptying that queue first (nothing else submits meanwhile: the runner's lock is held) leaves
+    it nothing to look up; the dropped tasks' futures still get loky's shutdown error."""
+    ids = getattr(executor, "_work_ids", None)
+    if ids is not None:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                ids.get_nowait()
+    executor.shutdown(wait=False, kill_workers=True)
 
 
 def _quiet_worker_stderr() -> None:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from strategy_search._version import __version__
+from strategy_search.do_nothing import TABLE_HEADER
 from strategy_search.plots import FIGURE_CAPTIONS, search_figures
 from strategy_search.scoring import METRIC_LABELS, METRICS
 from strategy_search.slots import slot_names
@@ -50,6 +51,7 @@ def build_report(result: SearchResult, *, title: str, config_text: str | None = 
         + (f" &middot; MLflow run <code>{_e(run_id)}</code>" if run_id else "")
         + f" &middot; written {dt.datetime.now():%Y-%m-%d %H:%M}</p>",
         _answer_section(result),
+        _do_nothing_section(result),
         _plots_section(search_figures(result)),
         _leaderboard_section(result),
         _data_section(result),
@@ -101,6 +103,17 @@ def _answer_section(result: SearchResult) -> str:
         f"<p>Decision: {_e(format_decision(answer.threshold, digits=4))} "
         f"(rule <code>{_e(result.settings.threshold)}</code>)</p>"
         f"{members}{_table(rows, ['metric', 'CV mean', 'CV std'])}</div>"
+    )
+
+
+def _do_nothing_section(result: SearchResult) -> str:
+    comparison = result.do_nothing
+    if comparison is None:
+        return ""
+    text = comparison.summary(METRIC_LABELS)
+    rows = comparison.table_rows(METRIC_LABELS)
+    return f'<h2 id="do-nothing">Did treating the imbalance help?</h2><p>{_e(text[0].upper() + text[1:])}</p>' + (
+        _table(rows, TABLE_HEADER) if rows else ""
     )
 
 

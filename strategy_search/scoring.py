@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, StratifiedShuffleSplit
 
 from strategy_search.errors import DataError
 from strategy_search.parallel import Job, Stopped, TaskRunner
+from strategy_search.shared_table import Table, rows
 from strategy_search.task import Decision, all_class_columns, class_scores, predict_classes
 from strategy_search.thresholds import (
     BEST_F1,
@@ -185,7 +185,7 @@ class FitTask:
     codes ``0 .. n_classes - 1``)."""
 
     pipeline: Any
-    X: pd.DataFrame
+    X: Table
     y: np.ndarray
     train: np.ndarray
     predict: np.ndarray
@@ -217,9 +217,9 @@ def run_fit(task: FitTask) -> FitResult:
         # Convergence and feature-name chatter from hundreds of fits would drown the output.
         warnings.simplefilter("ignore")
         started = time.perf_counter()
-        model = clone(task.pipeline).fit(task.X.iloc[task.train], task.y[task.train])
+        model = clone(task.pipeline).fit(rows(task.X, task.train), task.y[task.train])
         probabilities = all_class_columns(
-            model.classes_, model.predict_proba(task.X.iloc[task.predict]), task.n_classes
+            model.classes_, model.predict_proba(rows(task.X, task.predict)), task.n_classes
         )
         scores = class_scores(probabilities, task.n_classes)
         seconds = time.perf_counter() - started
@@ -393,7 +393,7 @@ def _n_classes(codes: np.ndarray) -> int:
 
 def score_pipeline(
     pipeline: Any,
-    X: pd.DataFrame,
+    X: Table,
     y: np.ndarray,
     *,
     splits: Sequence[tuple[np.ndarray, np.ndarray]],
@@ -449,7 +449,7 @@ class PendingCV:
 
 def start_cv(
     pipeline: Any,
-    X: pd.DataFrame,
+    X: Table,
     y: np.ndarray,
     *,
     splits: Sequence[tuple[np.ndarray, np.ndarray]],

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import optuna
@@ -33,7 +33,8 @@ from strategy_search.data import (
     plain,
     profile,
 )
-from strategy_search.ensemble import TrialEnsemble, average_cv, select_ensemble
+from strategy_search.do_nothing import COMPARED, DoNothingComparison, compare_folds, do_nothing_strategy
+from strategy_search.ensemble import TrialEnsemble, average_cv, clearly_better, select_ensemble
 from strategy_search.errors import (
     DataError,
     NoCompletedTrial,
@@ -42,12 +43,15 @@ from strategy_search.errors import (
     SettingsError,
     StorageError,
 )
+from strategy_search.fidelity import ETA, Fidelities, plan_fidelities
 from strategy_search.masking import mask_secrets
 from strategy_search.parallel import TaskRunner
 from strategy_search.ranking import best_first
-from strategy_search.scoring import METRICS, THRESHOLD_FREE, CVResult, PendingCV, start_cv
+from strategy_search.scoring import METRICS, THRESHOLD_FREE, CVResult, PendingCV, score_pipeline, start_cv
 from strategy_search.settings import SearchSettings, settings_doc
-from strategy_search.slots import slot_names
+from strategy_search.shared_table import Table
+from strategy_search.shared_table import shared as shared_table
+from strategy_search.slots import MODEL, get_slot, slot_names
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, build_pipeline
 from strategy_search.study_budget import (
     BUDGET_ATTR,
@@ -78,9 +82,6 @@ from strategy_search.trial_scores import (
     store_of,
 )
 
-if TYPE_CHECKING:
-    from strategy_search.space import SearchSpace
-
 __all__ = ["SearchFailed", "SearchResult", "SearchSettings", "StorageError", "leaderboard", "search"]
 
 Callback = Callable[[optuna.Study, FrozenTrial], None]
@@ -91,6 +92,11 @@ TPE_STARTUP_TRIALS = 10
 # broken: the search stops and says why instead of repeating the error up to the budget.
 FAIL_FAST_TRIALS = 5
 ENSEMBLE_ATTR = "ensemble"
+DO_NOTHING_ATTR = "do_nothing"
+# The do-nothing CV runs after the search, for at most 10 % of its timeout (at least this long).
+DO_NOTHING_MIN_SECONDS = 30.0
+# The components the table's size ruled out ("slot key" -> why), for the output and MLflow.
+LEFT_OUT_ATTR = "left_out"
 ANSWER_OOF_ATTR = "answer_oof"
 
 
@@ -149,11 +155,16 @@ class _Objective:
         store: ScoreStore,
         budget: Budget,
         shared: bool,
+        table: Table,
+        fidelities: Fidelities,
     ):
         self.data, self.settings, self.runner, self.deadline = data, settings, runner, deadline
         self.plan, self.store, self.budget, self.shared = plan, store, budget, shared
+        self.table, self.fidelities = table, fidelities
         self.splits = plan.splits
+        self.too_many_rows = too_many_rows(data, settings)
         self.strategies: dict[int, Strategy] = {}  # of the trials in flight
+        self.sent_straight_to_full = False
 
     def start(self, trial: optuna.Trial) -> Callable[[], float | tuple[float, ...]]:
         """Suggest the trial's strategy and queue its CV fits (:mod:`strategy_search.trial_loop`
@@ -170,35 +181,106 @@ class _Objective:
             multiclass=self.data.task.multiclass,
             seed=self.settings.seed,
             only=only,
+            too_many_rows=self.too_many_rows,
         )
         self.strategies[trial.number] = strategy
+        # Until a trial completes there is no answer: the first one goes straight to the full CV
+        # (successive halving would promote it anyway, as the only one at each rung).
+        climb = self.fidelities.active and (self.sent_straight_to_full or _any_complete(trial.study))
+        self.sent_straight_to_full = self.sent_straight_to_full or self.fidelities.active
         try:
-            pending = start_cv(
-                build_pipeline(strategy, self.data.profile.schema),
-                self.data.X,
-                self.data.codes,
-                splits=self.splits,
-                threshold_folds=self.settings.threshold_folds,
-                seed=self.settings.seed,
-                runner=self.runner,
-                on_fold=self._pruning_reporter(trial),
-                deadline=self.deadline,
-                threshold_rule=self.settings.threshold,
-            )
+            pipeline = build_pipeline(strategy, self.data.profile.schema)
+            pending = self._start_rung(trial, pipeline, 0 if climb else len(self.fidelities.fractions))
         except Exception as exc:
             self._failed(trial, exc)
             raise
+        if climb:
+            return lambda: self._climb(trial, strategy, pipeline, pending)
+        if self.fidelities.active:
+            trial.set_user_attr("fidelity", 1.0)
         return lambda: self._finish(trial, strategy, pending)
 
-    def _finish(self, trial: optuna.Trial, strategy: Strategy, pending: PendingCV) -> float | tuple[float, ...]:
+    def _start_rung(self, trial: optuna.Trial, pipeline: Any, rung: int) -> PendingCV:
+        """Start the CV of fidelity ``rung`` (the full CV: ``len(fidelities.fractions)``)."""
+        low = rung < len(self.fidelities.fractions)
+        return start_cv(
+            pipeline,
+            self.table,
+            self.data.codes,
+            splits=self.fidelities.splits[rung] if low else self.splits,
+            threshold_folds=0 if low else self.settings.threshold_folds,
+            seed=self.settings.seed,
+            runner=self.runner,
+            on_fold=None if self.fidelities.active else self._pruning_reporter(trial),
+            deadline=self.deadline,
+            threshold_rule=self.settings.threshold,
+        )
+
+    def _climb(
+        self, trial: optuna.Trial, strategy: Strategy, pipeline: Any, pending: PendingCV
+    ) -> float | tuple[float, ...]:
+        """Multi-fidelity (:mod:`strategy_search.fidelity`): score the subsampled rungs one
+        after the other, stopping where the pruner or the deadline says so, then the full CV."""
+        fractions, metric = self.fidelities.fractions, self.settings.primary_metric
+        rungs: list[dict[str, float]] = []
+        for rung, fraction in enumerate(fractions):
+            result = self._wait(trial, pending)
+            self._check_deadline(trial, strategy, result)
+            means = result.mean()  # a rung chooses no threshold: only the threshold-free metrics mean something
+            rungs.append({"fraction": fraction, **{m: means[m] for m in THRESHOLD_FREE if m in means}})
+            trial.set_user_attr("rung_metrics", rungs)
+            trial.set_user_attr("fidelity", fraction)
+            trial.report(float(means[metric]), step=self.fidelities.step(rung))
+            following = fractions[rung + 1] if rung + 1 < len(fractions) else 1.0
+            if trial.should_prune():
+                self._stop_at_rung(trial, strategy, f"pruned at fidelity {fraction:.3g}")
+            elif not self._time_for(result, fraction, following) and _any_complete(trial.study):
+                self._stop_at_rung(trial, strategy, f"fidelity {following:.3g} would not finish before the deadline")
+            try:
+                pending = self._start_rung(trial, pipeline, rung + 1)
+            except Exception as exc:
+                self._failed(trial, exc)
+                raise
+        trial.set_user_attr("fidelity", 1.0)
+        return self._finish(trial, strategy, pending)
+
+    def _time_for(self, result: CVResult, fraction: float, following: float) -> bool:
+        """Whether the next rung can finish before the deadline, predicted from this rung's fit
+        time scaled by the rows (and the full CV's threshold fits, on two thirds of each part)."""
+        if self.deadline is None:
+            return True
+        scale = following / fraction
+        if following == 1.0 and self.settings.threshold_folds:
+            scale *= 1 + 2 / 3 if self.settings.threshold_folds == 1 else 2
+        predicted = result.fit_seconds * scale / self.runner.n_jobs
+        return time.monotonic() + predicted <= self.deadline
+
+    def _stop_at_rung(self, trial: optuna.Trial, strategy: Strategy, why: str) -> None:
+        self.strategies.pop(trial.number, None)
+        trial.set_user_attr("strategy", strategy.to_dict())
+        trial.set_user_attr("stopped", why)
+        raise optuna.TrialPruned(why)
+
+    def _check_deadline(self, trial: optuna.Trial, strategy: Strategy, result: CVResult) -> None:
+        if result.stopped == "deadline":
+            trial.set_user_attr("strategy", strategy.to_dict())
+            trial.set_user_attr("stopped", "time budget exhausted")
+            self.strategies.pop(trial.number, None)
+            trial.study.stop()
+            raise optuna.TrialPruned("time budget exhausted")
+
+    def _wait(self, trial: optuna.Trial, pending: PendingCV) -> CVResult:
         try:
-            result = pending.result()
+            return pending.result()
         except KeyboardInterrupt as interrupt:
             self.interrupted(trial, interrupt)
             raise
         except Exception as exc:
             self._failed(trial, exc)
             raise
+
+    def _finish(self, trial: optuna.Trial, strategy: Strategy, pending: PendingCV) -> float | tuple[float, ...]:
+        result = self._wait(trial, pending)
         self.strategies.pop(trial.number, None)
         self._record(trial, strategy, result)
         if result.stopped == "deadline":
@@ -267,11 +349,86 @@ def choose_ensemble(result: SearchResult) -> None:
         (t for t in result.completed_trials() if not math.isnan(t.user_attrs.get("metrics", {}).get(metric, np.nan))),
         key=lambda t: best_first(t.user_attrs["metrics"][metric], t.number),
     )
-    pool = result.stored_cvs([t.number for t in ranked[: settings.ensemble_size]])
+    # An anomaly detector's scores are no probabilities: it may answer alone, never in an average.
+    classifiers = [t for t in ranked if not _is_detector(t)]
+    pool = result.stored_cvs([t.number for t in classifiers[: settings.ensemble_size]])
     if not pool:
         return  # trials from a version that stored no scores: keep what that version recorded
     choice = select_ensemble(list(pool.items()), result.data.codes, metric=metric, pool_size=settings.ensemble_size)
+    if choice is not None and choice.cv is not None and _is_detector(ranked[0]):
+        detector = result.stored_cvs([ranked[0].number]).get(ranked[0].number)
+        if detector is not None and clearly_better(detector, choice.cv, metric):
+            choice = None  # the best trial, the detector, answers
     study.set_user_attr(ENSEMBLE_ATTR, None if choice is None else choice.to_attr())
+
+
+def _is_detector(trial: FrozenTrial) -> bool:
+    return bool(get_slot(MODEL).component(_model_of(trial)).tag("anomaly_detector"))
+
+
+def _treats_nothing_itself(trial: FrozenTrial) -> bool:
+    """Whether the trial's model can be run as "doing nothing": not one that balances the
+    classes itself, and not an anomaly detector."""
+    model = get_slot(MODEL).component(_model_of(trial))
+    return not (model.tag("balances_itself") or model.tag("anomaly_detector"))
+
+
+def _any_complete(study: optuna.Study) -> bool:
+    """Whether some trial has completed (while none has, a trial that may not finish in time
+    is still the search's only chance of an answer, so it goes on)."""
+    return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def compare_to_do_nothing(result: SearchResult) -> None:
+    """Cross-validate the do-nothing strategy on the search's folds and record its comparison
+    with the answer on the study (:mod:`strategy_search.do_nothing`). A study that has it for
+    the same answer keeps it, so any process gets the same comparison."""
+    if not result.completed_trials():
+        return  # no answer to compare (the search says why)
+    stored = result.do_nothing
+    if stored is not None and list(stored.answer_trials) == result.answer_trials:
+        return
+    result.study.set_user_attr(DO_NOTHING_ATTR, _do_nothing_comparison(result).to_attr())
+
+
+def _do_nothing_comparison(result: SearchResult) -> DoNothingComparison:
+    answer_trials = tuple(result.answer_trials)
+    metric = result.settings.primary_metric
+    ranked = sorted(result.completed_trials(), key=lambda t: best_first(t.user_attrs["metrics"][metric], t.number))
+    source = next((t for t in ranked if _treats_nothing_itself(t)), None)
+    if source is None:
+        why = "every complete trial's model balances the classes itself or is an anomaly detector"
+        return DoNothingComparison(answer_trials=answer_trials, skipped=why)
+    answer = result.answer_cv()
+    if answer is None:
+        return DoNothingComparison(answer_trials=answer_trials, skipped="the answer's fold scores are not stored")
+    strategy = do_nothing_strategy(result.strategy_of(source))
+    settings, data, splits = result.settings, result.data, result.plan.splits
+    allowance = None if settings.timeout is None else max(DO_NOTHING_MIN_SECONDS, 0.1 * settings.timeout)
+    runner = TaskRunner(n_jobs=settings.n_jobs)
+    with shared_table(data.X, share=runner.n_jobs > 1) as table:
+        cv = score_pipeline(
+            build_pipeline(strategy, data.profile.schema),
+            table,
+            data.codes,
+            splits=splits,
+            threshold_folds=0,
+            seed=settings.seed,
+            runner=runner,
+            deadline=None if allowance is None else time.monotonic() + allowance,
+            threshold_rule=settings.threshold,
+        )
+    if cv.stopped or len(cv.folds) < len(splits):
+        why = f"its CV did not finish in the {allowance:.0f} s allowed after the search"
+        return DoNothingComparison(strategy.to_dict(), source.number, answer_trials, skipped=why)
+    folds = {m: answer.metric_values(m) for m in COMPARED}, {m: cv.metric_values(m) for m in COMPARED}
+    test_share = float(np.mean([len(validation) / len(train) for train, validation in splits]))
+    differences = compare_folds(*folds, test_share=test_share)
+    return DoNothingComparison(strategy.to_dict(), source.number, answer_trials, differences, len(splits))
+
+
+def _model_of(trial: FrozenTrial) -> str:
+    return str(trial.user_attrs["strategy"][MODEL])  # not params: a space with one model never asks
 
 
 def _recorded_ensemble(study: optuna.Study) -> TrialEnsemble | None:
@@ -310,6 +467,11 @@ class SearchResult:
         return self.data.profile
 
     @property
+    def left_out(self) -> dict[str, str]:
+        """Components the table's size ruled out of the search ("slot key" -> why)."""
+        return dict(self.study.user_attrs.get(LEFT_OUT_ATTR) or {})
+
+    @property
     def ensemble(self) -> TrialEnsemble | None:
         """The ensemble the search chose as its answer (member ``trials``, ``weights``,
         ``threshold``, ``metrics``, ``metrics_std``), or None when its answer is the best trial."""
@@ -317,22 +479,37 @@ class SearchResult:
             return None
         return _recorded_ensemble(self.study)
 
+    def answer_cv(self) -> CVResult | None:
+        """The answer's CV (the ensemble's averaged fold scores, or the best trial's), rebuilt
+        from the stored trial scores; None when they are not stored (an older version's study)."""
+        trials = self.answer_trials
+        cvs = self.stored_cvs(trials)
+        if len(cvs) != len(trials):
+            return None
+        ensemble = self.ensemble
+        if ensemble is None:
+            return cvs[trials[0]]
+        return average_cv([cvs[n] for n in trials], list(ensemble.weights), self.data.codes)
+
     @property
     def oof_scores(self) -> np.ndarray | None:
         """The answer's out-of-fold scores (one per row, from the search's CV; multi-class: a
         row of class probabilities), rebuilt from the stored trial scores; None when they are
         not stored (a study searched by an older version keeps them in a study attribute)."""
-        trials = self.answer_trials
-        cvs = self.stored_cvs(trials)
-        if len(cvs) == len(trials):
-            ensemble = self.ensemble
-            if ensemble is None:
-                return cvs[trials[0]].oof
-            return average_cv([cvs[n] for n in trials], list(ensemble.weights), self.data.codes).oof
+        cv = self.answer_cv()
+        if cv is not None:
+            return cv.oof
         legacy = self.study.user_attrs.get(ANSWER_OOF_ATTR)
-        if not legacy or list(legacy["trials"]) != trials:
+        if not legacy or list(legacy["trials"]) != self.answer_trials:
             return None
         return np.asarray(legacy["scores"], dtype=float)
+
+    @property
+    def do_nothing(self) -> DoNothingComparison | None:
+        """The answer against doing nothing about the imbalance (:mod:`strategy_search.do_nothing`),
+        as the search recorded it; None when it was not recorded (an older version's study)."""
+        stored = self.study.user_attrs.get(DO_NOTHING_ATTR)
+        return DoNothingComparison.from_attr(stored) if stored else None
 
     def completed_trials(self) -> list[FrozenTrial]:
         return [t for t in self.study.trials if t.state == TrialState.COMPLETE]
@@ -440,6 +617,7 @@ class SearchResult:
             oof=None if oof is None else (oof, self.data.codes),
             threshold_rule=rule,
             class_metrics=self.best_class_metrics,
+            do_nothing=self.do_nothing,
         )
 
     def best_pipeline(self) -> Any:
@@ -470,6 +648,7 @@ def leaderboard(study: optuna.Study, *, primary_metric: str = "pr_auc") -> pd.Da
                 "threshold": trial.user_attrs.get("threshold", np.nan),
                 "duration_s": trial.duration.total_seconds() if trial.duration else np.nan,
                 "portfolio": trial.user_attrs.get("portfolio"),
+                "fidelity": trial.user_attrs.get("fidelity", 1.0 if trial.state == TrialState.COMPLETE else np.nan),
                 "fail_reason": trial.user_attrs.get("fail_reason")
                 or trial.user_attrs.get("stopped")
                 or stale.get(trial.number),
@@ -726,10 +905,18 @@ def _raise_if_nothing_worked(study: optuna.Study) -> None:
         raise SearchFailed(study, dict(reasons.most_common()))
 
 
-def _enqueue_portfolio(study: optuna.Study, space: SearchSpace, data: PreparedData) -> None:
+def too_many_rows(data: PreparedData, settings: SearchSettings) -> bool:
+    """Whether the folds train on more rows than ``expensive_row_limit`` (components tagged
+    ``quadratic_in_rows`` are then left out)."""
+    n_rows = len(data.codes)
+    return n_rows - n_rows // settings.cv_folds > settings.expensive_row_limit
+
+
+def _enqueue_portfolio(study: optuna.Study, settings: SearchSettings, data: PreparedData) -> None:
     if study.trials:
         return  # a resumed study already ran (or queued) its portfolio
-    for entry in space.portfolio_for(has_categorical=data.profile.has_categorical, multiclass=data.task.multiclass):
+    facts = {"has_categorical": data.profile.has_categorical, "multiclass": data.task.multiclass}
+    for entry in settings.space.portfolio_for(**facts, too_many_rows=too_many_rows(data, settings)):
         params = entry.flat_params()
         # Only these are asked for: parameters the entry leaves out keep component defaults.
         study.enqueue_trial(params, user_attrs={"portfolio": entry.name, "portfolio_params": list(params)})
@@ -886,7 +1073,11 @@ def open_study(
     if create:
         if not is_server_storage(opened):
             _close_interrupted(study, opened)  # one process per SQLite study: nobody else's trial is running
-        _enqueue_portfolio(study, settings.space, data)
+        _enqueue_portfolio(study, settings, data)
+        left_out = settings.space.left_out_for_size(
+            has_categorical=data.profile.has_categorical, multiclass=data.task.multiclass
+        )
+        study.set_user_attr(LEFT_OUT_ATTR, left_out if too_many_rows(data, settings) else {})
         study.set_user_attr(
             BUDGET_ATTR, Budget.starting_now(n_trials=settings.n_trials, timeout=settings.timeout).to_attr()
         )
@@ -908,21 +1099,38 @@ def work_on_study(
     store = store_of(study)
     runner = TaskRunner(n_jobs=settings.n_jobs)
     plan = scoring_plan(data, settings)
-    objective = _Objective(data, settings, runner, deadline, plan=plan, store=store, budget=budget, shared=shared)
+    fidelities = plan_fidelities(
+        plan.codes, plan.splits, mode=settings.fidelity if _prunable(settings) else "off", seed=settings.seed
+    )
+    if fidelities.active:
+        study.pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=ETA)
     stopper, guard, fail_fast = StopAtBudget(budget), _BudgetGuard(deadline), _FailFast()
-    while not (budget.expired() or guard.fired or fail_fast.fired):
-        if no_place_left(study, budget):
-            if not shared or not running(study):
-                return
-            fail_stale(study)  # a dead worker's trial turns into a queued retry
-            time.sleep(min(1.0, settings.heartbeat_interval))
-            continue
-        run_trials(
-            study,
-            objective,
-            may_start=lambda: not (budget.expired() or no_place_left(study, budget)),
-            callbacks=[report_failure, *callbacks, fail_fast, guard, stopper],
+    with shared_table(data.X, share=runner.n_jobs > 1) as table:
+        objective = _Objective(
+            data,
+            settings,
+            runner,
+            deadline,
+            plan=plan,
+            store=store,
+            budget=budget,
+            shared=shared,
+            table=table,
+            fidelities=fidelities,
         )
+        while not (budget.expired() or guard.fired or fail_fast.fired):
+            if no_place_left(study, budget):
+                if not shared or not running(study):
+                    return
+                fail_stale(study)  # a dead worker's trial turns into a queued retry
+                time.sleep(min(1.0, settings.heartbeat_interval))
+                continue
+            run_trials(
+                study,
+                objective,
+                may_start=lambda: not (budget.expired() or no_place_left(study, budget)),
+                callbacks=[report_failure, *callbacks, fail_fast, guard, stopper],
+            )
 
 
 def finish_study(study: optuna.Study, data: PreparedData, settings: SearchSettings) -> SearchResult:
@@ -934,4 +1142,5 @@ def finish_study(study: optuna.Study, data: PreparedData, settings: SearchSettin
     _raise_if_nothing_worked(study)
     result = SearchResult(study=study, data=data, settings=settings, store=store_of(study))
     choose_ensemble(result)
+    compare_to_do_nothing(result)
     return result

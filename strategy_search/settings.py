@@ -15,6 +15,7 @@ from dataclasses import Field, dataclass, field, fields
 from typing import Any
 
 from strategy_search.errors import SettingsError, StrategySearchError
+from strategy_search.fidelity import AUTO_MIN_ROWS, FIDELITY_CHOICES
 from strategy_search.scoring import METRICS, check_metrics
 from strategy_search.space import SearchSpace, builtin_space_names, load_space
 from strategy_search.thresholds import RULE_FORMS, ThresholdRule
@@ -78,6 +79,14 @@ def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("not true or false")
     return value
+
+
+def _fidelity(value: Any) -> str:
+    # YAML reads a bare on / off as true / false.
+    value = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+    if value not in FIDELITY_CHOICES:
+        raise ValueError(f"not one of {', '.join(FIDELITY_CHOICES)}")
+    return str(value)
 
 
 def _space(value: Any) -> SearchSpace:
@@ -166,6 +175,24 @@ class SearchSettings:
         allowed="true or false",
         check=_flag,
         config="search.pruning",
+    )
+    fidelity: str = setting(
+        "auto",
+        doc="Multi-fidelity search (strategy_search.fidelity): trials are first scored with each fold's training "
+        "part subsampled (all rows of the rarest class kept) and continue to the full CV only when in the top "
+        f"third. auto: on when a fold trains on {AUTO_MIN_ROWS:,}+ rows; on; off. Needs a threshold-free primary "
+        "metric, one objective and pruning on.",
+        allowed=", ".join(FIDELITY_CHOICES),
+        check=_fidelity,
+        config="search.fidelity",
+    )
+    expensive_row_limit: int = _integer_setting(
+        30_000,
+        1,
+        doc="Components whose cost grows with the square of the rows (tag quadratic_in_rows: SVM-SMOTE, "
+        "Tomek links, ENN and their combinations) are left out of the search, with the reason logged, when a "
+        "fold trains on more rows than this.",
+        config="search.expensive_row_limit",
     )
     ensemble_size: int = setting(
         DEFAULT_ENSEMBLE_SIZE,

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 
-from strategy_search.combinations import allowed
+from strategy_search.combinations import allowed, conflicts
 from strategy_search.components.registry import BuildContext
 from strategy_search.errors import SpaceError, StrategyError
 from strategy_search.slots import MODEL, Slot, all_slots, get_slot, slot_names
@@ -176,14 +176,16 @@ class SearchSpace:
         multiclass: bool = False,
         seed: int = 0,
         only: Collection[str] | None = None,
+        too_many_rows: bool = False,
     ) -> Strategy:
         """Define-by-run: ask ``trial`` for a strategy this data (categorical columns, a
         multi-class target) can run.
 
         ``only``: names of the parameters to ask for; the others keep component defaults
         (portfolio trials, and replaying a finished trial with ``optuna.trial.FixedTrial``).
+        ``too_many_rows``: leave out components tagged ``quadratic_in_rows``.
         """
-        facts = {"has_categorical": has_categorical, "multiclass": multiclass}
+        facts = {"has_categorical": has_categorical, "multiclass": multiclass, "too_many_rows": too_many_rows}
         models = [m for m in self.keys(MODEL) if allowed(get_slot(MODEL), m, m, **facts)]
         if not models:
             raise StrategyError(
@@ -227,17 +229,35 @@ class SearchSpace:
                 params[param] = spec.suggest(trial, name)
         return params
 
-    def portfolio_for(self, *, has_categorical: bool, multiclass: bool = False) -> list[_PortfolioBase]:
+    def portfolio_for(
+        self, *, has_categorical: bool, multiclass: bool = False, too_many_rows: bool = False
+    ) -> list[_PortfolioBase]:
         """Portfolio entries whose components are in this space and can run on this data."""
         usable = []
+        facts = {"has_categorical": has_categorical, "multiclass": multiclass, "too_many_rows": too_many_rows}
         for entry in self.portfolio:
             keys = {slot.name: entry.key(slot.name) for slot in all_slots()}
             if any(keys[slot] not in self.components[slot] for slot in keys):
                 continue
-            facts = {"has_categorical": has_categorical, "multiclass": multiclass}
             if all(allowed(s, keys[s.name], keys[MODEL], **facts) for s in all_slots()):
                 usable.append(entry)
         return usable
+
+    def left_out_for_size(self, *, has_categorical: bool, multiclass: bool = False) -> dict[str, str]:
+        """The components of this space that a table too big for them (``too_many_rows``) leaves
+        out, as ``"slot key"`` -> why; the ones the data rules out anyway are not listed."""
+        facts = {"has_categorical": has_categorical, "multiclass": multiclass}
+        model_slot = get_slot(MODEL)
+        models = [m for m in self.keys(MODEL) if allowed(model_slot, m, m, **facts)]
+        left_out = {}
+        for slot in all_slots():
+            for key in self.keys(slot.name):
+                usable = [m for m in models if allowed(slot, key, m, **facts)]
+                if usable and not any(allowed(slot, key, m, **facts, too_many_rows=True) for m in usable):
+                    model = model_slot.component(usable[0])
+                    why = conflicts(slot, slot.component(key), model, **facts, too_many_rows=True)
+                    left_out[f"{slot.name} {key}"] = why[0]
+        return left_out
 
 
 # -- loading ---------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ from strategy_search.errors import NoCompletedTrial, TrackingError, TrackingUnav
 from strategy_search.masking import mask_secrets
 from strategy_search.mlflow_model import ClassifierModel
 from strategy_search.plots import class_distribution_figure, search_figures
+from strategy_search.scoring import METRIC_LABELS
 from strategy_search.strategy import Strategy
 from strategy_search.study_budget import RETRY_ATTR, never_ran
 
@@ -179,7 +180,10 @@ def trial_metrics(trial: FrozenTrial, *, classes: Sequence[Any] = ()) -> list[Me
             metrics += _metrics(weights, now, step=fold)
         else:
             metrics += _metrics({"fold_threshold": threshold}, now, step=fold)
+    for rung, values in enumerate(attrs.get("rung_metrics") or []):  # multi-fidelity: the rungs it reached
+        metrics += _metrics(values, now, prefix="rung_", step=rung)
     extra = {"threshold": attrs.get("threshold"), "fit_seconds": attrs.get("fit_seconds")}
+    extra["fidelity"] = attrs.get("fidelity")
     if trial.duration is not None:
         extra["duration_s"] = trial.duration.total_seconds()
     return metrics + _metrics(extra, now)
@@ -473,6 +477,14 @@ class SearchTracker:
         }
         if result.ensemble is not None:
             tags["ensemble_trial_numbers"] = ",".join(map(str, result.answer_trials))
+        if result.left_out:
+            tags["left_out"] = "; ".join(f"{component}: {why}" for component, why in result.left_out.items())
+        comparison = result.do_nothing
+        if comparison is not None:
+            tags["do_nothing"] = comparison.summary(METRIC_LABELS)
+            for d in comparison.differences:
+                gains = {f"do_nothing_{d.metric}": d.do_nothing, f"gain_{d.metric}": d.difference}
+                metrics += _metrics({**gains, f"gain_{d.metric}_p_value": d.p_value}, now)
         if result.settings.multi_objective:
             tags["pareto_trial_numbers"] = ",".join(str(t.number) for t in result.pareto_front)
         for m, p, t in _batches(metrics, [], [_tag(k, v) for k, v in tags.items()]):

@@ -166,6 +166,8 @@ def test_every_setting_is_a_config_key_and_an_mlflow_param(tmp_path):
         "  pruning: false",
         "  ensemble_size: 2",
         "  heartbeat_interval: 5",
+        "  fidelity: off",
+        "  expensive_row_limit: 5000",
         "cv: {folds: 3, repeats: 2}",
     ]
     (tmp_path / "c.yaml").write_text("\n".join(lines) + "\n")
@@ -185,6 +187,8 @@ def test_every_setting_is_a_config_key_and_an_mlflow_param(tmp_path):
         "ensemble_size": 2,
         "threshold": "recall>=0.8",
         "heartbeat_interval": 5,
+        "fidelity": "off",
+        "expensive_row_limit": 5000,
         "primary_metric": "pr_auc",
     }
     assert {f.name for f in keys[0]} <= set(params)

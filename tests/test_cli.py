@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import os
 import re
 import shutil
@@ -69,10 +70,12 @@ def quickstart_run(tmp_path_factory):
     (folder / "data").mkdir()
     shutil.copy(QUICKSTART, folder / "quickstart.yaml")
     shutil.copy(DATA / "yeast5.csv", folder / "data" / "yeast5.csv")
-    with contextlib.chdir(tmp_path_factory.mktemp("elsewhere")):
+    output = io.StringIO()
+    with contextlib.chdir(tmp_path_factory.mktemp("elsewhere")), contextlib.redirect_stdout(output):
         code = main(
             ["run", str(folder / "quickstart.yaml"), "--set", "search.n_trials=8", "--set", "search.timeout=null"]
         )
+    (folder / "run-output.txt").write_text(output.getvalue())
     return folder, code
 
 
@@ -133,7 +136,8 @@ def test_report_writes_one_self_contained_html_file(quickstart_run, tmp_path, ca
     assert main(["report", str(folder / "quickstart.yaml"), "--out", str(out)]) == 0
     assert str(out) in capsys.readouterr().out
     text = out.read_text()
-    for section in ("Answer", "Plots", "Leaderboard", "Data", "Settings", "Timings"):
+    sections = ("Answer", "Did treating the imbalance help?", "Plots", "Leaderboard", "Data", "Settings", "Timings")
+    for section in sections:
         assert f">{section}</h2>" in text, section
     # Nothing outside the file: every src/href is inline data or a link within the page.
     references = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']*)', text)
@@ -149,6 +153,23 @@ def test_report_writes_one_self_contained_html_file(quickstart_run, tmp_path, ca
     for image in embedded:
         with Image.open(io.BytesIO(base64.b64decode(image))) as decoded:
             assert min(decoded.size) >= 200
+
+
+def test_every_search_says_whether_treating_the_imbalance_helped(quickstart_run, tmp_path):
+    """The do-nothing comparison reaches the run's output, the parent run and the model card."""
+    folder, _ = quickstart_run
+    output = (folder / "run-output.txt").read_text()
+    assert "answer against doing nothing (" in output and "corrected paired t-test" in output, output[-2000:]
+    parents, _ = _runs(f"sqlite:///{folder / 'mlflow.db'}", "yeast5-quick")
+    metrics = parents[0].data.metrics
+    for metric in ("pr_auc", "f1"):
+        assert {f"do_nothing_{metric}", f"gain_{metric}", f"gain_{metric}_p_value"} <= set(metrics)
+        assert metrics[f"gain_{metric}"] == pytest.approx(metrics[f"best_{metric}"] - metrics[f"do_nothing_{metric}"])
+        assert 0 <= metrics[f"gain_{metric}_p_value"] <= 1
+    assert "against doing nothing" in parents[0].data.tags["do_nothing"]
+    assert main(["export", str(folder / "quickstart.yaml"), "--out", str(tmp_path / "model")]) == 0
+    card = (tmp_path / "model" / "model_card.md").read_text()
+    assert "## Did treating the imbalance help?" in card and "| do nothing |" in card
 
 
 def test_the_search_reads_well_in_the_mlflow_ui(quickstart_run):

@@ -7,9 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.metrics import average_precision_score
 
 from strategy_search.combinations import incompatibilities
 from strategy_search.data import FeatureSchema, encode_target
+from strategy_search.estimators.anomaly import AnomalyDetectorClassifier
+from strategy_search.estimators.gmm import GaussianMixtureOverSampler
+from strategy_search.estimators.self_paced import BalanceCascadeClassifier, SelfPacedEnsembleClassifier
 from strategy_search.slots import all_slots, get_slot
 from strategy_search.space import SEARCHED_TYPES, builtin_space_names, load_space, settable_params
 from strategy_search.strategy import Strategy, build_pipeline
@@ -102,14 +106,15 @@ def _extreme_params(params: dict, end: str) -> dict:
     return chosen
 
 
+@pytest.mark.parametrize("space_name", builtin_space_names())
 @pytest.mark.parametrize("end", ["low", "high"])
-def test_default_space_ranges_build_and_fit_at_both_ends(end, small_numeric):
-    """Every component of the default space, at the low and at the high end of each of its
+def test_builtin_space_ranges_build_and_fit_at_both_ends(end, space_name, small_numeric):
+    """Every component of every built-in space, at the low and at the high end of each of its
     ranges, builds, fits (the adaptive sampler keeps neighbour counts within the fold) and
     saves in the safe model format."""
     X, y = small_numeric
     schema = FeatureSchema.infer(X)
-    space = load_space("default")
+    space = load_space(space_name)
     for slot, components in space.components.items():
         for key, params in components.items():
             model = key if slot == "model" else PARTNER
@@ -191,3 +196,64 @@ def test_an_installed_package_carries_its_search_spaces():
     folder = Path(str(_builtin_folder()))
     assert folder.parent == Path(strategy_search.__file__).parent
     assert {"default.yaml", "fast.yaml"} <= {p.name for p in folder.iterdir()}
+
+
+def test_gmm_draws_numeric_values_and_copies_categorical_codes_from_real_minority_rows():
+    rng = np.random.default_rng(0)
+    y = (rng.random(300) < 0.15).astype(int)
+    X = np.c_[rng.normal(size=(300, 3)) + 3 * y[:, None], rng.integers(0, 4, 300)].astype(float)
+    X[y == 1, 3] = rng.choice([1.0, 3.0], int(y.sum()))  # the minority uses codes 1 and 3 only
+    X_new, y_new = GaussianMixtureOverSampler(categorical_features=[3], random_state=0).fit_resample(X, y)
+    synthetic = X_new[len(X) :]
+    assert (y_new[len(X) :] == 1).all() and len(synthetic) == int((y == 0).sum() - y.sum())
+    assert set(np.unique(synthetic[:, 3])) <= {1.0, 3.0}  # never an interpolated or foreign code
+    assert not np.isin(synthetic[:, :3], X[:, :3]).any()  # drawn, not copied
+    assert np.allclose(synthetic[:, :3].mean(axis=0), X[y == 1, :3].mean(axis=0), atol=0.4)
+
+
+@pytest.mark.parametrize("ensemble", [SelfPacedEnsembleClassifier, BalanceCascadeClassifier])
+def test_under_sampling_ensembles_fit_balanced_members_and_rank_the_minority_first(ensemble):
+    rng = np.random.default_rng(0)
+    y = (rng.random(3000) < 0.04).astype(int)
+    X = rng.normal(size=(3000, 4)) + 1.2 * y[:, None]
+    model = ensemble(n_estimators=10, random_state=0).fit(X, y)
+    assert len(model.estimators_) == 10
+    proba = model.predict_proba(X)[:, 1]
+    # Members see balanced samples, so the minority's probability sits far above its 4 % share.
+    assert proba[y == 1].mean() > 0.5 > proba[y == 0].mean()
+    assert average_precision_score(y, proba) > 0.4
+    np.testing.assert_array_equal(ensemble(n_estimators=10, random_state=0).fit(X, y).predict_proba(X)[:, 1], proba)
+
+
+def test_an_anomaly_detector_learns_normal_rows_and_ranks_the_rare_class_as_anomalous():
+    rng = np.random.default_rng(0)
+    y = (rng.random(2000) < 0.03).astype(int)
+    X = rng.normal(size=(2000, 3))
+    X[y == 1] *= 4  # the rare class: far from the common one's cloud
+    for fit_on in ("majority", "all"):
+        model = AnomalyDetectorClassifier(fit_on=fit_on, random_state=0).fit(X, y)
+        assert average_precision_score(y, model.predict_proba(X)[:, 1]) > 0.5
+    # Fitted on a bounded sample of the majority rows.
+    bounded = AnomalyDetectorClassifier(max_rows=100, random_state=0).fit(X, y)
+    assert bounded.detector_.max_samples_ <= 100
+
+
+def test_anomaly_detectors_get_no_treatment_and_never_join_an_ensemble(yeast5):
+    import strategy_search
+
+    X, y = yeast5
+    space = {
+        "models": {
+            "isolation_forest": {"fit_on": {"type": "categorical", "choices": ["majority", "all"]}},
+            "lightgbm": {},
+        },
+        "resamplers": {"none": {}, "random_over": {}},
+        "weightings": {"none": {}, "balanced": {}},
+    }
+    assert incompatibilities({"model": "isolation_forest", "resampler": "random_over"}, has_categorical=False)
+    result = strategy_search.search(X, y, space=space, n_trials=10, n_jobs=1, seed=0, ensemble_size=8)
+    board = result.leaderboard
+    detectors = board[board["model"] == "isolation_forest"]
+    assert len(detectors) and (detectors["resampler"] == "none").all() and (detectors["weighting"] == "none").all()
+    if result.ensemble is not None:
+        assert not set(result.ensemble.trials) & set(detectors["trial"])

@@ -259,6 +259,9 @@ def test_a_multiclass_search_runs_from_config_to_mlflow(multiclass_run):
     assert {"best_pr_auc", "best_f1", "best_pr_auc/class_tableware", "best_f1/class_tableware"} <= set(
         parent.data.metrics
     )
+    # Doing nothing, multi-class: the most probable class, against the answer's macro scores.
+    assert {"do_nothing_pr_auc", "gain_f1", "gain_f1_p_value"} <= set(parent.data.metrics)
+    assert "untuned threshold" in parent.data.tags["do_nothing"]
     complete = [c for c in children if c.data.tags.get("state") == "COMPLETE"]
     assert complete
     for child in complete:

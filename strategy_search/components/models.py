@@ -8,22 +8,35 @@ from typing import Any
 
 from imblearn.ensemble import BalancedRandomForestClassifier, EasyEnsembleClassifier, RUSBoostClassifier
 from lightgbm import LGBMClassifier, LGBMRegressor
-from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    HistGradientBoostingClassifier,
+    IsolationForest,
+    RandomForestClassifier,
+)
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import LocalOutlierFactor
+from sklearn.svm import OneClassSVM
+from sklearn.tree import DecisionTreeClassifier
 from xgboost import XGBClassifier, XGBRegressor
 
-from strategy_search.components.registry import BINARY_ONLY, BuildContext, Component, Registry
+from strategy_search.components.registry import BINARY_ONLY, QUADRATIC_IN_ROWS, BuildContext, Component, Registry
+from strategy_search.estimators.anomaly import AnomalyDetectorClassifier
+from strategy_search.estimators.self_paced import BalanceCascadeClassifier, SelfPacedEnsembleClassifier
 
 MODELS: Registry[Any] = Registry(
     "model",
     tags={
         **BINARY_ONLY,
+        **QUADRATIC_IN_ROWS,
         "supports_sample_weight": "fit accepts sample_weight, so class weightings can be used",
         "handles_nan": "fits on NaN, so imputation may be skipped (if the resampler allows)",
         "needs_one_hot": "categorical codes are one-hot encoded for it (linear models)",
         "balances_itself": "the slots it balances classes in itself (each bootstrap is balanced), "
         "so only their do-nothing choice is offered",
         "margin_factory": "builds the boosting regressor that custom objectives (focal loss) train",
+        "anomaly_detector": "an outlier detector fitted on the rows as they are (the minority class is the "
+        "anomaly): no resampler, weighting or custom loss, and never averaged with classifiers in an ensemble",
     },
 )
 
@@ -102,6 +115,41 @@ _ENTRIES = [
         "AdaBoost with random undersampling at each round.",
         # Its stumps, fitted on a balanced sample, predict two classes at most: on a multi-class
         # table where one class dominates their error exceeds SAMME's 1 - 1/K and the fit fails.
+        {"balances_itself": ("resampler", "weighting"), "binary_only": True},
+    ),
+    Component(
+        "self_paced_ensemble",
+        lambda c: SelfPacedEnsembleClassifier(DecisionTreeClassifier(), random_state=c.random_state),
+        "Self-paced ensemble (Liu et al. 2020): trees on balanced samples that favour the majority rows the "
+        "ensemble finds hard, less so as it grows.",
+        {"balances_itself": ("resampler", "weighting"), "binary_only": True},
+    ),
+    Component(
+        "isolation_forest",
+        lambda c: AnomalyDetectorClassifier(IsolationForest(), random_state=c.random_state),
+        "Isolation forest fitted on the majority rows (or all rows): the minority as the anomaly.",
+        {"anomaly_detector": True, "binary_only": True},
+    ),
+    Component(
+        "local_outlier_factor",
+        lambda c: AnomalyDetectorClassifier(
+            LocalOutlierFactor(novelty=True), max_rows=10_000, random_state=c.random_state
+        ),
+        "Local outlier factor (novelty mode) on at most 10,000 majority rows (or all rows).",
+        {"anomaly_detector": True, "binary_only": True, "needs_one_hot": True},
+    ),
+    Component(
+        "one_class_svm",
+        lambda c: AnomalyDetectorClassifier(OneClassSVM(), max_rows=5_000, random_state=c.random_state),
+        "One-class SVM (RBF kernel) on at most 5,000 majority rows (or all rows): a kernel SVM's cost grows "
+        "with the square of its rows, so the sample bounds it.",
+        {"anomaly_detector": True, "binary_only": True, "needs_one_hot": True},
+    ),
+    Component(
+        "balance_cascade",
+        lambda c: BalanceCascadeClassifier(DecisionTreeClassifier(), random_state=c.random_state),
+        "Balance cascade (Liu, Wu and Zhou 2009): trees on balanced samples from a majority pool that drops "
+        "the rows each tree found easiest.",
         {"balances_itself": ("resampler", "weighting"), "binary_only": True},
     ),
 ]

@@ -18,6 +18,11 @@ T = TypeVar("T")
 
 # The tag every kind of component may carry; combinations.py reads it.
 BINARY_ONLY = {"binary_only": "works on two-class targets only; never offered for a multi-class target"}
+# A tag every kind of component may carry: how its cost grows (combinations.py reads it).
+QUADRATIC_IN_ROWS = {
+    "quadratic_in_rows": "its cost grows with the square of the training rows (pairwise distances, a kernel "
+    "SVM); left out when the folds train on more rows than the search's expensive_row_limit"
+}
 
 
 @dataclass(frozen=True)

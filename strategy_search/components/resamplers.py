@@ -18,13 +18,15 @@ from imblearn.over_sampling import (
 from imblearn.under_sampling import EditedNearestNeighbours, NearMiss, RandomUnderSampler, TomekLinks
 from sklearn.cluster import MiniBatchKMeans
 
-from strategy_search.components.registry import BINARY_ONLY, BuildContext, Component, Registry
+from strategy_search.components.registry import BINARY_ONLY, QUADRATIC_IN_ROWS, BuildContext, Component, Registry
+from strategy_search.estimators.gmm import GaussianMixtureOverSampler
 from strategy_search.estimators.noise import GaussianNoiseOverSampler
 
 RESAMPLERS: Registry[Any] = Registry(
     "resampler",
     tags={
         **BINARY_ONLY,
+        **QUADRATIC_IN_ROWS,
         # smote, smote_enn and smote_tomek switch to SMOTE-NC / SMOTE-N instead and stay available.
         "numeric_only": "interpolates between rows, so categorical codes would be corrupted; not "
         "offered when the data has categorical columns",
@@ -71,7 +73,7 @@ _ENTRIES = [
         "svm_smote",
         lambda c: SVMSMOTE(random_state=c.random_state),
         "SMOTE guided by an SVM's support vectors.",
-        {"numeric_only": True},
+        {"numeric_only": True, "quadratic_in_rows": True},
     ),
     Component(
         "adasyn",
@@ -94,17 +96,26 @@ _ENTRIES = [
         {},
     ),
     Component(
+        "gmm",
+        lambda c: GaussianMixtureOverSampler(
+            categorical_features=list(c.categorical_indices) or None, random_state=c.random_state
+        ),
+        "New minority rows drawn from a Gaussian mixture fitted to the minority rows of the training part "
+        "(categorical values copied from real rows of the same mixture component).",
+        {},
+    ),
+    Component(
         "random_under",
         lambda c: RandomUnderSampler(random_state=c.random_state),
         "Drop random majority rows.",
         {"handles_nan": True},
     ),
-    Component("tomek", lambda c: TomekLinks(), "Remove majority rows of Tomek links.", {}),
+    Component("tomek", lambda c: TomekLinks(), "Remove majority rows of Tomek links.", {"quadratic_in_rows": True}),
     Component(
         "enn",
         lambda c: EditedNearestNeighbours(),
         "Edited nearest neighbours: remove majority rows misclassified by their neighbours.",
-        {},
+        {"quadratic_in_rows": True},
     ),
     Component(
         "near_miss",
@@ -116,13 +127,13 @@ _ENTRIES = [
         "smote_enn",
         lambda c: SMOTEENN(smote=_smote_for(c), enn=EditedNearestNeighbours(), random_state=c.random_state),
         "SMOTE then ENN cleaning.",
-        {},
+        {"quadratic_in_rows": True},
     ),
     Component(
         "smote_tomek",
         lambda c: SMOTETomek(smote=_smote_for(c), tomek=TomekLinks(), random_state=c.random_state),
         "SMOTE then Tomek-link cleaning.",
-        {},
+        {"quadratic_in_rows": True},
     ),
 ]
 
