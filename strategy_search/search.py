@@ -1104,7 +1104,10 @@ def work_on_study(
     )
     if fidelities.active:
         study.pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=ETA)
-    stopper, guard, fail_fast = StopAtBudget(budget), _BudgetGuard(deadline), _FailFast()
+    # With fidelities a trial starts cheap and each rung checks the time for the next
+    # (_Objective._time_for): a complete trial's duration says nothing about the next one's start.
+    guard = _BudgetGuard(None if fidelities.active else deadline)
+    stopper, fail_fast = StopAtBudget(budget), _FailFast()
     with shared_table(data.X, share=runner.n_jobs > 1) as table:
         objective = _Objective(
             data,
