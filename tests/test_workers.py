@@ -32,17 +32,28 @@ pytestmark = pytest.mark.skipif(
     server_binaries() is None, reason="PostgreSQL server binaries missing (.ci/run installs Debian's postgresql)"
 )
 
-# Runs the CLI with the first fit of the process blocked forever; once two trials beat in the
-# database (this worker is the only one yet: its first trial, and the next one, asked for while
-# the first fits), it writes its process id to a file: the test then knows for certain that
-# this worker is in the middle of two beating trials.
+# Runs the CLI with the first fit of the process blocked forever; once two trials have been
+# started in full (this worker is the only one yet: its first trial, and the next one, asked for
+# while the first fits: each with all its parameters suggested) and both beat in the database,
+# it writes its process id to a file: the test then knows for certain that this worker is in the
+# middle of two beating trials whose strategies are stored.
 HOLD_FIRST_FIT = """
-import os, sys, time
+import os, sys, threading, time
 from pathlib import Path
 import sqlalchemy as sa
 import strategy_search.scoring as scoring
+import strategy_search.trial_loop as trial_loop
 signal_file, storage = Path(sys.argv.pop(1)), sys.argv.pop(1)
+started, start = threading.Semaphore(0), trial_loop._start
+def counted_start(*args, **kwargs):
+    try:
+        return start(*args, **kwargs)
+    finally:
+        started.release()
+trial_loop._start = counted_start
 def held(task):
+    for _ in range(2):
+        started.acquire()
     engine = sa.create_engine(storage)
     while True:
         with engine.connect() as connection:
