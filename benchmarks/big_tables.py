@@ -11,7 +11,9 @@ fit it (``SearchResult.best_pipeline()``).
 Peak memory is the largest sum of the resident set sizes (RSS) of this process and all its
 child processes (the worker processes), sampled every 0.2 s by a thread; pages the workers
 share through the memory-mapped table count once per process, so the sum overstates what the
-machine used.
+machine used. The same samples also sum the proportional set sizes (PSS, from
+``/proc/<pid>/smaps_rollup``: a page shared by n processes counts 1/n in each), which is what
+the processes together hold; the 4 GB target is judged on the RSS sum all the same.
 
     .venv/bin/python benchmarks/big_tables.py --rows 1000000 --budget 600
     .venv/bin/python benchmarks/big_tables.py --rows 100000 --budget 300 --fidelity off
@@ -59,10 +61,10 @@ TARGETS = (
 
 
 class PeakMemory:
-    """The largest RSS sum of this process and its descendants, sampled on a thread."""
+    """The largest RSS (and PSS) sum of this process and its descendants, sampled on a thread."""
 
     def __init__(self, interval: float = 0.2):
-        self.interval, self.peak, self.peak_main = interval, 0, 0
+        self.interval, self.peak, self.peak_main, self.peak_pss = interval, 0, 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -77,15 +79,24 @@ class PeakMemory:
     def _run(self) -> None:
         me = psutil.Process()
         while not self._stop.is_set():
-            total = 0
+            total = proportional = 0
             for process in [me, *me.children(recursive=True)]:
                 try:
                     total += process.memory_info().rss
-                except psutil.Error:
+                    proportional += _pss(process.pid)
+                except (psutil.Error, OSError):
                     continue  # a worker that just ended
             self.peak = max(self.peak, total)
+            self.peak_pss = max(self.peak_pss, proportional)
             self.peak_main = max(self.peak_main, me.memory_info().rss)
             self._stop.wait(self.interval)
+
+
+def _pss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def _lightgbm_default(X_tr: pd.DataFrame, y_tr: pd.Series, X_te: pd.DataFrame) -> np.ndarray:
@@ -116,7 +127,7 @@ def run(rows: int, budget: float, fidelity: str, seed: int) -> dict[str, Any]:
     generated = time.perf_counter() - clock
     X, y = table.drop(columns="target"), table["target"]
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed)
-    del table
+    del table, X, y  # a user's process would hold its training and test rows, not a third copy
     with PeakMemory() as memory:
         started = time.perf_counter()
         result = strategy_search.search(X_tr, y_tr, timeout=budget, n_jobs=2, seed=seed, fidelity=fidelity)
@@ -146,6 +157,7 @@ def run(rows: int, budget: float, fidelity: str, seed: int) -> dict[str, Any]:
         "peak_rss_gb_search": round(peak_search / 1e9, 2),
         "peak_rss_gb_main_search": round(peak_search_main / 1e9, 2),
         "peak_rss_gb_with_answer_fit": round(memory.peak / 1e9, 2),
+        "peak_pss_gb_with_answer_fit": round(memory.peak_pss / 1e9, 2),
         "trials": _fidelity_counts(result),
         "left_out": sorted(result.left_out),
         "answer": result.best_strategy.describe(),

@@ -67,6 +67,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "strategy_search.estimators.noise.GaussianNoiseOverSampler",
     "strategy_search.estimators.self_paced.BalanceCascadeClassifier",
     "strategy_search.estimators.self_paced.SelfPacedEnsembleClassifier",
+    "strategy_search.estimators.smote_nc.ChunkedSMOTENC",
     "strategy_search.estimators.thresholded.ClassWeightedClassifier",
     "strategy_search.estimators.thresholded.ThresholdedClassifier",
     "strategy_search.estimators.weighting.BalancedWeighting",

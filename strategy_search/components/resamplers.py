@@ -9,7 +9,6 @@ from imblearn.over_sampling import (
     ADASYN,
     SMOTE,
     SMOTEN,
-    SMOTENC,
     SVMSMOTE,
     BorderlineSMOTE,
     KMeansSMOTE,
@@ -21,6 +20,7 @@ from sklearn.cluster import MiniBatchKMeans
 from strategy_search.components.registry import BINARY_ONLY, QUADRATIC_IN_ROWS, BuildContext, Component, Registry
 from strategy_search.estimators.gmm import GaussianMixtureOverSampler
 from strategy_search.estimators.noise import GaussianNoiseOverSampler
+from strategy_search.estimators.smote_nc import ChunkedSMOTENC
 
 RESAMPLERS: Registry[Any] = Registry(
     "resampler",
@@ -40,7 +40,7 @@ def _smote_for(context: BuildContext) -> Any:
     if context.all_categorical:
         return SMOTEN(random_state=context.random_state)
     if context.has_categorical:
-        return SMOTENC(categorical_features=list(context.categorical_indices), random_state=context.random_state)
+        return ChunkedSMOTENC(categorical_features=list(context.categorical_indices), random_state=context.random_state)
     return SMOTE(random_state=context.random_state)
 
 

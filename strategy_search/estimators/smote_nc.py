@@ -1,0 +1,73 @@
+"""SMOTE-NC in bounded memory.
+
+imbalanced-learn's SMOTE-NC picks each new row's categories by a vote of its neighbours, which
+it counts on one dense array of (new rows x neighbours x one-hot columns): on a fold of 533,000
+rows with 0.2 % positives and a few hundred category levels that array alone is 7.6 GB. This
+subclass counts the same votes a bounded chunk of new rows at a time and writes the winning
+levels straight into a sparse one-hot block, so the memory it needs no longer grows with the
+product of rows, neighbours and levels. The rows it makes follow the same rule.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+from imblearn.over_sampling import SMOTENC
+from imblearn.over_sampling._smote.base import BaseSMOTE
+from scipy import sparse
+from sklearn.utils import check_random_state
+
+# The most bytes one chunk's neighbour votes take.
+CHUNK_BYTES = 64 * 2**20
+
+
+class ChunkedSMOTENC(SMOTENC):
+    """:class:`imblearn.over_sampling.SMOTENC` with the same parameters and the same
+    generation rule, whose categorical vote runs in chunks of at most ``CHUNK_BYTES``."""
+
+    def _generate_samples(
+        self, X: Any, nn_data: Any, nn_num: Any, rows: Any, cols: Any, steps: Any, y_type: Any, y: Any = None
+    ) -> Any:
+        rng = check_random_state(self.random_state)
+        # The continuous columns are interpolated as plain SMOTE does.
+        interpolated = BaseSMOTE._generate_samples(self, X, nn_data, nn_num, rows, cols, steps)
+        neighbours = nn_data.toarray() if sparse.issparse(nn_data) else np.array(nn_data)
+        n_continuous = self.continuous_features_.size
+        if math.isclose(self.median_std_[y_type], 0):
+            # As upstream: a zero median spread leaves the one-hot block empty; vote on the codes.
+            neighbours[:, n_continuous:] = self._X_categorical_minority_encoded
+        sizes = [categories.size for categories in self.categorical_encoder_.categories_]
+        edges = n_continuous + np.concatenate([[0], np.cumsum(sizes)])
+        n_votes = nn_num.shape[1] * neighbours.shape[1] * neighbours.itemsize
+        chunk = max(1, CHUNK_BYTES // max(n_votes, 1))
+        new_rows, new_cols = [], []
+        for first in range(0, len(rows), chunk):
+            voters = neighbours[nn_num[rows[first : first + chunk]]]
+            for start, end in itertools.pairwise(edges):
+                winners, levels = _vote(voters[:, :, start:end], rng)
+                new_rows.append(first + winners)
+                new_cols.append(start - n_continuous + levels)
+        one_hot = sparse.csr_matrix(
+            (
+                np.ones(sum(len(r) for r in new_rows), dtype=interpolated.dtype),
+                (np.concatenate(new_rows), np.concatenate(new_cols)),
+            ),
+            shape=(len(rows), int(edges[-1] - n_continuous)),
+        )
+        continuous = interpolated[:, :n_continuous]
+        if sparse.issparse(interpolated):
+            return sparse.hstack([continuous, one_hot], format=interpolated.format, dtype=interpolated.dtype)
+        return np.hstack([continuous, one_hot.toarray()])
+
+
+def _vote(voters: Any, rng: np.random.RandomState) -> tuple[Any, Any]:
+    """Each new row's most frequent level among its neighbours (ties broken at random), as
+    (row, level) pairs."""
+    counts = voters.sum(axis=1)
+    is_max = np.isclose(counts, counts.max(axis=1, keepdims=True))
+    candidates = rng.permutation(np.argwhere(is_max))
+    winners, first_seen = np.unique(candidates[:, 0], return_index=True)
+    return winners, candidates[first_seen, 1]
