@@ -35,6 +35,8 @@ goes on; means skip NaN and the tables count the failed folds.
     .venv/bin/python benchmarks/compare.py --quick --budget 3 --datasets glass4 --repeats 1 --no-flaml --no-autogluon
     .venv/bin/python benchmarks/compare.py --report-only benchmarks/results/compare.csv   # report from saved rows
     .venv/bin/python benchmarks/compare.py --reuse-others OLD.csv   # rerun the engine only, peers from OLD.csv
+    .venv/bin/python benchmarks/compare.py --quick --space deep --reuse-others benchmarks/results/compare-quick.csv \
+        --out benchmarks/results/compare-quick-deep.md                # the engine on another search space
 """
 
 from __future__ import annotations
@@ -200,11 +202,11 @@ def run_peer(name: str, steps: Callable[[], list], X_tr, y_tr, X_te, y_te) -> li
 
 
 # -- the engine and FLAML ---------------------------------------------------------------------
-def run_engine(X_tr, y_tr, X_te, y_te, *, budget: float) -> Row:
+def run_engine(X_tr, y_tr, X_te, y_te, *, budget: float, space: str = "default") -> Row:
     row = Row(ENGINE)
     started = time.perf_counter()
     try:
-        result = strategy_search.search(X_tr, y_tr, timeout=budget, seed=SEED, n_jobs=2)
+        result = strategy_search.search(X_tr, y_tr, space=space, timeout=budget, seed=SEED, n_jobs=2)
         searched = time.perf_counter() - started
         model = result.best_pipeline()
         row.pr_auc = pr_auc(y_te, model.predict_proba(X_te)[:, 1])
@@ -375,7 +377,7 @@ def run_dataset(
     for repeat, fold, tr, te in outer_folds(y, args.repeats)[: args.max_folds]:
         X_tr, X_te = X.iloc[tr].reset_index(drop=True), X.iloc[te].reset_index(drop=True)
         y_tr, y_te = y[tr], y[te]
-        fold_rows = [run_engine(X_tr, y_tr, X_te, y_te, budget=args.budget)]
+        fold_rows = [run_engine(X_tr, y_tr, X_te, y_te, budget=args.budget, space=args.space)]
         if args.reuse_others is not None:
             fold_rows += reused_rows(args.reuse_others, name, repeat, fold)
         else:
@@ -646,7 +648,8 @@ def report(
         *machine_lines(),
         "",
         (
-            f"Budget: {args.budget:g} s per outer fold for the engine (`search(timeout=...)`, n_jobs=2), FLAML "
+            f"Budget: {args.budget:g} s per outer fold for the engine (`search(timeout=...)`, n_jobs=2, search "
+            f"space `{getattr(args, 'space', 'default')}`), FLAML "
             "(`time_budget`, n_jobs=2) and AutoGluon (`time_limit`, num_cpus=2, `best_quality`, "
             "`eval_metric='average_precision'`, dynamic stacking off, F1 threshold calibrated on its own validation "
             f"data); fixed peers single-threaded. Outer CV: 5 folds x {args.repeats} repeat(s), "
@@ -700,6 +703,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=AUTOGLUON_PYTHON,
         help="the Python of AutoGluon's own environment (default .venv-autogluon/bin/python)",
     )
+    parser.add_argument("--space", default="default", help="the engine's search space (a built-in name or a YAML)")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--max-folds", type=int, default=None, help="only the first N outer folds (smoke tests)")
     parser.add_argument("--report-only", type=Path, default=None, help="rewrite the report from this per-fold CSV")

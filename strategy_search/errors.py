@@ -109,3 +109,14 @@ class NoCompletedTrial(StrategySearchError, RuntimeError):
     """A search has no completed trial to answer with."""
 
     exit_code = 1
+
+
+class MissingExtraError(StrategySearchError, ImportError):
+    """A component needs an optional install extra that is not installed."""
+
+    def __init__(self, extra: str, library: str):
+        self.extra = extra
+        super().__init__(
+            f"{library} is not installed; it comes with the optional {extra!r} extra: "
+            f"pip install 'strategy-search[{extra}]' (the README's Install section says how to get a CPU-only build)."
+        )

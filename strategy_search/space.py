@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 
 from strategy_search.combinations import allowed, conflicts
-from strategy_search.components.registry import BuildContext
+from strategy_search.components.registry import BuildContext, missing_extra
 from strategy_search.errors import SpaceError, StrategyError
 from strategy_search.slots import MODEL, Slot, all_slots, get_slot, slot_names
 from strategy_search.strategy import Strategy
@@ -345,6 +345,11 @@ def _component_errors(components: Mapping[str, Mapping[str, Mapping[str, Any]]])
             path = f"{slot.section}.{key}"
             if key not in slot.registry:
                 errors.append((path, f"unknown {slot.name} {key!r}; registered: {', '.join(slot.registry.keys())}"))
+                continue
+            extra = slot.component(key).tag("needs_extra", None)
+            missing = missing_extra(extra) if extra else None
+            if missing is not None:
+                errors.append((path, str(missing)))
                 continue
             valid = settable_params(slot.name, key)
             for param in params:

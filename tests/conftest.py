@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-DATA = Path(__file__).resolve().parent.parent / "experiments" / "data"
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "experiments" / "data"
 
 
 def load_keel(name: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -41,3 +43,41 @@ def small_mixed(small_numeric) -> tuple[pd.DataFrame, pd.Series]:
     )
     X.loc[3, "colour"] = None
     return X, y
+
+
+def extras_needed(yaml_path: Path) -> set[str]:
+    """The optional extras a shipped space (or config, through its space) needs."""
+    import yaml
+
+    from strategy_search.slots import all_slots
+
+    data = yaml.safe_load(yaml_path.read_text()) or {}
+    space = (data.get("search") or {}).get("space") if "search" in data else None
+    if isinstance(space, str) and not space.endswith((".yaml", ".yml")):
+        data = yaml.safe_load((ROOT / "search_spaces" / f"{space}.yaml").read_text()) or {}
+    needed = set()
+    for slot in all_slots():
+        for key in data.get(slot.section) or {}:
+            if key in slot.registry:
+                extra = slot.component(key).tag("needs_extra", None)
+                needed |= {extra} if extra else set()
+    return needed
+
+
+def without_extra(extra: str) -> str | None:
+    """Why tests of ``extra``'s components are skipped here; None when it is installed."""
+    from strategy_search.components.registry import missing_extra
+
+    missing = missing_extra(extra)
+    return None if missing is None else f"the optional {extra!r} extra is not installed ({missing})"
+
+
+def skip_without_extras(extras: set[str] | list[str]) -> list[pytest.MarkDecorator]:
+    """Marks that skip a test, with the reason, where one of ``extras`` is not installed."""
+    reasons = [r for r in map(without_extra, sorted(extras)) if r]
+    return [pytest.mark.skip(reason="; ".join(reasons))] if reasons else []
+
+
+def yaml_params(paths: list[Path]) -> list[Any]:
+    """``paths`` as test parameters, each skipped where an extra it needs is missing."""
+    return [pytest.param(p, id=p.name, marks=skip_without_extras(extras_needed(p))) for p in paths]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT, extras_needed, skip_without_extras
 from sklearn.metrics import average_precision_score
 
 from strategy_search.combinations import incompatibilities
@@ -25,7 +26,15 @@ PARTNER = "lightgbm"
 def _cases():
     for slot in all_slots():
         for component in slot.registry:
-            yield pytest.param(slot.name, component.key, id=f"{slot.name}-{component.key}")
+            extra = component.tag("needs_extra", None)
+            marks = skip_without_extras([extra] if extra else [])
+            yield pytest.param(slot.name, component.key, id=f"{slot.name}-{component.key}", marks=marks)
+
+
+def _spaces():
+    for name in builtin_space_names():
+        marks = skip_without_extras(extras_needed(ROOT / "search_spaces" / f"{name}.yaml"))
+        yield pytest.param(name, id=name, marks=marks)
 
 
 def _strategy(slot: str, key: str, **params) -> Strategy:
@@ -85,7 +94,7 @@ def test_all_categorical_data_uses_smoten(small_mixed):
     _assert_saves_in_the_safe_format(pipeline)
 
 
-@pytest.mark.parametrize("space_name", builtin_space_names())
+@pytest.mark.parametrize("space_name", list(_spaces()))
 def test_every_space_parameter_is_a_real_parameter(space_name):
     space = load_space(space_name)
     for slot, components in space.components.items():
@@ -106,7 +115,7 @@ def _extreme_params(params: dict, end: str) -> dict:
     return chosen
 
 
-@pytest.mark.parametrize("space_name", builtin_space_names())
+@pytest.mark.parametrize("space_name", list(_spaces()))
 @pytest.mark.parametrize("end", ["low", "high"])
 def test_builtin_space_ranges_build_and_fit_at_both_ends(end, space_name, small_numeric):
     """Every component of every built-in space, at the low and at the high end of each of its

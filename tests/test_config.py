@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import yaml_params
 
 from strategy_search.config import ConfigError, load_config, load_table, validate_config
 from strategy_search.space import load_space
@@ -245,7 +246,7 @@ def _generated_fraud_table(folder: Path) -> None:
 GENERATED = {"fraud.yaml": _generated_fraud_table}
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", yaml_params(CONFIGS))
 def test_shipped_configs_validate(path: Path, tmp_path: Path):
     if path.name in GENERATED:
         GENERATED[path.name](tmp_path)
@@ -253,7 +254,7 @@ def test_shipped_configs_validate(path: Path, tmp_path: Path):
     assert validate_config(path) == []
 
 
-@pytest.mark.parametrize("path", SPACES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", yaml_params(SPACES))
 def test_shipped_spaces_load(path: Path):
     load_space(path)
 

@@ -3,6 +3,7 @@ imbalanced-learn's sampler checks: they behave like any estimator a user would p
 
 from __future__ import annotations
 
+from conftest import without_extra
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.utils.estimator_checks import parametrize_with_checks as parametrize_with_sampler_checks
 from lightgbm import LGBMRegressor
@@ -12,12 +13,14 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from strategy_search.estimators.adaptive import AdaptiveSampler
 from strategy_search.estimators.anomaly import AnomalyDetectorClassifier
+from strategy_search.estimators.cgan import ConditionalGANOverSampler
 from strategy_search.estimators.ensemble import AveragedClassifier
 from strategy_search.estimators.focal import FocalLossClassifier
 from strategy_search.estimators.gmm import GaussianMixtureOverSampler
 from strategy_search.estimators.noise import GaussianNoiseOverSampler
 from strategy_search.estimators.self_paced import BalanceCascadeClassifier, SelfPacedEnsembleClassifier
 from strategy_search.estimators.thresholded import ClassWeightedClassifier, ThresholdedClassifier
+from strategy_search.estimators.torch_mlp import TorchMLPClassifier
 from strategy_search.estimators.weighting import EffectiveNumberWeighting, WeightedClassifier
 
 # Tiny boosters: the checks fit on a handful of rows (LightGBM's defaults need more to bin).
@@ -29,6 +32,15 @@ def _expected_failures(estimator):
         reason = (
             "histogram bins and min_child_samples count rows, not weights, so a weight of 2 is not "
             "two copies of a row (LightGBM's own estimators are listed for this check too)"
+        )
+        return {
+            "check_sample_weight_equivalence_on_dense_data": reason,
+            "check_sample_weight_equivalence_on_sparse_data": reason,
+        }
+    if isinstance(estimator, TorchMLPClassifier):
+        reason = (
+            "mini-batches and the early-stopping split are drawn over rows, so a row of weight 2 is not "
+            "two copies of it (the loss itself is weighted exactly)"
         )
         return {
             "check_sample_weight_equivalence_on_dense_data": reason,
@@ -54,6 +66,7 @@ def _expected_failures(estimator):
         SelfPacedEnsembleClassifier(n_estimators=5, random_state=0),
         BalanceCascadeClassifier(n_estimators=5, random_state=0),
         AnomalyDetectorClassifier(IsolationForest(n_estimators=10), random_state=0),
+        *([] if without_extra("deep") else [TorchMLPClassifier(learning_rate=0.01, max_epochs=40, random_state=0)]),
     ],
     expected_failed_checks=_expected_failures,
 )
@@ -66,6 +79,7 @@ def test_estimator_passes_scikit_learn_checks(estimator, check):
         GaussianNoiseOverSampler(random_state=0),
         GaussianMixtureOverSampler(random_state=0),
         AdaptiveSampler(RandomOverSampler(random_state=0)),
+        *([] if without_extra("deep") else [ConditionalGANOverSampler(n_steps=20, random_state=0)]),
     ]
 )
 def test_sampler_passes_imbalanced_learn_checks(estimator, check):

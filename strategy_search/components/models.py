@@ -20,14 +20,23 @@ from sklearn.svm import OneClassSVM
 from sklearn.tree import DecisionTreeClassifier
 from xgboost import XGBClassifier, XGBRegressor
 
-from strategy_search.components.registry import BINARY_ONLY, QUADRATIC_IN_ROWS, BuildContext, Component, Registry
+from strategy_search.components.registry import (
+    BINARY_ONLY,
+    NEEDS_EXTRA,
+    QUADRATIC_IN_ROWS,
+    BuildContext,
+    Component,
+    Registry,
+)
 from strategy_search.estimators.anomaly import AnomalyDetectorClassifier
 from strategy_search.estimators.self_paced import BalanceCascadeClassifier, SelfPacedEnsembleClassifier
+from strategy_search.estimators.torch_mlp import TorchMLPClassifier
 
 MODELS: Registry[Any] = Registry(
     "model",
     tags={
         **BINARY_ONLY,
+        **NEEDS_EXTRA,
         **QUADRATIC_IN_ROWS,
         "supports_sample_weight": "fit accepts sample_weight, so class weightings can be used",
         "handles_nan": "fits on NaN, so imputation may be skipped (if the resampler allows)",
@@ -151,6 +160,13 @@ _ENTRIES = [
         "Balance cascade (Liu, Wu and Zhou 2009): trees on balanced samples from a majority pool that drops "
         "the rows each tree found easiest.",
         {"balances_itself": ("resampler", "weighting"), "binary_only": True},
+    ),
+    Component(
+        "torch_mlp",
+        lambda c: TorchMLPClassifier(random_state=c.random_state),
+        "PyTorch MLP (CPU) trained with focal, class-balanced or weighted cross-entropy loss, early stopping on "
+        "an inner split; saved and predicting as NumPy arrays.",
+        {"supports_sample_weight": True, "needs_one_hot": True, "needs_extra": "deep"},
     ),
 ]
 

@@ -7,12 +7,13 @@ search-space YAML.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
-from strategy_search.errors import UnknownComponentError
+from strategy_search.errors import MissingExtraError, UnknownComponentError
 
 T = TypeVar("T")
 
@@ -23,6 +24,29 @@ QUADRATIC_IN_ROWS = {
     "quadratic_in_rows": "its cost grows with the square of the training rows (pairwise distances, a kernel "
     "SVM); left out when the folds train on more rows than the search's expensive_row_limit"
 }
+
+# The optional install extras (pyproject's optional-dependencies), each as the module whose
+# presence says it is installed and the library's name for messages.
+EXTRAS: Mapping[str, tuple[str, str]] = MappingProxyType({"deep": ("torch", "PyTorch")})
+# A tag every kind of component may carry: the extra it needs (space.py refuses a space that
+# offers it where the extra is missing).
+NEEDS_EXTRA = {
+    "needs_extra": "the optional install extra it needs (pip install 'strategy-search[<extra>]'); a search "
+    "space offering it is refused, with how to install it, where that extra is missing"
+}
+
+
+def missing_extra(extra: str) -> MissingExtraError | None:
+    """The error to raise when ``extra`` is not installed; None when it is."""
+    module, library = EXTRAS[extra]
+    return MissingExtraError(extra, library) if importlib.util.find_spec(module) is None else None
+
+
+def require_extra(extra: str) -> None:
+    """Raise :class:`MissingExtraError` (how to install it) unless ``extra`` is installed."""
+    error = missing_extra(extra)
+    if error is not None:
+        raise error
 
 
 @dataclass(frozen=True)

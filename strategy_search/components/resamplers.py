@@ -17,7 +17,15 @@ from imblearn.over_sampling import (
 from imblearn.under_sampling import EditedNearestNeighbours, NearMiss, RandomUnderSampler, TomekLinks
 from sklearn.cluster import MiniBatchKMeans
 
-from strategy_search.components.registry import BINARY_ONLY, QUADRATIC_IN_ROWS, BuildContext, Component, Registry
+from strategy_search.components.registry import (
+    BINARY_ONLY,
+    NEEDS_EXTRA,
+    QUADRATIC_IN_ROWS,
+    BuildContext,
+    Component,
+    Registry,
+)
+from strategy_search.estimators.cgan import ConditionalGANOverSampler
 from strategy_search.estimators.gmm import GaussianMixtureOverSampler
 from strategy_search.estimators.noise import GaussianNoiseOverSampler
 from strategy_search.estimators.smote_nc import ChunkedSMOTENC
@@ -26,6 +34,7 @@ RESAMPLERS: Registry[Any] = Registry(
     "resampler",
     tags={
         **BINARY_ONLY,
+        **NEEDS_EXTRA,
         **QUADRATIC_IN_ROWS,
         # smote, smote_enn and smote_tomek switch to SMOTE-NC / SMOTE-N instead and stay available.
         "numeric_only": "interpolates between rows, so categorical codes would be corrupted; not "
@@ -103,6 +112,15 @@ _ENTRIES = [
         "New minority rows drawn from a Gaussian mixture fitted to the minority rows of the training part "
         "(categorical values copied from real rows of the same mixture component).",
         {},
+    ),
+    Component(
+        "cgan",
+        lambda c: ConditionalGANOverSampler(
+            categorical_features=list(c.categorical_indices) or None, random_state=c.random_state
+        ),
+        "New minority rows from a small conditional GAN (PyTorch) trained on the minority rows of the training "
+        "part, conditioned on the class and a real row's categorical values (which the new row keeps).",
+        {"needs_extra": "deep"},
     ),
     Component(
         "random_under",

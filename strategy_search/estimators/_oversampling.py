@@ -23,11 +23,20 @@ class ClassWiseOverSampler(BaseOverSampler):
         """Raise ValueError for a parameter out of range (fit's validation)."""
 
     def _new_rows(
-        self, rows: np.ndarray, n_new: int, continuous: np.ndarray, rng: np.random.RandomState, every_row: np.ndarray
+        self,
+        rows: np.ndarray,
+        n_new: int,
+        continuous: np.ndarray,
+        rng: np.random.RandomState,
+        every_row: np.ndarray,
+        label: Any,
     ) -> np.ndarray:
-        """``n_new`` rows like ``rows`` (one class); ``continuous`` marks the columns that are
-        not categorical; ``every_row`` is the whole input (for scales a small class lacks)."""
+        """``n_new`` rows like ``rows`` (class ``label``); ``continuous`` marks the columns
+        that are not categorical; ``every_row`` is the whole input (for scales a small class lacks)."""
         raise NotImplementedError
+
+    def _prepare(self, dense: np.ndarray, y: NDArray[Any], continuous: np.ndarray, rng: np.random.RandomState) -> None:
+        """Called once before any class's rows are made (a model of all classes to grow)."""
 
     def _fit_resample(self, X: Any, y: NDArray[Any], **params: Any) -> tuple[Any, NDArray[Any]]:
         self._check_params()
@@ -38,11 +47,14 @@ class ClassWiseOverSampler(BaseOverSampler):
             continuous[list(self.categorical_features)] = False
         # Float input keeps its precision; integer codes become floats (new values are not integers).
         dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.float64
+        self._prepare(dense, y, continuous, rng)
         new_rows, new_y = [], [y]
         for label, n_new in self.sampling_strategy_.items():
             if n_new == 0:
                 continue
-            new_rows.append(self._new_rows(dense[y == label], n_new, continuous, rng, dense).astype(dtype, copy=False))
+            new_rows.append(
+                self._new_rows(dense[y == label], n_new, continuous, rng, dense, label).astype(dtype, copy=False)
+            )
             new_y.append(np.full(n_new, label, dtype=y.dtype))
         if sparse.issparse(X):
             return sparse.vstack([X, *(sparse.csr_matrix(r) for r in new_rows)], format=X.format), np.concatenate(new_y)

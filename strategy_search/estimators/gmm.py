@@ -72,7 +72,13 @@ class GaussianMixtureOverSampler(ClassWiseOverSampler):
             raise ValueError(f"reg_covar must be >= 0; got {self.reg_covar!r}.")
 
     def _new_rows(
-        self, rows: np.ndarray, n_new: int, continuous: np.ndarray, rng: np.random.RandomState, every_row: np.ndarray
+        self,
+        rows: np.ndarray,
+        n_new: int,
+        continuous: np.ndarray,
+        rng: np.random.RandomState,
+        every_row: np.ndarray,
+        label: Any,
     ) -> np.ndarray:
         drawn = rows[rng.randint(0, len(rows), size=n_new)].copy()  # categorical columns, and the fallback
         values = rows[:, continuous]

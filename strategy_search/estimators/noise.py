@@ -56,7 +56,13 @@ class GaussianNoiseOverSampler(ClassWiseOverSampler):
             raise ValueError(f"noise_scale must be >= 0; got {self.noise_scale!r}.")
 
     def _new_rows(
-        self, rows: np.ndarray, n_new: int, continuous: np.ndarray, rng: np.random.RandomState, every_row: np.ndarray
+        self,
+        rows: np.ndarray,
+        n_new: int,
+        continuous: np.ndarray,
+        rng: np.random.RandomState,
+        every_row: np.ndarray,
+        label: Any,
     ) -> np.ndarray:
         global_std = np.nanstd(every_row, axis=0)
         std = np.nanstd(rows, axis=0) if len(rows) > 2 else global_std
