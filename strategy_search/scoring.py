@@ -24,7 +24,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, St
 
 from strategy_search.errors import DataError
 from strategy_search.parallel import Job, Stopped, TaskRunner
-from strategy_search.shared_table import Table, rows
+from strategy_search.shared_table import Table, give_back_freed_memory, rows
 from strategy_search.task import Decision, all_class_columns, class_scores, predict_classes
 from strategy_search.thresholds import (
     BEST_F1,
@@ -212,6 +212,12 @@ def _quiet_lightgbm() -> None:
 
 
 def run_fit(task: FitTask) -> FitResult:
+    result = _fit_and_score(task)
+    give_back_freed_memory()
+    return result
+
+
+def _fit_and_score(task: FitTask) -> FitResult:
     _quiet_lightgbm()
     with warnings.catch_warnings():
         # Convergence and feature-name chatter from hundreds of fits would drown the output.

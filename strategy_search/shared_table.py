@@ -12,12 +12,15 @@ fits take.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import joblib
 import pandas as pd
@@ -63,6 +66,27 @@ def shared(X: pd.DataFrame, *, share: bool) -> Iterator[Table]:
     try:
         path = folder / "X.joblib"
         joblib.dump(X, path)
+        give_back_freed_memory()  # what profiling and writing the table left, before the workers start
         yield TableRef(str(path), len(X))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@functools.cache
+def _libc() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # another C library (musl): nothing to trim
+        return None
+
+
+def give_back_freed_memory() -> None:
+    """Hand the memory a finished fit freed back to the operating system. glibc keeps freed
+    heap pages for reuse (and, after a large array is freed, serves arrays of that size from the
+    heap), so a worker process would otherwise hold its largest fit's memory for the rest of the
+    search, on top of whatever the other workers are fitting."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)

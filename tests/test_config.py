@@ -15,7 +15,7 @@ from strategy_search.space import load_space
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "experiments").glob("*.y*ml"))
-SPACES = sorted((ROOT / "search_spaces").glob("*.y*ml"))
+SPACES = sorted([*(ROOT / "search_spaces").glob("*.y*ml"), *(ROOT / "benchmarks" / "spaces").glob("*.y*ml")])
 
 
 def write_data(folder: Path, name: str = "table.csv", *, classes: int = 2) -> Path:

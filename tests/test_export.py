@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import skip_without_extras
 
 from strategy_search.export import (
     MODEL_CARD,
@@ -224,3 +225,30 @@ def test_an_export_without_a_recorded_checksum_is_refused(exported, tmp_path):
     (copy / STRATEGY_FILE).write_text(yaml.safe_dump(meta))
     with pytest.raises(UntrustedModelError, match="records no model checksum"):
         load_exported(copy)
+
+
+_FAMILIES = [
+    pytest.param(Strategy.of(model="isolation_forest", model_params={"fit_on": "all"}), id="anomaly-detector"),
+    pytest.param(Strategy.of(model="one_class_svm"), id="one-class-svm"),
+    pytest.param(Strategy.of(model="lightgbm", resampler="gmm", model_params={"n_estimators": 30}), id="gmm"),
+    pytest.param(Strategy.of(model="self_paced_ensemble", model_params={"n_estimators": 10}), id="self-paced"),
+    pytest.param(Strategy.of(model="balance_cascade", model_params={"n_estimators": 5}), id="cascade"),
+    pytest.param(
+        Strategy.of(
+            model="torch_mlp", resampler="cgan", model_params={"max_epochs": 10}, resampler_params={"n_steps": 30}
+        ),
+        id="deep",
+        marks=skip_without_extras(["deep"]),
+    ),
+]
+
+
+@pytest.mark.parametrize("strategy", _FAMILIES)
+def test_every_family_exports_in_the_safe_format_and_predicts_the_same_scores(strategy, small_yeast, tmp_path):
+    X, y = small_yeast
+    classifier = _export(X, y, strategy, tmp_path / "model")
+    table = predict_table(tmp_path / "model", X)
+    np.testing.assert_allclose(table["score"], classifier.predict_proba(X)[:, 1], rtol=0, atol=1e-9)
+    meta = yaml.safe_load((tmp_path / "model" / STRATEGY_FILE).read_text())
+    assert meta["model_file"]["path"].endswith(".skops")
+    assert not list((tmp_path / "model").rglob("*.pkl")) and not list((tmp_path / "model").rglob("*.pt"))

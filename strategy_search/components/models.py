@@ -4,6 +4,7 @@ separate worker processes, which scales better on small tables and keeps runs re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from imblearn.ensemble import BalancedRandomForestClassifier, EasyEnsembleClassifier, RUSBoostClassifier
@@ -57,6 +58,19 @@ def _lightgbm_kwargs(c: BuildContext) -> dict[str, Any]:
 
 def _xgboost_kwargs(c: BuildContext) -> dict[str, Any]:
     return {"random_state": c.random_state, "n_jobs": 1, "tree_method": "hist", "verbosity": 0}
+
+
+def _anomaly_detector(
+    key: str, detector: Callable[[], Any], max_rows: int, description: str, *, needs_one_hot: bool = False
+) -> Component[Any]:
+    """An outlier detector as a model: fitted on at most ``max_rows`` rows, never resampled,
+    weighted or averaged with classifiers (the ``anomaly_detector`` tag)."""
+    return Component(
+        key,
+        lambda c: AnomalyDetectorClassifier(detector(), max_rows=max_rows, random_state=c.random_state),
+        description,
+        {"anomaly_detector": True, "binary_only": True, "needs_one_hot": needs_one_hot},
+    )
 
 
 _ENTRIES = [
@@ -133,26 +147,26 @@ _ENTRIES = [
         "ensemble finds hard, less so as it grows.",
         {"balances_itself": ("resampler", "weighting"), "binary_only": True},
     ),
-    Component(
+    _anomaly_detector(
         "isolation_forest",
-        lambda c: AnomalyDetectorClassifier(IsolationForest(), random_state=c.random_state),
+        IsolationForest,
+        20_000,
         "Isolation forest fitted on the majority rows (or all rows): the minority as the anomaly.",
-        {"anomaly_detector": True, "binary_only": True},
     ),
-    Component(
+    _anomaly_detector(
         "local_outlier_factor",
-        lambda c: AnomalyDetectorClassifier(
-            LocalOutlierFactor(novelty=True), max_rows=10_000, random_state=c.random_state
-        ),
+        lambda: LocalOutlierFactor(novelty=True),
+        10_000,
         "Local outlier factor (novelty mode) on at most 10,000 majority rows (or all rows).",
-        {"anomaly_detector": True, "binary_only": True, "needs_one_hot": True},
+        needs_one_hot=True,
     ),
-    Component(
+    _anomaly_detector(
         "one_class_svm",
-        lambda c: AnomalyDetectorClassifier(OneClassSVM(), max_rows=5_000, random_state=c.random_state),
+        OneClassSVM,
+        5_000,
         "One-class SVM (RBF kernel) on at most 5,000 majority rows (or all rows): a kernel SVM's cost grows "
         "with the square of its rows, so the sample bounds it.",
-        {"anomaly_detector": True, "binary_only": True, "needs_one_hot": True},
+        needs_one_hot=True,
     ),
     Component(
         "balance_cascade",

@@ -4,14 +4,15 @@ they wrap (a pipeline reads DataFrames with text columns), and tags taken from t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 
 def checked_input(estimator: Any, X: Any, *, reset: bool) -> Any:
@@ -58,3 +59,57 @@ def inherit_input_tags(tags: Any, inner: Iterable[Any]) -> Any:
         tags.input_tags.allow_nan = all(t.input_tags.allow_nan for t in inner_tags)
         tags.input_tags.string = all(t.input_tags.string for t in inner_tags)
     return tags
+
+
+class MinorityScoringClassifier(ClassifierMixin, BaseEstimator):
+    """A two-class classifier that scores how likely each row is to be of the minority class.
+
+    Subclasses call :meth:`_binary_codes` in ``fit`` (it checks the target and records
+    ``classes_`` and ``minority_``) and give :meth:`_minority_score`; probabilities, their
+    column order and ``predict`` are built here once.
+    """
+
+    # Whether X may be sparse (one-hot encoded categories arrive sparse).
+    _accepts_sparse: ClassVar[bool] = False
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.sparse = self._accepts_sparse
+        return tags
+
+    def _checked(self, X: Any, y: Any = None, *, reset: bool) -> Any:
+        """``(X, y)`` checked for fitting (``reset``: y is required), else ``X`` for predicting."""
+        sparse = "csr" if self._accepts_sparse else False
+        if reset:
+            return validate_data(self, X, y, reset=True, accept_sparse=sparse)
+        return validate_data(self, X, reset=False, accept_sparse=sparse)
+
+    def _binary_codes(self, y: Any) -> NDArray[np.intp]:
+        """``y`` as codes 0/1 of ``classes_``; refuses a target that is not two classes."""
+        check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y", raise_unknown=True)
+        if y_type != "binary":
+            raise ValueError(f"Only binary classification is supported. The type of the target is {y_type}.")
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) != 2:
+            raise ValueError(f"Got 1 class ({self.classes_.tolist()}): {type(self).__name__} needs both classes.")
+        self.minority_ = int(np.argmin(np.bincount(codes)))
+        return codes
+
+    def _minority_score(self, X: Any) -> NDArray[np.float64]:
+        """Each row's probability-like score (in [0, 1]) of being of the minority class."""
+        raise NotImplementedError
+
+    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+        check_is_fitted(self)
+        X = self._checked(X, reset=False)
+        minority = self._minority_score(X)
+        proba = np.empty((X.shape[0], 2))
+        proba[:, self.minority_] = minority
+        proba[:, 1 - self.minority_] = 1.0 - minority
+        return proba
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

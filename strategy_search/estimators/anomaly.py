@@ -6,16 +6,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.ensemble import IsolationForest
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+
+from strategy_search.estimators._meta import MinorityScoringClassifier
 
 FIT_ON = ("majority", "all")
 
 
-class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
+class AnomalyDetectorClassifier(MinorityScoringClassifier):
     """Score rows by how anomalous ``detector`` finds them; the minority class is the anomaly.
 
     The detector is fitted on the majority rows (``fit_on="majority"``: it learns what normal
@@ -45,6 +45,7 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {}
+    _accepts_sparse = True  # one-hot encoded categories arrive sparse
 
     def __init__(
         self, detector: Any = None, *, fit_on: str = "majority", max_rows: int = 20_000, random_state: Any = None
@@ -54,27 +55,14 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
         self.max_rows = max_rows
         self.random_state = random_state
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        tags.input_tags.sparse = True  # one-hot encoded categories arrive sparse
-        return tags
-
     def fit(self, X: Any, y: Any) -> AnomalyDetectorClassifier:
-        X, y = validate_data(self, X, y, accept_sparse="csr")
-        check_classification_targets(y)
+        X, y = self._checked(X, y, reset=True)
         if self.fit_on not in FIT_ON:
             raise ValueError(f"fit_on must be one of {FIT_ON}; got {self.fit_on!r}.")
         if self.max_rows < 2:
             raise ValueError(f"max_rows must be >= 2; got {self.max_rows}.")
-        y_type = type_of_target(y, input_name="y", raise_unknown=True)
-        if y_type != "binary":
-            raise ValueError(f"Only binary classification is supported. The type of the target is {y_type}.")
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        if len(self.classes_) != 2:
-            raise ValueError(f"Got 1 class ({self.classes_.tolist()}): an anomaly detector needs both classes.")
+        codes = self._binary_codes(y)
         rng = check_random_state(self.random_state)
-        self.minority_ = int(np.argmin(np.bincount(codes)))
         rows = np.flatnonzero(codes != self.minority_) if self.fit_on == "majority" else np.arange(len(codes))
         if len(rows) > self.max_rows:
             rows = np.sort(rng.choice(rows, size=self.max_rows, replace=False))
@@ -87,15 +75,5 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
         self.scale_ = float(high - low) or float(np.std(reference)) or 1.0
         return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse="csr")
-        minority = expit((-self.detector_.decision_function(X) - self.centre_) / self.scale_)
-        proba = np.empty((len(X), 2))
-        proba[:, self.minority_] = minority
-        proba[:, 1 - self.minority_] = 1.0 - minority
-        return proba
-
-    def predict(self, X: Any) -> np.ndarray:
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+    def _minority_score(self, X: Any) -> np.ndarray:
+        return expit((-self.detector_.decision_function(X) - self.centre_) / self.scale_)

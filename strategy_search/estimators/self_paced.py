@@ -15,14 +15,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+
+from strategy_search.estimators._meta import MinorityScoringClassifier
 
 
-class _UnderSamplingEnsemble(ClassifierMixin, BaseEstimator):
+class _UnderSamplingEnsemble(MinorityScoringClassifier):
     """Members fitted on every minority row plus as many majority rows, chosen by
     :meth:`_fit_members`; probabilities are the members' average. Two classes only."""
 
@@ -31,23 +31,11 @@ class _UnderSamplingEnsemble(ClassifierMixin, BaseEstimator):
     n_estimators: int
     random_state: Any
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        return tags
-
     def fit(self, X: Any, y: Any) -> Any:
-        X, y = validate_data(self, X, y)
-        check_classification_targets(y)
+        X, y = self._checked(X, y, reset=True)
         self._check_params()
-        y_type = type_of_target(y, input_name="y", raise_unknown=True)
-        if y_type != "binary":
-            raise ValueError(f"Only binary classification is supported. The type of the target is {y_type}.")
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        if len(self.classes_) != 2:
-            raise ValueError(f"Got 1 class ({self.classes_.tolist()}): {type(self).__name__} needs both classes.")
+        codes = self._binary_codes(y)
         rng = check_random_state(self.random_state)
-        self.minority_ = int(np.argmin(np.bincount(codes)))
         self.estimators_: list[Any] = []
         self._fit_members(X, codes, rng)
         return self
@@ -67,18 +55,8 @@ class _UnderSamplingEnsemble(ClassifierMixin, BaseEstimator):
         self.estimators_.append(member)
         return member
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
-        minority = np.mean([_minority_probability(m, X) for m in self.estimators_], axis=0)
-        proba = np.empty((len(X), 2))
-        proba[:, self.minority_] = minority
-        proba[:, 1 - self.minority_] = 1.0 - minority
-        return proba
-
-    def predict(self, X: Any) -> np.ndarray:
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+    def _minority_score(self, X: Any) -> np.ndarray:
+        return np.mean([_minority_probability(m, X) for m in self.estimators_], axis=0)
 
 
 class SelfPacedEnsembleClassifier(_UnderSamplingEnsemble):
