@@ -28,7 +28,7 @@ from rich.table import Table
 
 from strategy_search.config import RunConfig, load_config, load_table, missing_store, read_table, validate_config
 from strategy_search.data import check_features, encode_classes, profile
-from strategy_search.errors import ConfigError, SearchFailed, StrategySearchError, UsageError
+from strategy_search.errors import ConfigError, SearchFailed, SpaceError, StrategySearchError, UsageError
 from strategy_search.masking import mask_secrets
 from strategy_search.model_folder import read_strategy_file
 from strategy_search.progress import ProgressCallback, failures_to, progress_bar, shown_metrics
@@ -649,7 +649,12 @@ def cmd_spaces(args: argparse.Namespace) -> int:
 
     out = _stdout_console()
     for name in builtin_space_names():
-        space = load_space(name)
+        try:
+            space = load_space(name)
+        except SpaceError as exc:  # a space of an extra that is not installed here
+            reasons = "; ".join(sorted({m for _, m in exc.errors}))
+            out.print(f"[bold]{name}[/]: not available: {escape(reasons)}")
+            continue
         sizes = ", ".join(f"{len(space.components[s.name])} {s.section}" for s in all_slots())
         out.print(f"[bold]{name}[/]: {space.description} ({sizes}; {len(space.portfolio)} portfolio strategies)")
     for slot in all_slots():

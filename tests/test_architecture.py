@@ -297,6 +297,7 @@ def _readme_layers() -> dict[str, int]:
     """Module -> row of the README's architecture table (``estimators/*`` covers a folder)."""
     text = (PACKAGE.parent / "README.md").read_text()
     section = text[text.index("## Architecture") :]
+    section = section[: section.find("\n## ", 1) if "\n## " in section[1:] else len(section)]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     layers: dict[str, int] = {}
     modules = set(_graph())

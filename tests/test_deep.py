@@ -45,6 +45,17 @@ def test_without_pytorch_the_deep_space_and_estimators_say_how_to_install_it(mon
     load_space("default")  # the core spaces need no extra
 
 
+def test_without_pytorch_spaces_still_lists_everything_and_says_what_deep_needs(monkeypatch, capsys):
+    monkeypatch.setattr(registry, "EXTRAS", {"deep": ("no_such_module_for_this_test", "PyTorch")})
+    assert main(["spaces"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "deep: not available: PyTorch is not installed" in out and "strategy-search[deep]" in out
+    assert "default:" in out and "torch_mlp" in out
+    assert main(["validate", str(DATA.parent / "deep.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "PyTorch is not installed" in err and "pip install 'strategy-search[deep]'" in err
+
+
 def test_pytorch_is_not_imported_by_the_package_nor_by_building_the_components():
     code = (
         "import sys, strategy_search, strategy_search.components.models, strategy_search.components.resamplers\n"
