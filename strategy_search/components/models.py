@@ -73,6 +73,17 @@ def _anomaly_detector(
     )
 
 
+def _under_sampling_ensemble(key: str, ensemble: Callable[..., Any], description: str) -> Component[Any]:
+    """A hardness-guided under-sampling ensemble of decision trees: it balances each member's
+    sample itself, so no resampler or weighting is offered with it; two classes only."""
+    return Component(
+        key,
+        lambda c: ensemble(DecisionTreeClassifier(), random_state=c.random_state),
+        description,
+        {"balances_itself": ("resampler", "weighting"), "binary_only": True},
+    )
+
+
 _ENTRIES = [
     Component(
         "logistic_regression",
@@ -140,12 +151,11 @@ _ENTRIES = [
         # table where one class dominates their error exceeds SAMME's 1 - 1/K and the fit fails.
         {"balances_itself": ("resampler", "weighting"), "binary_only": True},
     ),
-    Component(
+    _under_sampling_ensemble(
         "self_paced_ensemble",
-        lambda c: SelfPacedEnsembleClassifier(DecisionTreeClassifier(), random_state=c.random_state),
+        SelfPacedEnsembleClassifier,
         "Self-paced ensemble (Liu et al. 2020): trees on balanced samples that favour the majority rows the "
         "ensemble finds hard, less so as it grows.",
-        {"balances_itself": ("resampler", "weighting"), "binary_only": True},
     ),
     _anomaly_detector(
         "isolation_forest",
@@ -168,12 +178,11 @@ _ENTRIES = [
         "with the square of its rows, so the sample bounds it.",
         needs_one_hot=True,
     ),
-    Component(
+    _under_sampling_ensemble(
         "balance_cascade",
-        lambda c: BalanceCascadeClassifier(DecisionTreeClassifier(), random_state=c.random_state),
+        BalanceCascadeClassifier,
         "Balance cascade (Liu, Wu and Zhou 2009): trees on balanced samples from a majority pool that drops "
         "the rows each tree found easiest.",
-        {"balances_itself": ("resampler", "weighting"), "binary_only": True},
     ),
     Component(
         "torch_mlp",

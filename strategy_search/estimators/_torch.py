@@ -7,8 +7,6 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
 from strategy_search.components.registry import require_extra
 
 
@@ -18,13 +16,6 @@ def import_torch() -> Any:
     import torch
 
     return torch
-
-
-def seed_of(random_state: Any) -> int | None:
-    """An int seed (or None) from a scikit-learn ``random_state``."""
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(2**31 - 1))
-    return random_state
 
 
 @contextlib.contextmanager

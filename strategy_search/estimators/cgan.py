@@ -78,21 +78,23 @@ class ConditionalGANOverSampler(ClassWiseOverSampler):
         self.random_state = random_state
 
     def _fit_resample(self, X: Any, y: NDArray[Any], **params: Any) -> tuple[Any, NDArray[Any]]:
+        self._torch: Any = import_torch()
+        self._model: _Trained | None = None
         try:
-            return super()._fit_resample(X, y, **params)
+            with torch_threads(self._torch, self.n_jobs):
+                return super()._fit_resample(X, y, **params)
         finally:
-            self._model: _Trained | None = None  # PyTorch objects are never part of the fitted state
+            # PyTorch objects are never part of the fitted state.
+            self._torch, self._model = None, None
 
     def _prepare(self, dense: np.ndarray, y: NDArray[Any], continuous: np.ndarray, rng: np.random.RandomState) -> None:
         growing = [label for label, n_new in self.sampling_strategy_.items() if n_new > 0]
         rows = np.isin(y, growing)
-        self._model = None
         if not growing or not continuous.any() or rows.sum() < 2:
             return  # nothing to generate: new rows are copies of real ones
-        torch = import_torch()
-        with torch_threads(torch, self.n_jobs):
-            self._model = _Trained.fit(self, torch, dense[rows], y[rows], growing, continuous, rng)
-        self.generator_loss_, self.discriminator_loss_ = self._model.losses
+        trained = _Trained.fit(self, self._torch, dense[rows], y[rows], growing, continuous, rng)
+        self._model = trained
+        self.generator_loss_, self.discriminator_loss_ = trained.losses
 
     def _new_rows(
         self,
@@ -105,9 +107,7 @@ class ConditionalGANOverSampler(ClassWiseOverSampler):
     ) -> np.ndarray:
         new = rows[rng.randint(0, len(rows), size=n_new)].copy()  # categorical columns: real ones
         if self._model is not None:
-            torch = import_torch()
-            with torch_threads(torch, self.n_jobs):
-                new[:, continuous] = self._model.generate(torch, new, label, rng)
+            new[:, continuous] = self._model.generate(self._torch, new, label, rng)
         return new
 
 

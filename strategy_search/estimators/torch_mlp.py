@@ -16,11 +16,12 @@ from numpy.typing import NDArray
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from strategy_search.estimators._torch import import_torch, seed_of, torch_threads
+from strategy_search.estimators._torch import import_torch, torch_threads
 
 LOSSES = ("cross_entropy", "weighted_cross_entropy", "class_balanced", "focal")
 
@@ -134,7 +135,7 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X: Any, codes: NDArray[np.int64], sample_weight: NDArray[np.float32]) -> TorchMLPClassifier:
         torch = import_torch()
-        seed = int(np.random.default_rng(seed_of(self.random_state)).integers(2**31 - 1))
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         train, held = _inner_split(codes, self.validation_fraction, seed)
         n_classes = len(self.classes_)
         per_class = class_weights(np.bincount(codes[train], minlength=n_classes), loss=self.loss, beta=self.beta)
