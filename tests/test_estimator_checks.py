@@ -18,6 +18,7 @@ from strategy_search.estimators.ensemble import AveragedClassifier
 from strategy_search.estimators.focal import FocalLossClassifier
 from strategy_search.estimators.gmm import GaussianMixtureOverSampler
 from strategy_search.estimators.noise import GaussianNoiseOverSampler
+from strategy_search.estimators.one_hot import OneHotCodes
 from strategy_search.estimators.self_paced import BalanceCascadeClassifier, SelfPacedEnsembleClassifier
 from strategy_search.estimators.thresholded import ClassWeightedClassifier, ThresholdedClassifier
 from strategy_search.estimators.torch_mlp import TorchMLPClassifier
@@ -66,6 +67,7 @@ def _expected_failures(estimator):
         SelfPacedEnsembleClassifier(n_estimators=5, random_state=0),
         BalanceCascadeClassifier(n_estimators=5, random_state=0),
         AnomalyDetectorClassifier(IsolationForest(n_estimators=10), random_state=0),
+        OneHotCodes(n_categorical=1),
         *([] if without_extra("deep") else [TorchMLPClassifier(learning_rate=0.01, max_epochs=40, random_state=0)]),
     ],
     expected_failed_checks=_expected_failures,
