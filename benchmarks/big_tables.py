@@ -196,6 +196,11 @@ def render(entries: dict[str, dict[str, Any]]) -> str:
         "Written by `benchmarks/big_tables.py` (its docstring says what is measured and how); one section per run.",
         f"Targets (issue 15): {TARGETS}.",
         "",
+        "`search_wall_s` runs from the call to its return: the data checks before the budget's clock starts, "
+        "the trials (the budget; `last_trial_past_deadline_s` says how well the deadline was kept), choosing "
+        "the answer, and the do-nothing baseline's CV after the trials (at most 10 % of the timeout). "
+        "The peaks are of the sum over this process and the worker processes.",
+        "",
     ]
     for name, entry in entries.items():
         result = entry["result"]

@@ -333,11 +333,14 @@ class AutoGluonPeer:
 def autogluon_version(python: Path) -> str:
     import subprocess
 
-    done = subprocess.run(
-        [str(python), "-c", "from importlib.metadata import version; print(version('autogluon.tabular'))"],
-        capture_output=True,
-        text=True,
-    )
+    try:
+        done = subprocess.run(
+            [str(python), "-c", "from importlib.metadata import version; print(version('autogluon.tabular'))"],
+            capture_output=True,
+            text=True,
+        )
+    except OSError:  # no such environment (a run with --no-autogluon needs none)
+        return "(not installed)"
     return done.stdout.strip() if done.returncode == 0 else "(not installed)"
 
 
