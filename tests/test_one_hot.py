@@ -6,9 +6,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder
 
+import strategy_search.estimators.one_hot as one_hot
 from strategy_search.estimators.one_hot import OneHotCodes
 
 
@@ -34,11 +36,27 @@ def test_the_matrix_equals_scikit_learns_including_levels_never_seen(dtype):
     ours, theirs = OneHotCodes(n_categorical=2).fit(train), _reference(2).fit(train)
     for rows in (train, new):
         mine, reference = ours.transform(rows), theirs.transform(rows)
+        assert sparse.issparse(mine) and sparse.issparse(reference)
         assert mine.dtype == dtype
         assert mine.shape == reference.shape
         assert (mine != reference).nnz == 0
         assert mine.nnz == reference.nnz  # no stored zeros
     assert list(ours.get_feature_names_out()[:2]) == ["x0_-1", "x0_0"]
+
+
+def test_a_mostly_non_zero_result_is_dense_as_scikit_learns_is():
+    rows = _codes_and_numbers(300, levels=(2,), seed=0)  # 4 of 6 columns non-zero per row
+    mine, reference = OneHotCodes(n_categorical=1).fit_transform(rows), _reference(1).fit_transform(rows)
+    assert isinstance(mine, np.ndarray) and isinstance(reference, np.ndarray)
+    np.testing.assert_array_equal(mine, reference)
+
+
+def test_a_table_past_the_int32_index_range_gets_the_same_matrix(monkeypatch):
+    # Built with int64 indices (scipy stores them smaller again when the values allow).
+    monkeypatch.setattr(one_hot, "_INT32_MAX", 10)
+    rows = _codes_and_numbers(50, levels=(4, 30), seed=0)
+    mine = OneHotCodes(n_categorical=2).fit_transform(rows)
+    assert (mine != _reference(2).fit_transform(rows)).nnz == 0
 
 
 def test_missing_codes_are_refused_with_the_columns_named():

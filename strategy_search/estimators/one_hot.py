@@ -23,12 +23,14 @@ _INT32_MAX = np.iinfo(np.int32).max
 
 class OneHotCodes(TransformerMixin, BaseEstimator):
     """One-hot encode the first ``n_categorical`` columns (category codes, one level per
-    distinct value seen in ``fit``) and pass the other columns through, as one CSR matrix:
-    the one-hot blocks first, in column order, then the passed-through columns. A level
-    ``fit`` never saw encodes as all zeros, as ``OneHotEncoder(handle_unknown="ignore")``."""
+    distinct value seen in ``fit``) and pass the other columns through: the one-hot blocks
+    first, in column order, then the passed-through columns. A level ``fit`` never saw encodes
+    as all zeros, as ``OneHotEncoder(handle_unknown="ignore")``. As ``ColumnTransformer``'s
+    output: a CSR matrix, or a dense array when at least ``sparse_threshold`` of it is non-zero."""
 
-    def __init__(self, n_categorical: int = 0):
+    def __init__(self, n_categorical: int = 0, *, sparse_threshold: float = 0.3):
         self.n_categorical = n_categorical
+        self.sparse_threshold = sparse_threshold
 
     def fit(self, X: Any, y: Any = None) -> OneHotCodes:
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan")
@@ -36,11 +38,14 @@ class OneHotCodes(TransformerMixin, BaseEstimator):
         self.categories_ = [np.unique(X[:, j]) for j in range(self.n_categorical)]
         return self
 
-    def transform(self, X: Any) -> sparse.csr_matrix:
+    def transform(self, X: Any) -> sparse.csr_matrix | np.ndarray:
         check_is_fitted(self, "categories_")
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan", reset=False)
         self._check_codes(X)
-        return self._encode(X)
+        encoded = self._encode(X)
+        if encoded.nnz >= self.sparse_threshold * encoded.shape[0] * encoded.shape[1]:
+            return encoded.toarray()
+        return encoded
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "categories_")

@@ -6,7 +6,10 @@ rows with 0.2 % positives and a few hundred category levels that array alone is 
 subclass counts the same votes a bounded chunk of new rows at a time and writes the winning
 levels straight into a sparse one-hot block, so the memory it needs no longer grows with the
 product of rows, neighbours and levels. Upstream also encodes every row of the fold; here only
-the rows of the classes being grown are. The rows it makes follow the same rule.
+the rows of the classes being grown are. The rows it makes follow the same rule and are the
+same rows, with one exception: when the continuous columns' median spread is tiny but not zero
+(under about 1e-8), upstream's vote sees every level as tied, levels only other classes have
+included, and may give a new row one of those; here such levels have no column to win.
 """
 
 from __future__ import annotations

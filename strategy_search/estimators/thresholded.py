@@ -52,7 +52,9 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> NDArray[np.float64]:
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(checked_input(self, X, reset=False))
+        # float64 whatever the model gives (float32 from a model fitted on float32 features), so
+        # the threshold, a float64 midpoint between two scores, is compared as the search compared it.
+        return np.asarray(self.estimator_.predict_proba(checked_input(self, X, reset=False)), dtype=np.float64)
 
     def predict(self, X: Any) -> NDArray[Any]:
         positive = self.predict_proba(X)[:, 1] >= self.threshold
