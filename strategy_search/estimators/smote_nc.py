@@ -50,8 +50,6 @@ class ChunkedSMOTENC(SMOTENC):
     def _generate_samples(
         self, X: Any, nn_data: Any, nn_num: Any, rows: Any, cols: Any, steps: Any, y_type: Any, y: Any = None
     ) -> Any:
-        if len(rows) == 0:
-            return X[:0]
         rng = check_random_state(self.random_state)
         n_continuous = self.continuous_features_.size
         neighbours = nn_data.toarray() if sparse.issparse(nn_data) else np.array(nn_data)
