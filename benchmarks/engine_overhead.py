@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
-import importlib
 import json
 import os
 import platform
@@ -149,8 +148,8 @@ def instrument(probe: Probe) -> None:
     import optuna
     from optuna.samplers import TPESampler
 
-    search_module = importlib.import_module("strategy_search.search")  # the package re-exports search()
     from strategy_search import scoring
+    from strategy_search.objective import Objective
     from strategy_search.parallel import Job, TaskRunner
     from strategy_search.space import SearchSpace
     from strategy_search.thresholds import ThresholdRule
@@ -176,7 +175,7 @@ def instrument(probe: Probe) -> None:
     # The objective runs in two steps per trial (start: suggest and queue the fits; _finish:
     # collect them and record), interleaved with the neighbouring trials' steps.
     for step in ("start", "_finish"):
-        original = getattr(search_module._Objective, step)
+        original = getattr(Objective, step)
 
         def timed_step(self, trial, *args, _original=original):
             previous, probe.current = probe.current, trial.number
@@ -187,7 +186,7 @@ def instrument(probe: Probe) -> None:
                 probe.add(trial.number, "objective", time.perf_counter() - started)
                 probe.current = previous
 
-        setattr(search_module._Objective, step, timed_step)
+        setattr(Objective, step, timed_step)
     # Replaying a finished trial (optuna.trial.FixedTrial, e.g. in tracker.finish) is no trial's time.
     in_trial = lambda self, trial, *a, **k: probe.current if isinstance(trial, optuna.trial.Trial) else -1
     SearchSpace.suggest = probe.timed("suggest", in_trial)(SearchSpace.suggest)

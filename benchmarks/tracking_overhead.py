@@ -29,8 +29,9 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from strategy_search.run_contents import trial_params, trial_tags  # noqa: E402
 from strategy_search.scoring import METRICS  # noqa: E402
-from strategy_search.tracking import SearchTracker, trial_metrics, trial_params, trial_tags  # noqa: E402
+from strategy_search.tracking import SearchTracker, trial_metrics  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "tracking_overhead.md"
 

@@ -7,8 +7,9 @@ MLflow and matplotlib are never imported here: tracking and plotting load only w
 from strategy_search._version import __version__
 from strategy_search.errors import StrategySearchError
 from strategy_search.export import load_model
+from strategy_search.result import SearchResult
 from strategy_search.scoring import score_pipeline
-from strategy_search.search import SearchResult, search
+from strategy_search.search import load_search, search
 from strategy_search.settings import SearchSettings
 from strategy_search.space import SearchSpace, load_space
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, build_pipeline
@@ -24,6 +25,7 @@ __all__ = [
     "build_classifier",
     "build_pipeline",
     "load_model",
+    "load_search",
     "load_space",
     "score_pipeline",
     "search",

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import warnings
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,27 +30,17 @@ from strategy_search.data import check_features, encode_classes, profile
 from strategy_search.errors import ConfigError, SearchFailed, SpaceError, StrategySearchError, UsageError
 from strategy_search.masking import mask_secrets
 from strategy_search.model_folder import read_strategy_file
+from strategy_search.prepared import PreparedData, check_task_settings, prepare_data
 from strategy_search.progress import ProgressCallback, failures_to, progress_bar, shown_metrics
+from strategy_search.result import SearchResult, load_result
 from strategy_search.scoring import METRIC_LABELS
-from strategy_search.search import (
-    PreparedData,
-    SearchResult,
-    check_study_fingerprint,
-    check_study_task,
-    check_task_settings,
-    create_study,
-    finish_study,
-    latest_study_name,
-    load_result,
-    open_study,
-    prepare_data,
-    require_shared_storage,
-    run_search,
-    run_worker,
-)
+from strategy_search.search import run_search, run_worker
 from strategy_search.slots import all_slots
-from strategy_search.study_budget import never_ran, stale_reasons
+from strategy_search.storage import latest_study_name, require_shared_storage
+from strategy_search.study import check_study_fingerprint, check_study_task, create_study, finish_study, open_study
+from strategy_search.study_budget import never_ran
 from strategy_search.thresholds import ThresholdRule, format_decision, threshold_warning
+from strategy_search.trial_record import StudyAttr, TrialRecord, set_study_attr, study_attr
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -70,7 +59,6 @@ def _stdout_console() -> Console:
 
 EXIT_USAGE = 2
 STUDY_NAME_TAG = "strategy_search.study_name"
-PARENT_RUN_ATTR = "mlflow_parent_run_id"
 
 
 # -- run --------------------------------------------------------------------------------------
@@ -103,9 +91,9 @@ def _start_study(
     study = create_study(settings, storage=storage, study_name=study_name)
     check_study_task(study, data.task)
     check_study_fingerprint(study, data, settings)  # before MLflow is touched: a refusal leaves no run behind
-    study.set_user_attr("config_name", config.name)
-    if "created_at" not in study.user_attrs:
-        study.set_user_attr("created_at", time.time())
+    set_study_attr(study, StudyAttr.CONFIG_NAME, config.name)
+    if study_attr(study, StudyAttr.CREATED_AT) is None:
+        set_study_attr(study, StudyAttr.CREATED_AT, time.time())
     params = settings.as_params() | {"config.overrides": " ".join(args.set) or "none"}
     parent = tracker.start(
         run_name=study_name,
@@ -118,9 +106,9 @@ def _start_study(
         profile=data.profile,
         config_path=config.source_path,
         config_text=config.raw_text,
-        resume_run_id=study.user_attrs.get(PARENT_RUN_ATTR) if resume else None,
+        resume_run_id=study_attr(study, StudyAttr.MLFLOW_PARENT_RUN) if resume else None,
     )
-    study.set_user_attr(PARENT_RUN_ATTR, parent)
+    set_study_attr(study, StudyAttr.MLFLOW_PARENT_RUN, parent)
     return study, tracker, study_name, parent
 
 
@@ -287,7 +275,7 @@ def _join_parent(config: RunConfig, data: PreparedData, study_name: str) -> tupl
             f"no study {study_name!r} in {mask_secrets(config.storage_url)}; omit --study to use the config's "
             "latest, or start one with `strategy-search run` or `strategy-search worker --create`"
         ) from None
-    parent = study.user_attrs.get(PARENT_RUN_ATTR)
+    parent = study_attr(study, StudyAttr.MLFLOW_PARENT_RUN)
     if parent is None:
         raise UsageError(f"study {study_name!r} has no MLflow parent run; it was not started by strategy-search")
     tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
@@ -344,7 +332,7 @@ def _print_adaptations(result: SearchResult, examples: int = 3) -> None:
     ``notes`` user attribute and MLflow tag)."""
     trials, changes = set(), []
     for trial in result.study.trials:
-        for fold_notes in (trial.user_attrs.get("notes") or {}).values():
+        for fold_notes in TrialRecord.of(trial).notes.values():
             for name, change in (fold_notes.get("resampler_adapted") or {}).items():
                 trials.add(trial.number)
                 if f"{name} {change}" not in changes:
@@ -368,44 +356,26 @@ def _print_left_out(result: SearchResult) -> None:
         )
 
 
-def _print_trial_counts(result: SearchResult, reasons_shown: int = 3) -> None:
+def _print_trial_counts(result: SearchResult) -> None:
     """``trials: 17 complete, 2 pruned, 1 failed``, and the most common failure reasons."""
-    trials = [t for t in result.study.trials if not never_ran(t)]
-    states = Counter(t.state.name for t in trials if t.state.is_finished())
-    words = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
-    counts = ", ".join(f"{states[state]} {word}" for state, word in words.items() if states[state])
-    print(f"trials: {counts}")
-    stale = stale_reasons(trials)
-    reasons = Counter(
-        t.user_attrs.get("fail_reason") or stale.get(t.number, "unknown error")
-        for t in trials
-        if t.state.name == "FAIL"
-    )
-    for reason, count in reasons.most_common(reasons_shown):
+    summary = result.summary
+    print(f"trials: {summary.counts_text()}")
+    for reason, count in summary.failures:
         print(f"  {count} failed: {mask_secrets(reason)}")
 
 
 def _print_answer(result: SearchResult) -> None:
     """Which strategy export will deploy, when it is an ensemble rather than the top trial."""
-    ensemble = result.ensemble
-    if ensemble is None:
-        return
-    means, stds = result.best_scores, result.best_scores_std
-    primary = result.settings.primary_metric
-    single = result.best_trial.user_attrs["metrics"][primary]
-    members = ", ".join(map(str, result.answer_trials))
-    scores = ", ".join(f"{METRIC_LABELS[m]} {means[m]:.4f} ± {stds[m]:.3f}" for m in shown_metrics(result.settings))
-    print(
-        f"answer: the average of trials {members} ({scores}, threshold {format_decision(ensemble.threshold)}); "
-        f"best single trial {METRIC_LABELS[primary]} {single:.4f}"
-    )
+    summary = result.summary
+    if summary.is_ensemble:
+        print(summary.answer_text(shown_metrics(result.settings)))
 
 
 def _print_do_nothing(result: SearchResult) -> None:
     """Did treating the imbalance help: the answer against doing nothing, on the same folds."""
-    comparison = result.do_nothing
-    if comparison is not None:
-        print(f"{'' if comparison.skipped else 'answer '}{comparison.summary(METRIC_LABELS)}")
+    text = result.summary.do_nothing_text()
+    if text is not None:
+        print(text)
 
 
 def _print_top(result: SearchResult, n: int = 5) -> None:

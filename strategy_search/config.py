@@ -43,7 +43,7 @@ from strategy_search.data import (
 )
 from strategy_search.errors import ConfigError, DataError, SpaceError
 from strategy_search.masking import register_secret
-from strategy_search.search import prepare_data, task_setting_problems
+from strategy_search.prepared import prepare_data, task_setting_problems
 from strategy_search.settings import SearchSettings, spec_of
 from strategy_search.space import builtin_space_names, load_space
 

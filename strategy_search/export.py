@@ -45,6 +45,7 @@ from strategy_search.model_folder import (
 from strategy_search.scoring import METRIC_LABELS, METRICS
 from strategy_search.slots import all_slots
 from strategy_search.strategy import Ensemble, Strategy, build_classifier, strategy_from_dict
+from strategy_search.summary import SearchSummary
 from strategy_search.task import Decision, Task
 from strategy_search.thresholds import ThresholdRule, threshold_warning, trade_off
 
@@ -213,6 +214,7 @@ def export_model(
     threshold_rule: ThresholdRule | str = "best_f1",
     class_metrics: Mapping[str, list[float]] | None = None,
     do_nothing: DoNothingComparison | None = None,
+    summary: SearchSummary | None = None,
 ) -> Path:
     """Write the export folder for a fitted ``classifier`` (replacing an earlier export there).
 
@@ -222,7 +224,8 @@ def export_model(
     the search's CV) is kept in the folder so ``predict --threshold`` can re-pick the threshold
     by another rule; ``threshold_rule`` is the rule that picked the classifier's;
     ``class_metrics`` (multi-class) each class's CV metrics, in class-code order;
-    ``do_nothing`` the answer against doing nothing about the imbalance. The folder is
+    ``do_nothing`` the answer against doing nothing about the imbalance; ``summary`` the
+    search that found it (:mod:`strategy_search.summary`), for the model card. The folder is
     built beside ``out_dir`` and moved into place at the end, so a failed export never leaves
     a half-written folder.
     """
@@ -244,11 +247,7 @@ def export_model(
             model_file=model_file,
         )
         meta["category_levels"] = category_levels(features, profile.schema)
-        meta["threshold_rule"] = str(ThresholdRule.parse(threshold_rule))
-        if class_metrics:
-            meta["class_metrics"] = plain(class_metrics)
-        if do_nothing is not None:
-            meta["do_nothing"] = do_nothing.to_attr()
+        meta.update(_search_meta(threshold_rule, class_metrics, do_nothing, summary))
         if oof is not None:
             _oof_frame(oof, profile.the_task).to_csv(staging / OOF_FILE, index=False)
             meta["oof_file"] = OOF_FILE
@@ -259,6 +258,24 @@ def export_model(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def _search_meta(
+    threshold_rule: ThresholdRule | str,
+    class_metrics: Mapping[str, list[float]] | None,
+    do_nothing: DoNothingComparison | None,
+    summary: SearchSummary | None,
+) -> dict[str, Any]:
+    """What ``strategy.yaml`` keeps of the search beside the strategy: the threshold rule, the
+    per-class metrics, the do-nothing comparison and the search's summary (for the card)."""
+    meta: dict[str, Any] = {"threshold_rule": str(ThresholdRule.parse(threshold_rule))}
+    if class_metrics:
+        meta["class_metrics"] = plain(class_metrics)
+    if do_nothing is not None:
+        meta["do_nothing"] = do_nothing.to_attr()
+    if summary is not None:
+        meta["search_summary"] = summary.to_dict()
+    return meta
 
 
 def _oof_frame(oof: tuple[np.ndarray, np.ndarray], task: Task) -> pd.DataFrame:
@@ -342,6 +359,7 @@ def model_card(
     sections = [
         f"# Model card: {strategy.describe()}",
         _source_section(meta),
+        _search_section(meta.get("search_summary")),
         _data_section(profile, X),
         _class_section(profile),
         _strategy_section(strategy),
@@ -365,6 +383,10 @@ def _source_section(meta: Mapping[str, Any]) -> str:
     source = meta.get("source") or {}
     lines = [f"- {key}: `{value}`" for key, value in source.items() if value is not None]
     return "## Source\n\n" + f"Exported {meta['created_at']}.\n\n" + "\n".join(lines)
+
+
+def _search_section(stored: Mapping[str, Any] | None) -> str:
+    return SearchSummary.from_dict(stored).markdown() if stored else ""
 
 
 def _data_section(profile: DataProfile, X: pd.DataFrame) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,10 +10,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from strategy_search.data import DataProfile
+from strategy_search.result import SearchResult
 from strategy_search.slots import slot_names
-
-if TYPE_CHECKING:
-    from strategy_search.search import SearchResult
 
 
 def class_distribution_figure(profile: DataProfile) -> Figure:

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from strategy_search.masking import mask_secrets
 from strategy_search.scoring import METRIC_LABELS
 from strategy_search.settings import SearchSettings
+from strategy_search.trial_record import TrialRecord
 
 
 def shown_metrics(settings: SearchSettings) -> tuple[str, ...]:
@@ -44,12 +45,13 @@ class ProgressCallback:
         self.best: dict[str, float] = {}
 
     def __call__(self, study: Any, trial: Any) -> None:
-        metrics = trial.user_attrs.get("metrics") or {}
+        record = TrialRecord.of(trial)
+        metrics = record.metrics
         primary = self.settings.primary_metric
         if trial.state.name == "COMPLETE" and metrics.get(primary, -1) > self.best.get(primary, -1):
             self.best = metrics
-        if trial.state.name == "FAIL" and self.show_tracebacks and trial.user_attrs.get("traceback"):
-            self.progress.console.print(escape(mask_secrets(trial.user_attrs["traceback"])), highlight=False)
+        if trial.state.name == "FAIL" and self.show_tracebacks and record.traceback:
+            self.progress.console.print(escape(mask_secrets(record.traceback)), highlight=False)
         shown = "  ".join(f"{METRIC_LABELS[m]} {self.best[m]:.4f}" for m in shown_metrics(self.settings) if self.best)
         self.progress.update(self.task, advance=1, best=f"best {shown}" if shown else "")
 

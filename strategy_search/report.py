@@ -15,19 +15,17 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from strategy_search._version import __version__
 from strategy_search.do_nothing import TABLE_HEADER
 from strategy_search.plots import FIGURE_CAPTIONS, search_figures
+from strategy_search.result import SearchResult
 from strategy_search.scoring import METRIC_LABELS, METRICS
 from strategy_search.slots import slot_names
 from strategy_search.thresholds import format_decision
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # matplotlib is imported by plots, when a figure is drawn
     from matplotlib.figure import Figure
-
-    from strategy_search.search import SearchResult
 
 LEADERBOARD_ROWS = 25
 STYLE = """
@@ -84,30 +82,26 @@ def _number(value: Any, digits: int = 4) -> str:
 
 
 def _answer_section(result: SearchResult) -> str:
-    answer = result.best_strategy
-    scores, stds = result.best_scores, result.best_scores_std
+    summary = result.summary
+    scores, stds = summary.scores, summary.scores_std
     rows = [[METRIC_LABELS[m], _number(scores.get(m)), _number(stds.get(m))] for m in METRICS if m in scores]
-    ensemble = result.ensemble
     members = ""
-    if ensemble is not None:
-        member_rows = [
-            [n, f"{w:.2f}", result.strategy_of(result.study.trials[n]).describe()]
-            for n, w in zip(ensemble.trials, ensemble.weights, strict=True)
-        ]
-        members = "<p>Members (each scored by the same CV, averaged with these weights):</p>" + _table(
-            member_rows, ["trial", "weight", "strategy"]
+    if summary.members:
+        member_rows = [[m.trial, f"{m.share:.2f}", m.strategy] for m in summary.members]
+        members = "<p>Members (each scored by the same CV, averaged with these shares):</p>" + _table(
+            member_rows, ["trial", "share", "strategy"]
         )
     return (
         '<h2 id="answer">Answer</h2><div class="answer">'
-        f"<p><strong>{_e(answer.describe())}</strong></p>"
-        f"<p>Decision: {_e(format_decision(answer.threshold, digits=4))} "
-        f"(rule <code>{_e(result.settings.threshold)}</code>)</p>"
+        f"<p><strong>{_e(summary.answer)}</strong></p>"
+        f"<p>Decision: {_e(format_decision(summary.decision, digits=4))} "
+        f"(rule <code>{_e(summary.threshold_rule)}</code>)</p>"
         f"{members}{_table(rows, ['metric', 'CV mean', 'CV std'])}</div>"
     )
 
 
 def _do_nothing_section(result: SearchResult) -> str:
-    comparison = result.do_nothing
+    comparison = result.summary.do_nothing
     if comparison is None:
         return ""
     text = comparison.summary(METRIC_LABELS)
@@ -136,11 +130,10 @@ def _plots_section(figures: Mapping[str, Figure]) -> str:
 def _leaderboard_section(result: SearchResult) -> str:
     board = result.leaderboard
     metric = result.settings.primary_metric
-    counts = board["state"].value_counts().to_dict() if len(board) else {}
     shown = board.head(LEADERBOARD_ROWS)
     columns = ["trial", "state", *slot_names(), "pr_auc", "f1", "threshold", "duration_s", "fail_reason"]
     rows = []
-    answer = set(result.answer_trials)
+    answer = set(result.summary.answer_trials)
     for record in shown[[c for c in columns if c in shown.columns]].to_dict("records"):
         mark = " (answer)" if record["trial"] in answer else ""
         rows.append(
@@ -156,7 +149,7 @@ def _leaderboard_section(result: SearchResult) -> str:
             ]
         )
     header = ["trial", "state", *slot_names(), "PR-AUC", "F1", "threshold", "seconds", "note"]
-    summary = ", ".join(f"{n} {str(state).lower()}" for state, n in counts.items())
+    summary = result.summary.counts_text()
     return (
         f'<h2 id="leaderboard">Leaderboard</h2><p>{_e(summary)}; best first by {_e(METRIC_LABELS[metric])}, '
         f"the first {min(len(board), LEADERBOARD_ROWS)} shown.</p>" + _table(rows, header)
@@ -202,19 +195,16 @@ def _budget_text(n_trials: int | None, timeout: float | None) -> str:
 
 
 def _timings_section(result: SearchResult) -> str:
-    trials = [t for t in result.study.get_trials(deepcopy=False) if t.datetime_start is not None]
-    if not trials:
+    timings = result.summary.timings
+    if timings is None:
         return ""
-    started = min(t.datetime_start for t in trials if t.datetime_start)
-    ended = max((t.datetime_complete for t in trials if t.datetime_complete), default=started)
-    durations = pd.Series([t.duration.total_seconds() for t in trials if t.duration is not None])
-    fit = sum(float(t.user_attrs.get("fit_seconds", 0.0)) for t in trials)
+    median = timings.median_trial_seconds
     rows: list[list[Any]] = [
-        ["first trial started", f"{started:%Y-%m-%d %H:%M:%S}"],
-        ["last trial finished", f"{ended:%Y-%m-%d %H:%M:%S}"],
-        ["search wall time", f"{(ended - started).total_seconds():.1f} s"],
-        ["trials", len(trials)],
-        ["median trial duration", f"{durations.median():.2f} s" if len(durations) else ""],
-        ["model fitting (all fits, summed over worker processes)", f"{fit:.1f} s"],
+        ["first trial started", timings.started],
+        ["last trial finished", timings.ended],
+        ["search wall time", f"{timings.wall_seconds:.1f} s"],
+        ["trials", result.summary.counts_text()],
+        ["median trial duration", f"{median:.2f} s" if median is not None else ""],
+        ["model fitting (all fits, summed over worker processes)", f"{timings.fit_seconds:.1f} s"],
     ]
     return '<h2 id="timings">Timings</h2>' + _table(rows, ["", ""])

@@ -1,7 +1,7 @@
 """The search settings: one definition, from which everything else is derived.
 
 Each field of :class:`SearchSettings` carries its documentation, its check, the text that says
-what it allows, and where it lives in a run config. :func:`strategy_search.search.search`
+what it allows, and where it lives in a run config. `strategy_search.search`
 takes the fields as keyword arguments, the run config's ``search`` and ``cv`` sections are
 built from them (:mod:`strategy_search.config`), and :meth:`SearchSettings.as_params` is what
 MLflow records: a new setting is one field here.
@@ -10,13 +10,14 @@ MLflow records: a new setting is one field here.
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import Field, dataclass, field, fields
 from typing import Any
 
 from strategy_search.errors import SettingsError, StrategySearchError
 from strategy_search.fidelity import AUTO_MIN_ROWS, FIDELITY_CHOICES
-from strategy_search.scoring import METRICS, check_metrics
+from strategy_search.scoring import METRICS, THRESHOLD_FREE, check_metrics
 from strategy_search.space import SearchSpace, builtin_space_names, load_space
 from strategy_search.thresholds import RULE_FORMS, ThresholdRule
 
@@ -257,6 +258,12 @@ class SearchSettings:
         """A Pareto search has no single order to rank members by, so it never ensembles."""
         return self.ensemble_size > 1 and not self.multi_objective
 
+    @property
+    def prunable(self) -> bool:
+        """Pruning needs one objective (an Optuna rule) known before a fold's inner threshold
+        fits, i.e. a threshold-free primary metric."""
+        return self.pruning and not self.multi_objective and self.primary_metric in THRESHOLD_FREE
+
     def as_params(self) -> dict[str, Any]:
         """Every setting as an MLflow param (plus ``primary_metric``, which the UI sorts by)."""
         params = {f.name: spec_of(f).param(getattr(self, f.name)) for f in fields(self)}
@@ -264,6 +271,14 @@ class SearchSettings:
         return params
 
 
-def settings_doc(cls: type[SearchSettings] = SearchSettings) -> str:
-    """The settings as a numpydoc parameter list, for :func:`strategy_search.search.search`."""
-    return "\n".join(f"        {f.name}:\n            {spec_of(f).doc}" for f in fields(cls))
+def settings_doc(cls: type[SearchSettings] = SearchSettings, *, indent: str = "") -> str:
+    """The settings as numpydoc parameters (``name : optional`` and its text, wrapped), each
+    line starting with ``indent``: :func:`strategy_search.search.search` lists them so."""
+    lines = []
+    for f in fields(cls):
+        spec = spec_of(f)
+        default = f.default if not isinstance(f.default, tuple) else list(f.default)
+        lines.append(f"{indent}{f.name} : optional")
+        text = f"{spec.doc} Allowed: {spec.allowed}. Default: {default!r}."
+        lines += [f"{indent}    {line}" for line in textwrap.wrap(text, width=88)]
+    return "\n".join(lines) + "\n"

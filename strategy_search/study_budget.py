@@ -18,11 +18,16 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-BUDGET_ATTR = "budget"
-SURPLUS_ATTR = "surplus"
-RETRY_ATTR = "retry_of"
-# What a retry keeps of the dead trial's attributes: how to replay it, not what it measured.
-REPLAYED_ATTRS = ("portfolio", "portfolio_params")
+from strategy_search.trial_record import (
+    AnyTrial,
+    StudyAttr,
+    retry_attrs,
+    retry_of,
+    set_study_attr,
+    study_attr,
+    was_surplus,
+)
+
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -42,8 +47,11 @@ class Budget:
 
     @classmethod
     def of(cls, study: optuna.Study) -> Budget:
-        stored = study.user_attrs.get(BUDGET_ATTR) or {}
+        stored = study_attr(study, StudyAttr.BUDGET, {})
         return cls(stored.get("n_trials"), stored.get("deadline"))
+
+    def store(self, study: optuna.Study) -> None:
+        set_study_attr(study, StudyAttr.BUDGET, self.to_attr())
 
     def monotonic_deadline(self) -> float | None:
         """The deadline on this process's monotonic clock (what the CV's deadline takes)."""
@@ -57,10 +65,9 @@ class Budget:
         return left is not None and left <= 0
 
 
-def retried_number(trial: FrozenTrial) -> int | None:
+def retried_number(trial: AnyTrial) -> int | None:
     """The trial this one retries (its worker died), or None."""
-    number = trial.user_attrs.get(RETRY_ATTR)
-    return None if number is None else int(number)
+    return retry_of(trial)
 
 
 def stale_reasons(trials: Iterable[FrozenTrial]) -> dict[int, str]:
@@ -80,13 +87,12 @@ class RetryStaleTrial:
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if retried_number(trial) is not None:
             return
-        kept = {k: v for k, v in trial.user_attrs.items() if k in REPLAYED_ATTRS}
-        study.enqueue_trial(trial.params, user_attrs={**kept, RETRY_ATTR: trial.number})
+        study.enqueue_trial(trial.params, user_attrs=retry_attrs(trial))
 
 
 def never_ran(trial: FrozenTrial) -> bool:
     """A surplus trial: closed at once because the budget was reached; no view of the search shows it."""
-    return bool(trial.user_attrs.get(SURPLUS_ATTR))
+    return was_surplus(trial)
 
 
 def not_counted(trials: Iterable[FrozenTrial]) -> set[int]:
@@ -106,7 +112,7 @@ def counted(study: optuna.Study) -> list[FrozenTrial]:
 def is_surplus(study: optuna.Study, trial: FrozenTrial | optuna.Trial, budget: Budget) -> bool:
     """Whether ``trial`` comes after the budget's last place. A retry never is: it replaces a
     dead worker's trial, which held a place."""
-    if budget.n_trials is None or trial.user_attrs.get(RETRY_ATTR) is not None:
+    if budget.n_trials is None or retried_number(trial) is not None:
         return False
     before = [t for t in counted(study) if t.number < trial.number]
     return len(before) >= budget.n_trials
@@ -119,18 +125,6 @@ def no_place_left(study: optuna.Study, budget: Budget) -> bool:
         return False
     holding = sorted(counted(study), key=lambda t: t.number)[: budget.n_trials]
     return len(holding) >= budget.n_trials and not any(t.state == TrialState.WAITING for t in holding)
-
-
-class StopAtBudget:
-    """Optuna callback: stop this worker once every place of the budget is taken or its
-    deadline has passed."""
-
-    def __init__(self, budget: Budget):
-        self.budget = budget
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if self.budget.expired() or no_place_left(study, self.budget):
-            study.stop()
 
 
 def running(study: optuna.Study) -> list[FrozenTrial]:

@@ -24,20 +24,15 @@ Run layout, per search:
 
 from __future__ import annotations
 
-import contextvars
 import json
-import math
 import os
-import queue
-import re
 import socket
-import threading
 import time
 import urllib.parse
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import optuna
 from mlflow.entities import Metric, Param, RunTag
@@ -55,17 +50,25 @@ from mlflow.utils.validation import (
 from optuna.trial import FrozenTrial, TrialState
 
 from strategy_search._version import __version__
-from strategy_search.data import DataProfile, plain
+from strategy_search.background_writer import BackgroundWriter
+from strategy_search.data import DataProfile
 from strategy_search.errors import NoCompletedTrial, TrackingError, TrackingUnavailable
 from strategy_search.masking import mask_secrets
 from strategy_search.mlflow_model import ClassifierModel
 from strategy_search.plots import class_distribution_figure, search_figures
-from strategy_search.scoring import METRIC_LABELS
-from strategy_search.strategy import Strategy
-from strategy_search.study_budget import RETRY_ATTR, never_ran
-
-if TYPE_CHECKING:
-    from strategy_search.search import SearchResult
+from strategy_search.result import SearchResult
+from strategy_search.run_contents import (
+    MetricValue,
+    class_metric_values,
+    metric_values,
+    profile_params,
+    trial_metric_values,
+    trial_params,
+    trial_run_name,
+    trial_tags,
+)
+from strategy_search.study_budget import never_ran
+from strategy_search.trial_record import TrialRecord
 
 __all__ = ["ClassifierModel", "SearchTracker", "TrackingUnavailable", "check_reachable", "find_search_run"]
 
@@ -101,21 +104,6 @@ def _tag(key: str, value: Any) -> RunTag:
     return RunTag(key, _clip(mask_secrets(_text(value)), MAX_TAG_VAL_LENGTH))
 
 
-def _finite(value: Any) -> bool:
-    # NaN/inf are not stored: a metric that could not be computed is absent, not 'nan'.
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _metrics(
-    values: Mapping[str, Any], timestamp: int, *, prefix: str = "", suffix: str = "", step: int = 0
-) -> list[Metric]:
-    return [
-        Metric(f"{prefix}{name}{suffix}", float(value), timestamp, step)
-        for name, value in values.items()
-        if _finite(value)
-    ]
-
-
 def _millis(moment: Any) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
@@ -133,80 +121,22 @@ def _batches(
         yield m, p, t
 
 
-# -- what a trial logs ------------------------------------------------------------------------
-def trial_params(trial: FrozenTrial) -> dict[str, Any]:
-    """The strategy's slots and every namespaced hyperparameter, fixed ones included.
-
-    The recorded strategy has the values the pipeline was built with (fixed parameters of the
-    space are not Optuna params); ``trial.params`` covers a trial that failed before it."""
-    strategy = trial.user_attrs.get("strategy")
-    params = Strategy.from_dict(strategy).flat_params() if strategy else {}
-    params.update(trial.params)
-    return params
-
-
-def class_metric_name(metric: str, label: Any) -> str:
-    """``pr_auc/class_<label>``: the MLflow UI groups a multi-class search's per-class metrics
-    by the part before the slash. Characters MLflow refuses in a name become ``_``."""
-    return f"{metric}/class_{re.sub(r'[^0-9A-Za-z_. -]', '_', str(label))}"
-
-
-def _class_metrics(attrs: Mapping[str, Any], classes: Sequence[Any], timestamp: int) -> list[Metric]:
-    """Each class's CV metrics and, for a multi-class decision, its weight."""
-    values = {
-        class_metric_name(name, label): value
-        for name, column in (attrs.get("class_metrics") or {}).items()
-        for label, value in zip(classes, column, strict=False)
-    }
-    weights = attrs.get("threshold")
-    if isinstance(weights, list):
-        values.update({class_metric_name("weight", label): w for label, w in zip(classes, weights, strict=False)})
-    return _metrics(values, timestamp)
-
-
+# -- what a trial logs (run_contents holds the values) ------------------------------------------
 def trial_metrics(trial: FrozenTrial, *, classes: Sequence[Any] = ()) -> list[Metric]:
-    """A trial's metrics; ``classes`` (the labels of a multi-class task, in code order) name
-    its per-class metrics."""
-    attrs = trial.user_attrs
+    """A trial's metrics (:func:`strategy_search.run_contents.trial_metric_values`) as MLflow
+    entities, stamped with the trial's end."""
     now = _millis(trial.datetime_complete) or int(time.time() * 1000)
-    metrics = _metrics(attrs.get("metrics") or {}, now)
-    metrics += _class_metrics(attrs, classes, now)
-    metrics += _metrics(attrs.get("metrics_std") or {}, now, suffix="_std")
-    for fold, values in enumerate(attrs.get("fold_metrics") or []):
-        metrics += _metrics(values, now, prefix="fold_", step=fold)
-    for fold, threshold in enumerate(attrs.get("fold_thresholds") or []):
-        if isinstance(threshold, list):  # multi-class: a weight per class
-            weights = {class_metric_name("fold_weight", c): w for c, w in zip(classes, threshold, strict=False)}
-            metrics += _metrics(weights, now, step=fold)
-        else:
-            metrics += _metrics({"fold_threshold": threshold}, now, step=fold)
-    for rung, values in enumerate(attrs.get("rung_metrics") or []):  # multi-fidelity: the rungs it reached
-        metrics += _metrics(values, now, prefix="rung_", step=rung)
-    extra = {"threshold": attrs.get("threshold"), "fit_seconds": attrs.get("fit_seconds")}
-    extra["fidelity"] = attrs.get("fidelity")
-    if trial.duration is not None:
-        extra["duration_s"] = trial.duration.total_seconds()
-    return metrics + _metrics(extra, now)
+    return _entities(trial_metric_values(trial, classes=classes), now)
 
 
-def trial_run_name(trial: FrozenTrial) -> str:
-    """``#12 lightgbm + smote`` (``(pruned)`` or ``(failed)`` added): the runs table reads as a
-    list of strategies."""
-    strategy = trial.user_attrs.get("strategy")
-    described = Strategy.from_dict(strategy).describe() if strategy else "no strategy"
-    suffix = {TrialState.PRUNED: " (pruned)", TrialState.FAIL: " (failed)"}.get(trial.state, "")
-    return f"#{trial.number} {described}{suffix}"
+def _entities(values: Sequence[MetricValue], timestamp: int) -> list[Metric]:
+    return [Metric(name, value, timestamp, step) for name, value, step in values]
 
 
-def trial_tags(trial: FrozenTrial) -> dict[str, Any]:
-    attrs = trial.user_attrs
-    tags: dict[str, Any] = {"state": trial.state.name, "trial_number": trial.number}
-    for key in ("fail_reason", "portfolio", "stopped", RETRY_ATTR):
-        if attrs.get(key):
-            tags[key] = attrs[key]
-    if attrs.get("notes"):
-        tags["notes"] = attrs["notes"]
-    return tags
+def _state_counts(result: SearchResult) -> dict[str, int]:
+    """Trials by Optuna state (COMPLETE, PRUNED, FAIL), surplus ones included as before."""
+    states = [t.state.name for t in result.study.get_trials(deepcopy=False)]
+    return {state.name: states.count(state.name) for state in TRIAL_STATUS}
 
 
 def check_reachable(tracking_uri: str, *, timeout: float = 5.0) -> None:
@@ -252,7 +182,7 @@ class SearchTracker:
         self._unlogged: set[int] = set()  # child run created, its batch not (yet) written
         self._classes: tuple[Any, ...] = ()  # a multi-class task's labels, naming per-class metrics
         self._pending: dict[int, FrozenTrial] = {}  # trials this process queued for logging
-        self._writer = _BackgroundWriter()
+        self._writer = BackgroundWriter()
 
     @property
     def _parent(self) -> str:
@@ -281,7 +211,7 @@ class SearchTracker:
         self.parent_run_id = run_id
         all_params = dict(params)
         if profile is not None:
-            all_params.update(_profile_params(profile))
+            all_params.update(profile_params(profile))
             self._classes = profile.the_task.classes if profile.multiclass else ()
         all_tags: dict[str, Any] = {**tags, KIND_TAG: "search", "strategy_search.version": __version__}
         if config_path is not None:
@@ -289,6 +219,34 @@ class SearchTracker:
         self._log_parent_params(all_params, all_tags, resumed=bool(resume_run_id))
         self._log_inputs(profile=profile, config_path=config_path, config_text=config_text)
         return run_id
+
+    def track(
+        self,
+        search: Callable[[], SearchResult],
+        *,
+        run_name: str,
+        params: dict[str, Any],
+        profile: DataProfile | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> SearchResult:
+        """Start the parent run, run ``search`` (this tracker among its callbacks) and close the
+        run as the search ended: finished with its answer, KILLED on Ctrl-C, FAILED otherwise."""
+        self.start(run_name=run_name, params=params, tags=tags or {}, profile=profile)
+        result = self.closing(search)
+        self.finish(result)
+        return result
+
+    def closing(self, work: Callable[[], Any], *, study: optuna.Study | None = None) -> Any:
+        """``work()``, closing the parent run KILLED (Ctrl-C, SIGTERM) or FAILED if it raises
+        (``study``: its trials no callback logged are logged first)."""
+        try:
+            return work()
+        except KeyboardInterrupt:
+            self.fail("KILLED", study=study)
+            raise
+        except BaseException:
+            self.fail("FAILED", study=study)
+            raise
 
     def join(self, run_id: str, *, profile: DataProfile | None = None) -> None:
         """Log trials under an existing parent run (another process started it and will finish
@@ -388,8 +346,9 @@ class SearchTracker:
         # One request for the whole trial (more only past MLflow's per-request limits).
         for m, p, t in _batches(trial_metrics(trial, classes=self._classes), params, tags):
             self.client.log_batch(run_id, metrics=m, params=p, tags=t, synchronous=True)
-        if trial.user_attrs.get("traceback"):
-            self.client.log_text(run_id, mask_secrets(trial.user_attrs["traceback"]), "traceback.txt")
+        traceback = TrialRecord.of(trial).traceback
+        if traceback:
+            self.client.log_text(run_id, mask_secrets(traceback), "traceback.txt")
         end = _millis(trial.datetime_complete) or int(time.time() * 1000)
         self.client.set_terminated(run_id, status=TRIAL_STATUS[trial.state], end_time=end)
         self._unlogged.discard(trial.number)
@@ -456,37 +415,24 @@ class SearchTracker:
         if previous and previous != best_run:
             self.client.set_tag(previous, "best", "false")  # a resumed search found a better one
         self.client.set_tag(best_run, "best", "true")
-        self._mark_answer(set(result.answer_trials), earlier=earlier.get("answer_trial_numbers", ""))
-        now = int(time.time() * 1000)
-        states = [t.state for t in result.study.get_trials(deepcopy=False)]
-        counts = {f"n_trials_{s.name.lower()}": states.count(s) for s in TRIAL_STATUS}
+        summary = result.summary
+        self._mark_answer(set(summary.answer_trials), earlier=earlier.get("answer_trial_numbers", ""))
         # best_* describe the search's answer: the ensemble when it won, else the best trial.
-        answer = result.best_strategy
-        metrics = _metrics(result.best_scores, now, prefix="best_")
-        metrics += _metrics({"best_threshold": answer.threshold, **counts}, now)
-        answer_classes = {"class_metrics": result.best_class_metrics, "threshold": plain(answer.threshold)}
-        metrics += [
-            Metric(f"best_{m.key}", m.value, m.timestamp, m.step)
-            for m in _class_metrics(answer_classes, self._classes, now)
+        counts = {f"n_trials_{state.lower()}": n for state, n in _state_counts(result).items()}
+        values = metric_values(summary.scores, prefix="best_")
+        values += metric_values({"best_threshold": summary.decision, **counts})
+        values += [
+            (f"best_{name}", value, step)
+            for name, value, step in class_metric_values(result.best_class_metrics, summary.decision, self._classes)
         ]
-        tags = {
-            "best_trial_number": best.number,
-            "best_trial_run_id": best_run,
-            "best_strategy": answer.describe(),
-            "answer_trial_numbers": ",".join(map(str, result.answer_trials)),
-        }
-        if result.ensemble is not None:
-            tags["ensemble_trial_numbers"] = ",".join(map(str, result.answer_trials))
-        if result.left_out:
-            tags["left_out"] = "; ".join(f"{component}: {why}" for component, why in result.left_out.items())
-        comparison = result.do_nothing
-        if comparison is not None:
-            tags["do_nothing"] = comparison.summary(METRIC_LABELS)
-            for d in comparison.differences:
+        tags: dict[str, Any] = {**summary.tags(), "best_trial_run_id": best_run}
+        if summary.do_nothing is not None:
+            for d in summary.do_nothing.differences:
                 gains = {f"do_nothing_{d.metric}": d.do_nothing, f"gain_{d.metric}": d.difference}
-                metrics += _metrics({**gains, f"gain_{d.metric}_p_value": d.p_value}, now)
+                values += metric_values({**gains, f"gain_{d.metric}_p_value": d.p_value})
         if result.settings.multi_objective:
             tags["pareto_trial_numbers"] = ",".join(str(t.number) for t in result.pareto_front)
+        metrics = _entities(values, int(time.time() * 1000))
         for m, p, t in _batches(metrics, [], [_tag(k, v) for k, v in tags.items()]):
             self.client.log_batch(self._parent, metrics=m, params=p, tags=t, synchronous=True)
 
@@ -541,69 +487,6 @@ class SearchTracker:
         source = f"{self.client.get_run(run_id).info.artifact_uri}/model"
         version = self.client.create_model_version(register_as, source, run_id=run_id)
         return str(version.version)
-
-
-class _BackgroundWriter:
-    """Runs ``fn(trial)`` calls one at a time, in order, on a daemon thread (started on first
-    use, and again if it ever died). Each call runs in a copy of the submitter's context, so it
-    masks the secrets the submitter knows (:data:`strategy_search.masking.KNOWN_SECRETS`).
-    Errors are kept for the caller's thread to report: warning from this thread could raise
-    (warnings as errors) and end it."""
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[contextvars.Context, Any, FrozenTrial]] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._errors: list[tuple[int, BaseException]] = []
-
-    def submit(self, fn: Any, trial: FrozenTrial) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._work, name="mlflow-writer", daemon=True)
-                self._thread.start()
-        self._queue.put((contextvars.copy_context(), fn, trial))
-
-    def drain(self) -> None:
-        self._queue.join()
-
-    def cancel_pending(self) -> None:
-        """Drop the calls not yet started, then wait for the one running (if any)."""
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-            self._queue.task_done()
-        self._queue.join()
-
-    def take_errors(self) -> list[tuple[int, BaseException]]:
-        with self._lock:
-            errors, self._errors = self._errors, []
-        return errors
-
-    def _work(self) -> None:
-        while True:
-            context, fn, trial = self._queue.get()
-            try:
-                context.run(fn, trial)
-            except Exception as exc:
-                with self._lock:
-                    self._errors.append((trial.number, exc))
-            finally:
-                self._queue.task_done()
-
-
-def _profile_params(profile: DataProfile) -> dict[str, Any]:
-    common = {
-        "data.n_rows": profile.n_rows,
-        "data.n_features": len(profile.schema.columns),
-        "data.n_categorical": len(profile.schema.categorical),
-        "data.imbalance_ratio": round(profile.imbalance_ratio, 4),
-    }
-    if profile.multiclass:
-        task = {"data.task": "multiclass", "data.n_classes": profile.the_task.n_classes}
-        return {**common, **task, "data.smallest_class_size": profile.smallest_class_size}
-    return {**common, "data.n_positive": profile.n_positive, "data.positive_label": profile.positive_label}
 
 
 # -- experiments and runs ---------------------------------------------------------------------

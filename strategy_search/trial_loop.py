@@ -24,12 +24,17 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import optuna
-from optuna.storages._heartbeat import (  # what Study.optimize uses
-    BaseHeartbeatThread,
-    get_heartbeat_thread,
-    is_heartbeat_enabled,
-)
 from optuna.trial import FrozenTrial, TrialState
+
+from strategy_search.optuna_internals import (
+    BaseHeartbeatThread,
+    enter_optimize_loop,
+    heartbeat_enabled,
+    optimize_loop,
+    start_heartbeat,
+    still_running,
+    stop_requested,
+)
 
 Callback = Callable[[optuna.Study, FrozenTrial], None]
 Values = float | Sequence[float]
@@ -71,15 +76,25 @@ def run_trials(
     the current trial is told only after that ask returned: the sampler always sees the same
     trials told, however long either side takes."""
     # Study.stop() is allowed only inside an optimisation loop, and our callbacks use it.
-    study._thread_local.in_optimize_loop = True
-    study._stop_flag = False
+    with optimize_loop(study):
+        _run(study, objective, may_start=may_start, callbacks=callbacks, catch=catch)
+
+
+def _run(
+    study: optuna.Study,
+    objective: SteppedObjective,
+    *,
+    may_start: Callable[[], bool],
+    callbacks: Sequence[Callback],
+    catch: tuple[type[Exception], ...],
+) -> None:
     untold: list[_InFlight] = []  # asked for and not yet told: what an interruption must close
     current: _InFlight | None = None
     asking: Future[_InFlight] | None = None
     asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strategy-search-ask")
     try:
         while True:
-            may = not study._stop_flag and may_start()
+            may = not stop_requested(study) and may_start()
             asking = asker.submit(_start, study, objective) if may else None
             outcome = _collect(current) if current is not None else None
             try:
@@ -113,7 +128,6 @@ def run_trials(
         raise
     finally:
         asker.shutdown(wait=True)
-        study._thread_local.in_optimize_loop = False
 
 
 def _result(asking: Future[_InFlight] | None) -> _InFlight | None:
@@ -129,12 +143,11 @@ def _result(asking: Future[_InFlight] | None) -> _InFlight | None:
 def _start(study: optuna.Study, objective: SteppedObjective) -> _InFlight:
     """On the asking thread: ask for a trial and start it (a trial that fails, or is pruned,
     before any work comes back with its error, to be told by the loop)."""
-    study._thread_local.in_optimize_loop = True  # thread-local: the objective may stop the study
-    if is_heartbeat_enabled(study._storage):
+    enter_optimize_loop(study)  # thread-local: the objective may stop the study
+    if heartbeat_enabled(study):
         optuna.storages.fail_stale_trials(study)
     trial = study.ask()
-    heartbeat = get_heartbeat_thread(trial._trial_id, study._storage)
-    heartbeat.start()
+    heartbeat = start_heartbeat(study, trial)
     try:
         return _InFlight(trial, heartbeat, objective.start(trial))
     except BaseException as error:
@@ -183,5 +196,5 @@ def _abandon(study: optuna.Study, objective: SteppedObjective, in_flight: _InFli
         objective.interrupted(in_flight.trial, error)
     finally:
         in_flight.heartbeat.join()  # a beating thread would keep the process from exiting
-        if study._storage.get_trial(in_flight.trial._trial_id).state == TrialState.RUNNING:
+        if still_running(study, in_flight.trial):
             study.tell(in_flight.trial, state=TrialState.FAIL)

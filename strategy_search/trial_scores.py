@@ -27,13 +27,13 @@ import numpy as np
 import pandas as pd
 
 from strategy_search.errors import DataError
+from strategy_search.optuna_internals import backend_of, storage_of
 from strategy_search.scoring import CVResult, cv_splits, effective_folds, fold_from_scores, inner_splits
 from strategy_search.settings import SearchSettings
 from strategy_search.space import SearchSpace
 from strategy_search.task import Task
 
 TABLE = "strategy_search_trial_scores"
-FINGERPRINT_ATTR = "fingerprint"
 
 
 # -- the folds a search scores on ---------------------------------------------------------------
@@ -166,8 +166,8 @@ class ScoreStore:
 
 def store_of(study: Any) -> ScoreStore:
     """The score store of an Optuna study, on whatever storage it lives."""
-    storage = study._storage  # Optuna keeps no public handle on a study's storage
-    return ScoreStore(storage_url(storage), study.study_name, memory_of=getattr(storage, "_backend", storage))
+    storage = storage_of(study)
+    return ScoreStore(storage_url(storage), study.study_name, memory_of=backend_of(storage))
 
 
 def storage_url(storage: Any) -> str | None:
@@ -175,8 +175,7 @@ def storage_url(storage: Any) -> str | None:
     study wraps it in); None for memory."""
     if isinstance(storage, str):
         return storage
-    backend = getattr(storage, "_backend", storage)  # optuna.storages._CachedStorage
-    return getattr(backend, "url", None)
+    return getattr(backend_of(storage), "url", None)
 
 
 # -- fingerprints -------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ from mlflow.tracking import MlflowClient
 
 from strategy_search.cli import STUDY_NAME_TAG, main
 from strategy_search.config import load_config
-from strategy_search.search import load_result, prepare_data
+from strategy_search.prepared import prepare_data
+from strategy_search.result import load_result
 from strategy_search.settings import SearchSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -447,7 +448,7 @@ def test_spaces_lists_spaces_and_components(capsys):
 
 
 def test_a_pareto_search_marks_its_front_in_the_summary(tmp_path, monkeypatch, capsys):
-    from strategy_search.search import latest_study_name
+    from strategy_search.storage import latest_study_name
 
     config = _write_config(tmp_path, search__metric=["pr_auc", "f1"], search__n_trials=5)
     monkeypatch.chdir(tmp_path)

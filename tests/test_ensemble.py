@@ -9,13 +9,13 @@ import strategy_search
 from strategy_search.ensemble import average_cv, select_ensemble
 from strategy_search.estimators.ensemble import AveragedClassifier
 from strategy_search.export import export_model, load_model
+from strategy_search.prepared import prepare_data
 from strategy_search.scoring import (
     CVResult,
     cv_splits,
     fold_from_scores,
     score_pipeline,
 )
-from strategy_search.search import prepare_data
 from strategy_search.strategy import (
     Ensemble,
     Strategy,

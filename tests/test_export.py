@@ -17,7 +17,7 @@ from strategy_search.export import (
     predict_table,
     rebuild_classifier,
 )
-from strategy_search.search import prepare_data
+from strategy_search.prepared import prepare_data
 from strategy_search.strategy import Strategy, build_classifier
 
 STRATEGY = Strategy.of(

@@ -12,7 +12,8 @@ import yaml
 import strategy_search
 from strategy_search.cli import main
 from strategy_search.data import data_notes
-from strategy_search.search import FAIL_FAST_TRIALS, SearchFailed
+from strategy_search.errors import SearchFailed
+from strategy_search.stopping import FAIL_FAST_TRIALS
 
 
 def _config(folder: Path, frame: pd.DataFrame, **search) -> Path:

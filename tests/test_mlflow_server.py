@@ -17,7 +17,7 @@ from tracking_helpers import everything_logged
 
 import strategy_search
 from strategy_search.cli import main
-from strategy_search.search import prepare_data
+from strategy_search.prepared import prepare_data
 from strategy_search.tracking import SearchTracker
 
 ROOT = Path(__file__).resolve().parent.parent

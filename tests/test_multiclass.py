@@ -35,8 +35,8 @@ from strategy_search.estimators.adaptive import TargetRatio
 from strategy_search.estimators.thresholded import ClassWeightedClassifier
 from strategy_search.estimators.weighting import CustomWeighting
 from strategy_search.export import load_model, predict_table
+from strategy_search.prepared import prepare_data
 from strategy_search.scoring import cv_splits, fold_from_scores, per_class_metrics, score_pipeline, score_predictions
-from strategy_search.search import prepare_data
 from strategy_search.slots import get_slot
 from strategy_search.space import load_space
 from strategy_search.strategy import Strategy, build_pipeline

@@ -180,7 +180,7 @@ def test_budget_guard_ignores_the_first_trial_which_paid_for_worker_start_up():
 
     import optuna
 
-    from strategy_search.search import _BudgetGuard
+    from strategy_search.stopping import BudgetGuard as _BudgetGuard
 
     class StopRecorder:
         stopped = False

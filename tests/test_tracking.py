@@ -18,7 +18,7 @@ from optuna.trial import TrialState, create_trial
 
 import strategy_search
 from strategy_search.export import export_model
-from strategy_search.search import prepare_data
+from strategy_search.prepared import prepare_data
 from strategy_search.tracking import (
     SearchTracker,
     _batches,

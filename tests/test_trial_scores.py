@@ -10,8 +10,9 @@ import pytest
 
 import strategy_search
 from strategy_search.errors import DataError, SearchFailed
+from strategy_search.prepared import prepare_data
 from strategy_search.ranking import best_first
-from strategy_search.search import load_result, prepare_data
+from strategy_search.result import load_result
 from strategy_search.settings import SearchSettings
 from strategy_search.trial_scores import TABLE, decode_scores, encode_scores
 
@@ -105,7 +106,7 @@ def test_a_study_is_not_continued_on_other_data_space_or_folds(change, says, tmp
 
 
 def test_finish_refuses_other_data_instead_of_rebuilding_wrong_scores(tmp_path, table):
-    from strategy_search.search import finish_study
+    from strategy_search.study import finish_study
 
     X, y = table
     storage = _storage(tmp_path)
@@ -118,7 +119,7 @@ def test_finish_refuses_other_data_instead_of_rebuilding_wrong_scores(tmp_path, 
 def test_a_study_whose_trials_all_failed_still_runs_when_resumed(tmp_path, table, monkeypatch):
     import importlib
 
-    search_module = importlib.import_module("strategy_search.search")  # the module, not the function
+    search_module = importlib.import_module("strategy_search.objective")  # where the objective starts its CV
     X, y = table
     storage = _storage(tmp_path)
     broken = {"on": True}

@@ -23,7 +23,8 @@ from postgres_server import PostgresServer, server_binaries
 from strategy_search.cli import STUDY_NAME_TAG, main
 from strategy_search.config import load_config
 from strategy_search.ensemble import select_ensemble
-from strategy_search.search import PreparedData, load_result, prepare_data
+from strategy_search.prepared import PreparedData, prepare_data
+from strategy_search.result import load_result
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET = 30

@@ -1,0 +1,219 @@
+"""The search's answer, computed from what the study stored, then stored on it.
+
+:class:`StoredTrials` is a study's trials as the search left them (ranked, their fold scores
+from the score store, their strategies replayed from their parameters); :func:`choose_answer`
+picks the answer from them (an ensemble of the best trials or the best one alone,
+:mod:`strategy_search.ensemble`) and compares it with doing nothing about the imbalance
+(:mod:`strategy_search.do_nothing`); :meth:`Answer.store` writes it on the study, where
+:meth:`Answer.from_study` reads it in any other process. Data flows one way: computed, stored,
+read; the process that computed the answer hands it on as it was stored.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from strategy_search.do_nothing import COMPARED, DoNothingComparison, compare_folds, do_nothing_strategy
+from strategy_search.ensemble import TrialEnsemble, average_cv, clearly_better, select_ensemble
+from strategy_search.errors import NoCompletedTrial
+from strategy_search.parallel import TaskRunner
+from strategy_search.prepared import PreparedData, scoring_plan
+from strategy_search.ranking import best_first
+from strategy_search.scoring import CVResult, score_pipeline
+from strategy_search.settings import SearchSettings
+from strategy_search.shared_table import shared as shared_table
+from strategy_search.slots import MODEL, get_slot
+from strategy_search.strategy import Strategy, build_pipeline
+from strategy_search.trial_record import StudyAttr, TrialRecord, set_study_attr, study_attr
+from strategy_search.trial_scores import ScoreStore, ScoringPlan, decode_scores, store_of
+
+__all__ = ["Answer", "StoredTrials", "choose_answer"]
+
+# The do-nothing CV runs after the search, for at most 10 % of its timeout (at least this long).
+DO_NOTHING_MIN_SECONDS = 30.0
+
+
+class StoredTrials:
+    """A study's trials as stored: ranked by the primary metric, with their fold scores and
+    the strategies their parameters replay to. Everything here is read from storage."""
+
+    def __init__(self, *, study: optuna.Study, data: PreparedData, settings: SearchSettings):
+        self.study, self.data, self.settings = study, data, settings
+        self.store: ScoreStore = store_of(study)
+        self._plan: ScoringPlan | None = None
+
+    @property
+    def plan(self) -> ScoringPlan:
+        """The search's folds, rebuilt from the data and the settings."""
+        if self._plan is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # fewer folds than asked: the search said so already
+                self._plan = scoring_plan(self.data, self.settings)
+        return self._plan
+
+    def cvs(self, trial_numbers: Sequence[int]) -> dict[int, CVResult]:
+        """The CV results of these trials from the score store (trials without stored scores
+        are left out), exactly as the search computed them."""
+        payloads = self.store.get(trial_numbers)
+        return {n: decode_scores(payloads[n], self.plan, self.settings) for n in trial_numbers if n in payloads}
+
+    def completed(self) -> list[FrozenTrial]:
+        return [t for t in self.study.trials if t.state == TrialState.COMPLETE]
+
+    def ranked(self) -> list[FrozenTrial]:
+        """The completed trials, best first (:func:`strategy_search.ranking.best_first`)."""
+        metric = self.settings.primary_metric
+        return sorted(self.completed(), key=lambda t: best_first(TrialRecord.of(t).metric(metric), t.number))
+
+    def best(self) -> FrozenTrial:
+        """The completed trial with the best primary metric (for a Pareto search: the best
+        primary metric on the Pareto front, which is the same trial)."""
+        ranked = self.ranked()
+        if not ranked:
+            reasons = {TrialRecord.of(t).fail_reason or t.state.name for t in self.study.trials}
+            raise NoCompletedTrial(f"No trial completed; reasons seen: {sorted(reasons)[:5]}")
+        return ranked[0]
+
+    def strategy_of(self, trial: FrozenTrial) -> Strategy:
+        """Replay the trial's parameters through the space (Optuna ``FixedTrial``): the
+        strategy that was scored, rebuilt from its recorded parameters alone."""
+        profile = self.data.profile
+        strategy = self.settings.space.suggest(
+            optuna.trial.FixedTrial(trial.params),
+            has_categorical=profile.has_categorical,
+            multiclass=profile.multiclass,
+            seed=self.settings.seed,
+            only=set(trial.params),
+        )
+        return strategy.with_threshold(TrialRecord.of(trial).threshold)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The ensemble the search chose (None: the best trial answers alone) and its comparison
+    with doing nothing (None: not recorded, e.g. a study of an older version)."""
+
+    ensemble: TrialEnsemble | None
+    do_nothing: DoNothingComparison | None
+
+    @classmethod
+    def from_study(cls, study: optuna.Study, settings: SearchSettings) -> Answer:
+        ensemble = study_attr(study, StudyAttr.ENSEMBLE)
+        do_nothing = study_attr(study, StudyAttr.DO_NOTHING)
+        return cls(
+            TrialEnsemble.from_attr(ensemble) if ensemble and settings.ensembling else None,
+            DoNothingComparison.from_attr(do_nothing) if do_nothing else None,
+        )
+
+    def store(self, study: optuna.Study, settings: SearchSettings) -> None:
+        if settings.ensembling:  # without ensembling the study has no ensemble to speak of
+            set_study_attr(study, StudyAttr.ENSEMBLE, None if self.ensemble is None else self.ensemble.to_attr())
+        if self.do_nothing is not None:
+            set_study_attr(study, StudyAttr.DO_NOTHING, self.do_nothing.to_attr())
+
+    def trial_numbers(self, trials: StoredTrials) -> list[int]:
+        """The ensemble's members (best first), or the best trial alone."""
+        return list(self.ensemble.trials) if self.ensemble is not None else [trials.best().number]
+
+    def cv(self, trials: StoredTrials) -> CVResult | None:
+        """The answer's CV (the ensemble's averaged fold scores, or the best trial's), rebuilt
+        from the stored trial scores; None when they are not stored (an older version's study)."""
+        numbers = self.trial_numbers(trials)
+        cvs = trials.cvs(numbers)
+        if len(cvs) != len(numbers):
+            return None
+        if self.ensemble is None:
+            return cvs[numbers[0]]
+        return average_cv([cvs[n] for n in numbers], list(self.ensemble.weights), trials.data.codes)
+
+
+def choose_answer(trials: StoredTrials, *, stored: Answer) -> Answer:
+    """The answer for the study's trials now. ``stored`` (what the study holds) is kept where it
+    still holds: the ensemble of a study whose trials stored no scores, the do-nothing
+    comparison of the same answer. The result is as :meth:`Answer.from_study` will read it."""
+    ensemble = _choose_ensemble(trials, stored=stored.ensemble)
+    if ensemble is not None:
+        ensemble = TrialEnsemble.from_attr(ensemble.to_attr())
+    answer = Answer(ensemble, None)
+    if not trials.completed():
+        return answer  # no answer to compare (the search says why)
+    numbers = tuple(answer.trial_numbers(trials))
+    if stored.do_nothing is not None and tuple(stored.do_nothing.answer_trials) == numbers:
+        return Answer(ensemble, stored.do_nothing)
+    comparison = _do_nothing_comparison(trials, answer)
+    return Answer(ensemble, DoNothingComparison.from_attr(comparison.to_attr()))
+
+
+def _choose_ensemble(trials: StoredTrials, *, stored: TrialEnsemble | None) -> TrialEnsemble | None:
+    """An ensemble of the study's best trials, or None when the best one alone is clearly
+    better (:func:`strategy_search.ensemble.select_ensemble`), from the stored fold scores."""
+    settings = trials.settings
+    if not settings.ensembling:
+        return None
+    metric = settings.primary_metric
+    ranked = [t for t in trials.ranked() if not math.isnan(TrialRecord.of(t).metric(metric))]
+    # An anomaly detector's scores are no probabilities: it may answer alone, never in an average.
+    classifiers = [t for t in ranked if not _is_detector(t)]
+    pool = trials.cvs([t.number for t in classifiers[: settings.ensemble_size]])
+    if not pool:
+        return stored  # trials from a version that stored no scores: keep what that version recorded
+    choice = select_ensemble(list(pool.items()), trials.data.codes, metric=metric, pool_size=settings.ensemble_size)
+    if choice is not None and choice.cv is not None and _is_detector(ranked[0]):
+        detector = trials.cvs([ranked[0].number]).get(ranked[0].number)
+        if detector is not None and clearly_better(detector, choice.cv, metric):
+            return None  # the best trial, the detector, answers
+    return choice
+
+
+def _is_detector(trial: FrozenTrial) -> bool:
+    return bool(get_slot(MODEL).component(TrialRecord.of(trial).model).tag("anomaly_detector"))
+
+
+def _treats_nothing_itself(trial: FrozenTrial) -> bool:
+    """Whether the trial's model can be run as "doing nothing": not one that balances the
+    classes itself, and not an anomaly detector."""
+    model = get_slot(MODEL).component(TrialRecord.of(trial).model)
+    return not (model.tag("balances_itself") or model.tag("anomaly_detector"))
+
+
+def _do_nothing_comparison(trials: StoredTrials, answer: Answer) -> DoNothingComparison:
+    """Cross-validate the do-nothing strategy on the search's folds against the answer."""
+    answer_trials = tuple(answer.trial_numbers(trials))
+    source = next((t for t in trials.ranked() if _treats_nothing_itself(t)), None)
+    if source is None:
+        why = "every complete trial's model balances the classes itself or is an anomaly detector"
+        return DoNothingComparison(answer_trials=answer_trials, skipped=why)
+    answer_cv = answer.cv(trials)
+    if answer_cv is None:
+        return DoNothingComparison(answer_trials=answer_trials, skipped="the answer's fold scores are not stored")
+    strategy = do_nothing_strategy(trials.strategy_of(source))
+    settings, data, splits = trials.settings, trials.data, trials.plan.splits
+    allowance = None if settings.timeout is None else max(DO_NOTHING_MIN_SECONDS, 0.1 * settings.timeout)
+    runner = TaskRunner(n_jobs=settings.n_jobs)
+    with shared_table(data.X, share=runner.n_jobs > 1) as table:
+        cv = score_pipeline(
+            build_pipeline(strategy, data.profile.schema),
+            table,
+            data.codes,
+            splits=splits,
+            threshold_folds=0,
+            seed=settings.seed,
+            runner=runner,
+            deadline=None if allowance is None else time.monotonic() + allowance,
+            threshold_rule=settings.threshold,
+        )
+    if cv.stopped or len(cv.folds) < len(splits):
+        why = f"its CV did not finish in the {allowance:.0f} s allowed after the search"
+        return DoNothingComparison(strategy.to_dict(), source.number, answer_trials, skipped=why)
+    folds = {m: answer_cv.metric_values(m) for m in COMPARED}, {m: cv.metric_values(m) for m in COMPARED}
+    test_share = float(np.mean([len(validation) / len(train) for train, validation in splits]))
+    differences = compare_folds(*folds, test_share=test_share)
+    return DoNothingComparison(strategy.to_dict(), source.number, answer_trials, differences, len(splits))
