@@ -5,6 +5,7 @@ MLflow and matplotlib are never imported here: tracking and plotting load only w
 """
 
 from strategy_search._version import __version__
+from strategy_search.classifier import StrategySearchClassifier
 from strategy_search.errors import StrategySearchError
 from strategy_search.export import load_model
 from strategy_search.result import SearchResult
@@ -20,6 +21,7 @@ __all__ = [
     "SearchSettings",
     "SearchSpace",
     "Strategy",
+    "StrategySearchClassifier",
     "StrategySearchError",
     "__version__",
     "build_classifier",

@@ -33,7 +33,7 @@ import yaml
 from strategy_search.data import DataProfile, FeatureSchema, plain
 from strategy_search.do_nothing import TABLE_HEADER, DoNothingComparison
 from strategy_search.errors import ExportError
-from strategy_search.estimators.thresholded import ClassWeightedClassifier, ThresholdedClassifier
+from strategy_search.estimators.decision.thresholded import ClassWeightedClassifier, ThresholdedClassifier
 from strategy_search.model_folder import (
     STRATEGY_FILE,
     expected_columns,

@@ -18,7 +18,7 @@ import yaml
 
 from strategy_search.data import FeatureSchema
 from strategy_search.errors import ExportError, UntrustedModelError
-from strategy_search.estimators.thresholded import ClassWeightedClassifier
+from strategy_search.estimators.decision.thresholded import ClassWeightedClassifier
 
 STRATEGY_FILE = "strategy.yaml"
 

@@ -42,9 +42,11 @@ class PreparedData:
         return self.profile.the_task
 
 
-def prepare_data(X: Any, y: Any, *, positive_label: Any = None) -> PreparedData:
+def prepare_data(X: Any, y: Any, *, positive_label: Any = None, settings: SearchSettings | None = None) -> PreparedData:
     """Check the features and the target (every check a search makes of the data) and encode
-    the target's classes."""
+    the target's classes; with ``settings``, also refuse settings that mean nothing for the
+    data's task (:func:`check_task_settings`), so a caller can refuse them before it opens any
+    store."""
     X = check_features(X).reset_index(drop=True)
     y = pd.Series(y).reset_index(drop=True)
     if len(X) != len(y):
@@ -52,7 +54,10 @@ def prepare_data(X: Any, y: Any, *, positive_label: Any = None) -> PreparedData:
     codes, task = encode_classes(y, positive_label=positive_label)
     data_profile = profile(X, codes, task)
     check_usable_features(data_profile)
-    return PreparedData(X, y, codes, data_profile)
+    prepared = PreparedData(X, y, codes, data_profile)
+    if settings is not None:
+        check_task_settings(settings, prepared.task)
+    return prepared
 
 
 def task_setting_problems(settings: SearchSettings, task: Task) -> list[tuple[str, str]]:

@@ -24,7 +24,7 @@ from strategy_search.errors import NoStoredScores
 from strategy_search.export import export_model, rule_for_task
 from strategy_search.prepared import PreparedData, data_fingerprint
 from strategy_search.ranking import best_first
-from strategy_search.scoring import METRICS, CVResult
+from strategy_search.scoring import REPORTED, CVResult
 from strategy_search.settings import SearchSettings
 from strategy_search.slots import slot_names
 from strategy_search.storage import open_storage
@@ -234,8 +234,8 @@ def leaderboard(study: optuna.Study, *, primary_metric: str = "pr_auc") -> pd.Da
         record = TrialRecord.of(trial)
         row = {"trial": trial.number, "state": trial.state.name}
         row.update({slot: record.strategy.get(slot) for slot in slot_names()})
-        row.update({m: record.metrics.get(m, np.nan) for m in METRICS})
-        row.update({f"{m}_std": record.metrics_std.get(m, np.nan) for m in METRICS})
+        row.update({m: record.metrics.get(m, np.nan) for m in REPORTED})
+        row.update({f"{m}_std": record.metrics_std.get(m, np.nan) for m in REPORTED})
         row.update(
             {
                 "threshold": np.nan if record.threshold is None else record.threshold,

@@ -9,20 +9,26 @@ folder can rewrite the checksum too, so against tampering the allowlist is the d
 
 Adding a component that creates a new type means adding that type's name here; the
 conformance suite (``tests/test_components.py``) saves every registered component and fails
-with the names to add.
+with the names to add. Moving one of the engine's own types to another module means adding
+its old module to :data:`MOVED_MODULES`, so that files written before the move still load.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import skops.io as sio
 
 from strategy_search.errors import ExportError, UntrustedModelError
 
-__all__ = ["TRUSTED_TYPES", "UntrustedModelError", "read_classifier", "write_classifier"]
+__all__ = ["MOVED_MODULES", "TRUSTED_TYPES", "UntrustedModelError", "read_classifier", "write_classifier"]
 
 # Types beyond skops' own defaults (plain sklearn estimators, numpy arrays, builtins) that the
 # engine's pipelines contain. Exact names: a prefix rule would also admit helpers that run code.
@@ -56,33 +62,52 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.neighbors._ball_tree.BallTree",
     "sklearn.neighbors._kd_tree.KDTree",
     "sklearn.tree._tree.Tree",
-    "strategy_search.estimators.adaptive.AdaptiveSampler",
-    "strategy_search.estimators.adaptive.TargetRatio",
-    "strategy_search.estimators.ensemble.AveragedClassifier",
-    "strategy_search.estimators.one_hot.OneHotCodes",
-    "strategy_search.estimators.cgan.ConditionalGANOverSampler",
-    "strategy_search.estimators.anomaly.AnomalyDetectorClassifier",
-    "strategy_search.estimators.centred.CentredFloat32",
-    "strategy_search.estimators.focal.FocalLossClassifier",
-    "strategy_search.estimators.focal._FocalObjective",
-    "strategy_search.estimators.focal._SoftmaxFocalObjective",
-    "strategy_search.estimators.gmm.GaussianMixtureOverSampler",
-    "strategy_search.estimators.noise.GaussianNoiseOverSampler",
-    "strategy_search.estimators.self_paced.BalanceCascadeClassifier",
-    "strategy_search.estimators.self_paced.SelfPacedEnsembleClassifier",
-    "strategy_search.estimators.smote_nc.ChunkedSMOTENC",
-    "strategy_search.estimators.thresholded.ClassWeightedClassifier",
-    "strategy_search.estimators.thresholded.ThresholdedClassifier",
-    "strategy_search.estimators.torch_mlp.TorchMLPClassifier",
-    "strategy_search.estimators.weighting.BalancedWeighting",
-    "strategy_search.estimators.weighting.CustomWeighting",
-    "strategy_search.estimators.weighting.EffectiveNumberWeighting",
-    "strategy_search.estimators.weighting.WeightedClassifier",
+    "strategy_search.estimators.classifiers.anomaly.AnomalyDetectorClassifier",
+    "strategy_search.estimators.classifiers.ensemble.AveragedClassifier",
+    "strategy_search.estimators.classifiers.focal.FocalLossClassifier",
+    "strategy_search.estimators.classifiers.focal._FocalObjective",
+    "strategy_search.estimators.classifiers.focal._SoftmaxFocalObjective",
+    "strategy_search.estimators.classifiers.self_paced.BalanceCascadeClassifier",
+    "strategy_search.estimators.classifiers.self_paced.SelfPacedEnsembleClassifier",
+    "strategy_search.estimators.classifiers.torch_mlp.TorchMLPClassifier",
+    "strategy_search.estimators.classifiers.weighting.BalancedWeighting",
+    "strategy_search.estimators.classifiers.weighting.CustomWeighting",
+    "strategy_search.estimators.classifiers.weighting.EffectiveNumberWeighting",
+    "strategy_search.estimators.classifiers.weighting.WeightedClassifier",
+    "strategy_search.estimators.decision.thresholded.ClassWeightedClassifier",
+    "strategy_search.estimators.decision.thresholded.ThresholdedClassifier",
+    "strategy_search.estimators.preprocessing.centred.CentredFloat32",
+    "strategy_search.estimators.preprocessing.one_hot.OneHotCodes",
+    "strategy_search.estimators.samplers.adaptive.AdaptiveSampler",
+    "strategy_search.estimators.samplers.adaptive.TargetRatio",
+    "strategy_search.estimators.samplers.cgan.ConditionalGANOverSampler",
+    "strategy_search.estimators.samplers.gmm.GaussianMixtureOverSampler",
+    "strategy_search.estimators.samplers.noise.GaussianNoiseOverSampler",
+    "strategy_search.estimators.samplers.smote_nc.ChunkedSMOTENC",
     "strategy_search.strategy._as_text",
     "xgboost.core.Booster",
     "xgboost.sklearn.XGBClassifier",
     "xgboost.sklearn.XGBRegressor",
 )
+
+# The modules the engine's own estimators lived in before they were grouped by kind, and where
+# they are now. A skops file names every type by the module it was written from, and skops
+# imports exactly that module; a file written before the move is read with these names
+# replaced (before the allowlist is consulted), so old exports load with no stand-in modules
+# left at the old paths and no old names on the allowlist.
+MOVED_MODULES: Mapping[str, str] = MappingProxyType(
+    {
+        f"strategy_search.estimators.{module}": f"strategy_search.estimators.{kind}.{module}"
+        for kind, modules in {
+            "samplers": ("adaptive", "cgan", "gmm", "noise", "smote_nc"),
+            "classifiers": ("anomaly", "ensemble", "focal", "self_paced", "torch_mlp", "weighting"),
+            "decision": ("thresholded",),
+            "preprocessing": ("centred", "one_hot"),
+        }.items()
+        for module in modules
+    }
+)
+_SCHEMA = "schema.json"  # the skops archive's description of every object and its type
 
 
 def untrusted_types(data: bytes) -> list[str]:
@@ -128,6 +153,7 @@ def read_classifier(path: Path, *, expected_sha256: str | None) -> Any:
             "strategy.yaml. Refusing to load it; export the model again from its search."
         )
     try:
+        data = _with_current_modules(data)
         unknown = untrusted_types(data)
     except Exception as error:  # skops raises assorted errors on files it cannot parse
         raise UntrustedModelError(f"{path} is not a readable strategy-search model file ({error}).") from error
@@ -138,3 +164,37 @@ def read_classifier(path: Path, *, expected_sha256: str | None) -> Any:
             "from its search."
         )
     return sio.loads(data, trusted=list(TRUSTED_TYPES))
+
+
+def _with_current_modules(data: bytes) -> bytes:
+    """A skops payload with every type of a moved module (:data:`MOVED_MODULES`) named by the
+    module it is in now; ``data`` itself when it names none (anything written since the move)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = json.loads(archive.read(_SCHEMA))
+        if not _rename_moved_modules(schema):
+            return data
+        renamed = io.BytesIO()
+        with zipfile.ZipFile(renamed, "w") as copy:
+            for entry in archive.infolist():
+                copy.writestr(entry, json.dumps(schema) if entry.filename == _SCHEMA else archive.read(entry))
+    return renamed.getvalue()
+
+
+def _rename_moved_modules(node: Any) -> bool:
+    """Rename moved modules in a skops schema, in place; whether any was renamed. Each object's
+    type is a node's ``__module__`` and ``__class__``; the test for a string keeps a user's dict
+    that happens to have a ``__module__`` key (stored as a node, not a string) as it is."""
+    renamed = False
+    if isinstance(node, dict):
+        module = node.get("__module__")
+        if isinstance(module, str) and module in MOVED_MODULES:
+            node["__module__"] = MOVED_MODULES[module]
+            renamed = True
+        children: Any = node.values()
+    elif isinstance(node, list):
+        children = node
+    else:
+        return False
+    for child in children:
+        renamed = _rename_moved_modules(child) or renamed
+    return renamed

@@ -47,7 +47,19 @@ METRIC_LABELS = {
     "recall": "recall",
     "balanced_accuracy": "bal. acc.",
     "mcc": "MCC",
+    "brier": "Brier",
+    "log_loss": "log-loss",
+    "ece": "ECE",
 }
+# How far the scores are from being probabilities (lower is better): reported beside the
+# metrics for every fold and trial, never searched for (resampling and class weights move them
+# far from the true rates, with no loss of ranking).
+CALIBRATION_METRICS = ("brier", "log_loss", "ece")
+REPORTED = (*METRICS, *CALIBRATION_METRICS)
+# Equal-width bins of the expected calibration error.
+ECE_BINS = 10
+# Log-loss of a score of exactly 0 or 1 for the other class is infinite: scores are kept this far inside.
+_LOG_EPS = 1e-15
 
 
 def check_metrics(metric: Any) -> tuple[str, ...]:
@@ -118,15 +130,43 @@ def _multiclass_threshold_free(y: np.ndarray, scores: np.ndarray) -> dict[str, f
     }
 
 
+def calibration_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """Brier score, log-loss and expected calibration error of the scores read as
+    probabilities. Binary: of the positive class's probability; multi-class: the Brier score
+    over all classes, the log-loss of the true class and the top-label ECE (Guo et al., 2017)."""
+    y, scores = np.asarray(y, dtype=int), np.asarray(scores, dtype=float)
+    if scores.ndim == 2:
+        truth = np.zeros_like(scores)
+        truth[np.arange(len(y)), y] = 1.0
+        brier = float(np.mean(np.sum((scores - truth) ** 2, axis=1)))
+        log_loss = float(-np.mean(np.log(np.clip(scores[np.arange(len(y)), y], _LOG_EPS, 1.0))))
+        confidence, correct = scores.max(axis=1), (scores.argmax(axis=1) == y).astype(float)
+    else:
+        brier = float(np.mean((scores - y) ** 2))
+        clipped = np.clip(scores, _LOG_EPS, 1 - _LOG_EPS)
+        log_loss = float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
+        confidence, correct = scores, y.astype(float)
+    return {"brier": brier, "log_loss": log_loss, "ece": _ece(confidence, correct)}
+
+
+def _ece(confidence: np.ndarray, outcome: np.ndarray) -> float:
+    """Sum over equal-width bins of |mean outcome - mean confidence|, weighted by the bin's rows."""
+    bins = np.minimum((np.clip(confidence, 0.0, 1.0) * ECE_BINS).astype(int), ECE_BINS - 1)
+    counts = np.bincount(bins, minlength=ECE_BINS)
+    gaps = np.abs(np.bincount(bins, outcome, ECE_BINS) - np.bincount(bins, confidence, ECE_BINS))
+    return float(gaps.sum() / max(counts.sum(), 1))
+
+
 def score_predictions(y: np.ndarray, scores: np.ndarray, threshold: Decision | None) -> dict[str, float]:
-    """Every metric in :data:`METRICS` for one validation set; the ones that need the tuned
+    """Every metric in :data:`REPORTED` for one validation set; the ones that need the tuned
     decision (a threshold, or multi-class per-class weights) are NaN when it is not known (a
     fold stopped before its inner fits ran). Multi-class metrics are macro averages."""
     metrics = threshold_free_metrics(y, scores)
+    metrics.update(calibration_metrics(y, scores))
     if threshold is None:
-        return {m: metrics.get(m, float("nan")) for m in METRICS}
+        return {m: metrics.get(m, float("nan")) for m in REPORTED}
     metrics.update(decision_metrics(np.asarray(y, dtype=int), np.asarray(scores, dtype=float), threshold))
-    return {m: metrics[m] for m in METRICS}
+    return {m: metrics[m] for m in REPORTED}
 
 
 def decision_metrics(y: np.ndarray, scores: np.ndarray, decision: Decision) -> dict[str, Any]:
@@ -331,11 +371,11 @@ class CVResult:
         return self.stopped is None and len(self.folds) == len(self.splits)
 
     def metric_values(self, metric: str) -> np.ndarray:
-        return np.array([f.metrics[metric] for f in self.folds], dtype=float)
+        return np.array([f.metrics.get(metric, np.nan) for f in self.folds], dtype=float)
 
     def _summary(self, reduce: Callable[[np.ndarray], Any]) -> dict[str, float]:
         summary = {}
-        for metric in METRICS:
+        for metric in REPORTED:
             values = self.metric_values(metric)
             values = values[~np.isnan(values)]
             summary[metric] = float(reduce(values)) if len(values) else float("nan")

@@ -16,7 +16,7 @@ import optuna
 import pandas as pd
 
 from strategy_search.errors import SearchFailed, SettingsError, StorageError, UsageError
-from strategy_search.prepared import PreparedData, check_task_settings, prepare_data
+from strategy_search.prepared import PreparedData, prepare_data
 from strategy_search.result import SearchResult, leaderboard, load_result
 from strategy_search.settings import DEFAULT_ENSEMBLE_SIZE, SearchSettings, settings_doc
 from strategy_search.space import SearchSpace
@@ -106,8 +106,7 @@ def search(
         )
     given = locals()
     checked = SearchSettings.create(**{f.name: given[f.name] for f in fields(SearchSettings)})
-    data = prepare_data(X, y, positive_label=positive_label)
-    check_task_settings(checked, data.task)
+    data = prepare_data(X, y, positive_label=positive_label, settings=checked)
     with contextlib.ExitStack() as stack:
         observers = list(callbacks)
         if progress:
@@ -150,7 +149,6 @@ def run_search(
 ) -> SearchResult:
     """Run (or resume) a search on prepared data in this process; :func:`search` is the
     friendly front, :func:`run_worker` one of several processes on a shared study."""
-    check_task_settings(settings, data.task)
     with quiet_optuna():
         study = open_study(data, settings, storage=storage, study_name=study_name, create=True)
         work_on_study(study, data, settings, callbacks=callbacks)
@@ -171,7 +169,6 @@ def run_worker(
     make it first, with its budget and portfolio) and run trials until its budget is reached.
     The answer is chosen by whoever calls :func:`~strategy_search.study.finish_study` afterwards."""
     require_shared_storage(storage, what="several workers")
-    check_task_settings(settings, data.task)
     with quiet_optuna():
         study = open_study(data, settings, storage=storage, study_name=study_name, create=create, worker=worker)
         work_on_study(study, data, settings, callbacks=callbacks)

@@ -18,12 +18,12 @@ from strategy_search.combinations import incompatibilities
 from strategy_search.components.registry import BuildContext, Component
 from strategy_search.data import FeatureSchema, plain
 from strategy_search.errors import StrategyError
-from strategy_search.estimators.adaptive import AdaptiveSampler
-from strategy_search.estimators.centred import CentredFloat32
-from strategy_search.estimators.ensemble import AveragedClassifier
-from strategy_search.estimators.one_hot import OneHotCodes
-from strategy_search.estimators.thresholded import ClassWeightedClassifier, ThresholdedClassifier
-from strategy_search.estimators.weighting import WeightedClassifier
+from strategy_search.estimators.classifiers.ensemble import AveragedClassifier
+from strategy_search.estimators.classifiers.weighting import WeightedClassifier
+from strategy_search.estimators.decision.thresholded import ClassWeightedClassifier, ThresholdedClassifier
+from strategy_search.estimators.preprocessing.centred import CentredFloat32
+from strategy_search.estimators.preprocessing.one_hot import OneHotCodes
+from strategy_search.estimators.samplers.adaptive import AdaptiveSampler
 from strategy_search.slots import MODEL, all_slots, get_slot
 from strategy_search.task import Decision, Task, as_decision
 

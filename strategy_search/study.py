@@ -23,7 +23,13 @@ from strategy_search.masking import mask_secrets
 from strategy_search.objective import Objective, report_failure
 from strategy_search.optuna_internals import storage_of
 from strategy_search.parallel import TaskRunner
-from strategy_search.prepared import PreparedData, data_fingerprint, scoring_plan, too_many_rows
+from strategy_search.prepared import (
+    PreparedData,
+    check_task_settings,
+    data_fingerprint,
+    scoring_plan,
+    too_many_rows,
+)
 from strategy_search.result import SearchResult
 from strategy_search.settings import SearchSettings
 from strategy_search.shared_table import shared as shared_table
@@ -42,7 +48,15 @@ from strategy_search.trial_record import (
 )
 from strategy_search.trial_scores import check_fingerprint, storage_url, store_of
 
-__all__ = ["Callback", "create_study", "finish_study", "open_study", "quiet_optuna", "work_on_study"]
+__all__ = [
+    "Callback",
+    "create_study",
+    "finish_study",
+    "open_checked_study",
+    "open_study",
+    "quiet_optuna",
+    "work_on_study",
+]
 
 Callback = Callable[[optuna.Study, FrozenTrial], None]
 
@@ -108,6 +122,20 @@ def check_study_fingerprint(study: optuna.Study, data: PreparedData, settings: S
     check_fingerprint(stored, current, study_name=study.study_name)
 
 
+def open_checked_study(
+    data: PreparedData, settings: SearchSettings, *, storage: Any, study_name: str | None, worker: int = 0
+) -> optuna.Study:
+    """The study (created when it does not exist), checked against the data: the settings must
+    mean something for its task, and a stored study must have been made for the same task and
+    fingerprint (a new one records them). Every way into a study goes through these checks:
+    :func:`open_study`, and the command line before it starts a study's MLflow run."""
+    check_task_settings(settings, data.task)
+    study = create_study(settings, storage=storage, study_name=study_name, worker=worker)
+    check_study_task(study, data.task)
+    check_study_fingerprint(study, data, settings)
+    return study
+
+
 def _close_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorage | None) -> None:
     """Trials left RUNNING by a process that died are marked failed so the budget counts them
     once and a resumed search does not wait on them. ``storage`` is the study's storage (None:
@@ -163,9 +191,7 @@ def open_study(
                 f"No study {study_name!r} in {mask_secrets(str(storage_url(opened)))} to join; start it with "
                 "`strategy-search run` or `strategy-search worker --create`."
             ) from None
-    study = create_study(settings, storage=opened, study_name=study_name, worker=worker)
-    check_study_task(study, data.task)
-    check_study_fingerprint(study, data, settings)
+    study = open_checked_study(data, settings, storage=opened, study_name=study_name, worker=worker)
     if create:
         if not is_server_storage(opened):
             _close_interrupted(study, opened)  # one process per SQLite study: nobody else's trial is running

@@ -8,7 +8,7 @@ import pytest
 from sklearn.preprocessing import StandardScaler
 
 from strategy_search.data import FeatureSchema
-from strategy_search.estimators.centred import CentredFloat32
+from strategy_search.estimators.preprocessing.centred import CentredFloat32
 from strategy_search.strategy import _preprocessor
 
 

@@ -88,6 +88,8 @@ def test_run_logs_one_parent_and_a_child_run_per_trial(quickstart_run):
     for child in children:
         assert {"model", "resampler", "weighting"} <= set(child.data.params)
         assert {"pr_auc", "f1", "pr_auc_std", "f1_std"} <= set(child.data.metrics)
+        if child.data.tags["state"] == "COMPLETE":  # how far its scores are from probabilities, too
+            assert {"brier", "log_loss", "ece", "brier_std"} <= set(child.data.metrics)
     assert parents[0].data.tags["best_trial_run_id"] in {c.info.run_id for c in children}
     # The answer's trials are marked, so the runs table can be filtered to what export deploys.
     marked = {int(c.data.tags["trial_number"]) for c in children if c.data.tags.get("in_answer") == "true"}
@@ -297,7 +299,7 @@ import strategy_search.cli as cli
 signal.signal(signal.SIGINT, signal.default_int_handler)
 
 reached = pathlib.Path(sys.argv[1])
-draw = cli.ProgressCallback.__call__
+draw = cli.search_commands.ProgressCallback.__call__
 
 
 def draw_then_wait(self, study, trial):
@@ -308,7 +310,7 @@ def draw_then_wait(self, study, trial):
             time.sleep(0.05)
 
 
-cli.ProgressCallback.__call__ = draw_then_wait
+cli.search_commands.ProgressCallback.__call__ = draw_then_wait
 sys.exit(cli.main(sys.argv[2:]))
 """
 

@@ -7,28 +7,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conformance import registered_components
 from conftest import ROOT, extras_needed, skip_without_extras
 from sklearn.metrics import average_precision_score
 
 from strategy_search.combinations import incompatibilities
 from strategy_search.data import FeatureSchema, encode_target
-from strategy_search.estimators.anomaly import AnomalyDetectorClassifier
-from strategy_search.estimators.gmm import GaussianMixtureOverSampler
-from strategy_search.estimators.self_paced import BalanceCascadeClassifier, SelfPacedEnsembleClassifier
-from strategy_search.slots import all_slots, get_slot
+from strategy_search.estimators.classifiers.anomaly import AnomalyDetectorClassifier
+from strategy_search.estimators.classifiers.self_paced import BalanceCascadeClassifier, SelfPacedEnsembleClassifier
+from strategy_search.estimators.samplers.gmm import GaussianMixtureOverSampler
+from strategy_search.slots import get_slot
 from strategy_search.space import SEARCHED_TYPES, builtin_space_names, load_space, settable_params
 from strategy_search.strategy import Strategy, build_pipeline
 
 # A partner model that accepts every resampler, weighting and objective.
 PARTNER = "lightgbm"
-
-
-def _cases():
-    for slot in all_slots():
-        for component in slot.registry:
-            extra = component.tag("needs_extra", None)
-            marks = skip_without_extras([extra] if extra else [])
-            yield pytest.param(slot.name, component.key, id=f"{slot.name}-{component.key}", marks=marks)
 
 
 def _spaces():
@@ -58,7 +51,7 @@ def _assert_saves_in_the_safe_format(pipeline) -> None:
     assert untrusted_types(sio.dumps(pipeline)) == [], "add these to strategy_search.safe_model.TRUSTED_TYPES"
 
 
-@pytest.mark.parametrize("slot,key", list(_cases()))
+@pytest.mark.parametrize("slot,key", registered_components())
 def test_component_fits_numeric_data_with_nan(slot, key, small_numeric):
     X, y = small_numeric
     pipeline = build_pipeline(_strategy(slot, key), FeatureSchema.infer(X))
@@ -67,7 +60,7 @@ def test_component_fits_numeric_data_with_nan(slot, key, small_numeric):
     _assert_saves_in_the_safe_format(pipeline)
 
 
-@pytest.mark.parametrize("slot,key", list(_cases()))
+@pytest.mark.parametrize("slot,key", registered_components())
 def test_component_fits_categorical_data_where_allowed(slot, key, small_mixed):
     X, y = small_mixed
     strategy = _strategy(slot, key)
@@ -121,9 +114,14 @@ def test_builtin_space_ranges_build_and_fit_at_both_ends(end, space_name, small_
     """Every component of every built-in space, at the low and at the high end of each of its
     ranges, builds, fits (the adaptive sampler keeps neighbour counts within the fold) and
     saves in the safe model format."""
-    X, y = small_numeric
+    fit_every_component_at_one_end(load_space(space_name), end, small_numeric)
+
+
+def fit_every_component_at_one_end(space, end: str, data) -> None:
+    """Each component of ``space`` with every range at its ``end`` builds, fits, predicts and
+    saves in the safe model format."""
+    X, y = data
     schema = FeatureSchema.infer(X)
-    space = load_space(space_name)
     for slot, components in space.components.items():
         for key, params in components.items():
             model = key if slot == "model" else PARTNER
@@ -157,7 +155,7 @@ def test_neighbour_count_adapts_to_a_tiny_minority(small_numeric):
 
 
 def test_sampling_ratio_below_current_balance_is_a_no_op():
-    from strategy_search.estimators.adaptive import TargetRatio
+    from strategy_search.estimators.samplers.adaptive import TargetRatio
 
     y = np.array([0] * 60 + [1] * 40)
     assert TargetRatio(0.2, "over-sampling")(y) == {1: 40}
@@ -167,7 +165,11 @@ def test_sampling_ratio_below_current_balance_is_a_no_op():
 
 
 def test_weightings_follow_their_formulas():
-    from strategy_search.estimators.weighting import BalancedWeighting, CustomWeighting, EffectiveNumberWeighting
+    from strategy_search.estimators.classifiers.weighting import (
+        BalancedWeighting,
+        CustomWeighting,
+        EffectiveNumberWeighting,
+    )
 
     y = np.array([0] * 90 + [1] * 10)
     balanced = BalancedWeighting().sample_weight(y)

@@ -18,7 +18,7 @@ from sklearn.metrics import average_precision_score
 import strategy_search.components.registry as registry
 from strategy_search.cli import main
 from strategy_search.errors import MissingExtraError, SpaceError
-from strategy_search.estimators.torch_mlp import TorchMLPClassifier, class_weights
+from strategy_search.estimators.classifiers.torch_mlp import TorchMLPClassifier, class_weights
 from strategy_search.space import load_space
 
 needs_torch = pytest.mark.skipif(without_extra("deep") is not None, reason=str(without_extra("deep")))
@@ -59,7 +59,7 @@ def test_without_pytorch_spaces_still_lists_everything_and_says_what_deep_needs(
 def test_pytorch_is_not_imported_by_the_package_nor_by_building_the_components():
     code = (
         "import sys, strategy_search, strategy_search.components.models, strategy_search.components.resamplers\n"
-        "from strategy_search.estimators.torch_mlp import TorchMLPClassifier\n"
+        "from strategy_search.estimators.classifiers.torch_mlp import TorchMLPClassifier\n"
         "TorchMLPClassifier()\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
@@ -86,7 +86,7 @@ def test_the_mlp_ranks_the_rare_class_and_keeps_the_best_epochs_weights(yeast5):
 def test_the_gan_keeps_real_categories_and_leaves_no_pytorch_in_the_fitted_sampler():
     import skops.io as sio
 
-    from strategy_search.estimators.cgan import ConditionalGANOverSampler
+    from strategy_search.estimators.samplers.cgan import ConditionalGANOverSampler
     from strategy_search.safe_model import untrusted_types
 
     rng = np.random.default_rng(0)

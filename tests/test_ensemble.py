@@ -7,7 +7,7 @@ import pytest
 
 import strategy_search
 from strategy_search.ensemble import average_cv, select_ensemble
-from strategy_search.estimators.ensemble import AveragedClassifier
+from strategy_search.estimators.classifiers.ensemble import AveragedClassifier
 from strategy_search.export import export_model, load_model
 from strategy_search.prepared import prepare_data
 from strategy_search.scoring import (

@@ -5,7 +5,7 @@ import pytest
 from lightgbm import LGBMRegressor
 from xgboost import XGBRegressor
 
-from strategy_search.estimators.focal import (
+from strategy_search.estimators.classifiers.focal import (
     FocalLossClassifier,
     focal_grad_hess,
     focal_loss,
@@ -70,7 +70,10 @@ def test_sample_weights_change_the_focal_fit(small_numeric):
 
 def test_invalid_focal_parameters_are_explained(small_numeric):
     X, y = small_numeric
-    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\); got 1.5"):
+    with pytest.raises(
+        ValueError,
+        match=r"'alpha' parameter of FocalLossClassifier must be a float in the range \(0.0, 1.0\)\. Got 1.5",
+    ):
         FocalLossClassifier(LGBMRegressor(), alpha=1.5).fit(X, y)
 
 

@@ -31,9 +31,9 @@ from strategy_search.combinations import conflicts
 from strategy_search.components.registry import Component
 from strategy_search.data import DataError, FeatureSchema, encode_classes
 from strategy_search.errors import ExportError, SettingsError
-from strategy_search.estimators.adaptive import TargetRatio
-from strategy_search.estimators.thresholded import ClassWeightedClassifier
-from strategy_search.estimators.weighting import CustomWeighting
+from strategy_search.estimators.classifiers.weighting import CustomWeighting
+from strategy_search.estimators.decision.thresholded import ClassWeightedClassifier
+from strategy_search.estimators.samplers.adaptive import TargetRatio
 from strategy_search.export import load_model, predict_table
 from strategy_search.prepared import prepare_data
 from strategy_search.scoring import cv_splits, fold_from_scores, per_class_metrics, score_pipeline, score_predictions

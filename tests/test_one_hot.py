@@ -10,8 +10,8 @@ from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder
 
-import strategy_search.estimators.one_hot as one_hot
-from strategy_search.estimators.one_hot import OneHotCodes
+import strategy_search.estimators.preprocessing.one_hot as one_hot
+from strategy_search.estimators.preprocessing.one_hot import OneHotCodes
 
 
 def _codes_and_numbers(n_rows: int, *, levels: tuple[int, ...], seed: int, dtype: type = np.float64) -> np.ndarray:

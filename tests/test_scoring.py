@@ -74,7 +74,7 @@ def test_metrics_agree_with_scikit_learn(seed):
     n = int(rng.integers(20, 300))
     y = (rng.random(n) < rng.uniform(0.05, 0.5)).astype(int)
     y[:2] = [0, 1]
-    scores = np.round(rng.random(n) * 0.6 + y * rng.uniform(0, 0.5), 2)  # rounding makes ties
+    scores = np.round(rng.random(n) * 0.5 + y * rng.uniform(0, 0.5), 2)  # rounding makes ties; at most 1
     threshold = float(rng.uniform(0.2, 0.8))
     ours = score_predictions(y, scores, threshold)
     predicted = (scores >= threshold).astype(int)
@@ -87,9 +87,51 @@ def test_metrics_agree_with_scikit_learn(seed):
         "recall": sk.recall_score(y, predicted, zero_division=0),
         "balanced_accuracy": sk.balanced_accuracy_score(y, predicted),
         "mcc": sk.matthews_corrcoef(y, predicted),
+        "brier": sk.brier_score_loss(y, scores),
+        "log_loss": sk.log_loss(y, np.clip(scores, 1e-15, 1 - 1e-15)),
+        "ece": _ece_by_loop(scores, y),
     }
     for name, value in expected.items():
         assert ours[name] == pytest.approx(value, abs=1e-12), name
+
+
+def _ece_by_loop(confidence, outcome, bins=10):
+    """The textbook ECE, one bin at a time (the last bin closed at 1)."""
+    total = 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = (confidence >= low) & ((confidence < high) if b < bins - 1 else (confidence <= high))
+        if inside.any():
+            total += inside.sum() / len(confidence) * abs(outcome[inside].mean() - confidence[inside].mean())
+    return total
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_multiclass_calibration_metrics_agree_with_scikit_learn(seed):
+    from sklearn import metrics as sk
+
+    from strategy_search.scoring import calibration_metrics
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, 80)
+    y[:3] = [0, 1, 2]
+    raw = rng.random((80, 3)) + np.eye(3)[y] * rng.uniform(0, 1)
+    scores = raw / raw.sum(axis=1, keepdims=True)
+    ours = calibration_metrics(y, scores)
+    truth = np.eye(3)[y]
+    assert ours["brier"] == pytest.approx(np.mean(np.sum((scores - truth) ** 2, axis=1)), abs=1e-12)
+    assert ours["log_loss"] == pytest.approx(sk.log_loss(y, scores), abs=1e-12)
+    correct = (scores.argmax(axis=1) == y).astype(float)
+    assert ours["ece"] == pytest.approx(_ece_by_loop(scores.max(axis=1), correct), abs=1e-12)
+
+
+def test_calibration_metrics_see_overconfident_scores():
+    from strategy_search.scoring import calibration_metrics
+
+    y = np.array([0] * 90 + [1] * 10)
+    honest = calibration_metrics(y, np.where(y == 1, 0.6, 0.05))
+    inflated = calibration_metrics(y, np.where(y == 1, 0.95, 0.5))  # same ranking, risk overstated
+    assert all(inflated[m] > honest[m] for m in ("brier", "log_loss", "ece"))
 
 
 def test_best_f1_threshold_maximises_f1_and_sits_between_scores():

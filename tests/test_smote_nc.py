@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from imblearn.over_sampling import SMOTENC
 
-import strategy_search.estimators.smote_nc as smote_nc
-from strategy_search.estimators.smote_nc import ChunkedSMOTENC
+import strategy_search.estimators.samplers.smote_nc as smote_nc
+from strategy_search.estimators.samplers.smote_nc import ChunkedSMOTENC
 
 
 def _table(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

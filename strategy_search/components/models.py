@@ -29,9 +29,9 @@ from strategy_search.components.registry import (
     Component,
     Registry,
 )
-from strategy_search.estimators.anomaly import AnomalyDetectorClassifier
-from strategy_search.estimators.self_paced import BalanceCascadeClassifier, SelfPacedEnsembleClassifier
-from strategy_search.estimators.torch_mlp import TorchMLPClassifier
+from strategy_search.estimators.classifiers.anomaly import AnomalyDetectorClassifier
+from strategy_search.estimators.classifiers.self_paced import BalanceCascadeClassifier, SelfPacedEnsembleClassifier
+from strategy_search.estimators.classifiers.torch_mlp import TorchMLPClassifier
 
 MODELS: Registry[Any] = Registry(
     "model",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from strategy_search.components.registry import BINARY_ONLY, Component, Registry
-from strategy_search.estimators.focal import FocalLossClassifier
+from strategy_search.estimators.classifiers.focal import FocalLossClassifier
 
 OBJECTIVES: Registry[Any] = Registry(
     "objective",

@@ -25,10 +25,10 @@ from strategy_search.components.registry import (
     Component,
     Registry,
 )
-from strategy_search.estimators.cgan import ConditionalGANOverSampler
-from strategy_search.estimators.gmm import GaussianMixtureOverSampler
-from strategy_search.estimators.noise import GaussianNoiseOverSampler
-from strategy_search.estimators.smote_nc import ChunkedSMOTENC
+from strategy_search.estimators.samplers.cgan import ConditionalGANOverSampler
+from strategy_search.estimators.samplers.gmm import GaussianMixtureOverSampler
+from strategy_search.estimators.samplers.noise import GaussianNoiseOverSampler
+from strategy_search.estimators.samplers.smote_nc import ChunkedSMOTENC
 
 RESAMPLERS: Registry[Any] = Registry(
     "resampler",

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from strategy_search.components.registry import BINARY_ONLY, Component, Registry
-from strategy_search.estimators.weighting import BalancedWeighting, CustomWeighting, EffectiveNumberWeighting
+from strategy_search.estimators.classifiers.weighting import (
+    BalancedWeighting,
+    CustomWeighting,
+    EffectiveNumberWeighting,
+)
 
 WEIGHTINGS: Registry[Any] = Registry(
     "weighting",

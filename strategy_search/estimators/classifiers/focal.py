@@ -26,12 +26,14 @@ slot, and ``alpha`` is not used. With ``gamma = 0`` this is the softmax log-loss
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, log_expit, log_softmax, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted, validate_data
 
 from strategy_search.estimators._meta import checked_target
@@ -178,6 +180,12 @@ class FocalLossClassifier(ClassifierMixin, BaseEstimator):
         Weight of the positive class in (0, 1).
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimator": [HasMethods(["fit", "predict", "set_params"])],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, 1, closed="neither")],
+    }
+
     def __init__(self, estimator: Any = None, *, gamma: float = 2.0, alpha: float = 0.25):
         self.estimator = estimator
         self.gamma = gamma
@@ -189,8 +197,8 @@ class FocalLossClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
+    @_fit_context(prefer_skip_nested_validation=False)  # the booster is the user's
     def fit(self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None) -> FocalLossClassifier:
-        self._validate_params_values()
         y = checked_target(self, y)
         X = validate_data(self, X, accept_sparse=True, ensure_all_finite="allow-nan")
         if len(y) != _num_samples(X):
@@ -209,14 +217,6 @@ class FocalLossClassifier(ClassifierMixin, BaseEstimator):
         self.estimator_ = clone(self.estimator).set_params(objective=_FocalObjective(self.gamma, self.alpha, weights))
         self.estimator_.fit(X, codes.astype(float))
         return self
-
-    def _validate_params_values(self) -> None:
-        if self.estimator is None:
-            raise ValueError("FocalLossClassifier needs an estimator (a boosting regressor); got None.")
-        if not self.gamma >= 0:
-            raise ValueError(f"gamma must be >= 0; got {self.gamma!r}.")
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1); got {self.alpha!r}.")
 
     def decision_function(self, X: Any) -> NDArray[np.float64]:
         check_is_fitted(self, "estimator_")

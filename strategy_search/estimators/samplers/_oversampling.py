@@ -14,13 +14,11 @@ from sklearn.utils import check_random_state
 
 class ClassWiseOverSampler(BaseOverSampler):
     """Each class to grow gets the rows :meth:`_new_rows` makes from that class's rows.
-    Subclasses take ``categorical_features`` (column indices) and ``random_state``."""
+    Subclasses take ``categorical_features`` (column indices) and ``random_state``, and list
+    every parameter in ``_parameter_constraints`` (``fit_resample`` checks them first)."""
 
     categorical_features: Any
     random_state: Any
-
-    def _check_params(self) -> None:
-        """Raise ValueError for a parameter out of range (fit's validation)."""
 
     def _new_rows(
         self,
@@ -39,7 +37,6 @@ class ClassWiseOverSampler(BaseOverSampler):
         """Called once before any class's rows are made (a model of all classes to grow)."""
 
     def _fit_resample(self, X: Any, y: NDArray[Any], **params: Any) -> tuple[Any, NDArray[Any]]:
-        self._check_params()
         rng = check_random_state(self.random_state)
         dense = np.asarray(X.toarray() if sparse.issparse(X) else X, dtype=float)
         continuous = np.ones(dense.shape[1], dtype=bool)

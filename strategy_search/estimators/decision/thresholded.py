@@ -3,11 +3,13 @@ for two classes, per-class weights for more)."""
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from strategy_search.estimators._meta import checked_input, checked_target, inherit_input_tags
@@ -23,6 +25,13 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
     None means the larger of the two labels (scikit-learn's order).
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimator": [HasMethods(["fit", "predict_proba"])],
+        "threshold": [Interval(Real, 0, 1, closed="both")],
+        # As scikit-learn's own pos_label: a label value the target holds.
+        "positive_label": [Real, str, "boolean", None],
+    }
+
     def __init__(self, estimator: Any = None, *, threshold: float = 0.5, positive_label: Any = None):
         self.estimator = estimator
         self.threshold = threshold
@@ -33,9 +42,8 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_class = False
         return inherit_input_tags(tags, [self.estimator])
 
+    @_fit_context(prefer_skip_nested_validation=False)  # the pipeline is the user's
     def fit(self, X: Any, y: ArrayLike, **fit_params: Any) -> ThresholdedClassifier:
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1]; got {self.threshold!r}.")
         X = checked_input(self, X, reset=True)
         y = checked_target(self, y, binary=True)
         labels = np.unique(y)
@@ -71,6 +79,11 @@ class ClassWeightedClassifier(ClassifierMixin, BaseEstimator):
     both kinds.
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimator": [HasMethods(["fit", "predict_proba"])],
+        "class_weights": ["array-like", None],
+    }
+
     def __init__(self, estimator: Any = None, *, class_weights: Any = None):
         self.estimator = estimator
         self.class_weights = class_weights
@@ -89,11 +102,12 @@ class ClassWeightedClassifier(ClassifierMixin, BaseEstimator):
     def threshold(self, weights: Any) -> None:
         self.class_weights = None if weights is None else tuple(float(w) for w in weights)
 
+    @_fit_context(prefer_skip_nested_validation=False)  # the pipeline is the user's
     def fit(self, X: Any, y: ArrayLike, **fit_params: Any) -> ClassWeightedClassifier:
         X = checked_input(self, X, reset=True)
         y = checked_target(self, y)
         self.classes_ = np.array(ordered_classes(y), dtype=np.asarray(y).dtype)
-        self._weights(len(self.classes_))  # refuse bad weights before the long fit
+        self._weights(len(self.classes_))  # one per class: known from y, checked before the long fit
         code_of = {label: code for code, label in enumerate(self.classes_.tolist())}
         codes = np.array([code_of[label] for label in np.asarray(y).tolist()])
         self.estimator_ = clone(self.estimator).fit(X, codes, **fit_params)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import expit
-from sklearn.base import clone
+from sklearn.base import _fit_context, clone
 from sklearn.ensemble import IsolationForest
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from strategy_search.estimators._meta import MinorityScoringClassifier
 
@@ -44,7 +46,12 @@ class AnomalyDetectorClassifier(MinorityScoringClassifier):
         Seed or ``RandomState`` (for the sample, and the detector's own when it has one).
     """
 
-    _parameter_constraints: ClassVar[dict[str, Any]] = {}
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "detector": [HasMethods(["fit", "decision_function"]), None],
+        "fit_on": [StrOptions(set(FIT_ON))],
+        "max_rows": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+    }
     _accepts_sparse = True  # one-hot encoded categories arrive sparse
 
     def __init__(
@@ -55,12 +62,9 @@ class AnomalyDetectorClassifier(MinorityScoringClassifier):
         self.max_rows = max_rows
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=False)  # the detector is the user's
     def fit(self, X: Any, y: Any) -> AnomalyDetectorClassifier:
         X, y = self._checked(X, y, reset=True)
-        if self.fit_on not in FIT_ON:
-            raise ValueError(f"fit_on must be one of {FIT_ON}; got {self.fit_on!r}.")
-        if self.max_rows < 2:
-            raise ValueError(f"max_rows must be >= 2; got {self.max_rows}.")
         codes = self._binary_codes(y)
         rng = check_random_state(self.random_state)
         rows = np.flatnonzero(codes != self.minority_) if self.fit_on == "majority" else np.arange(len(codes))

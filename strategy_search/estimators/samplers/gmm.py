@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
 from sklearn.mixture import GaussianMixture
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from strategy_search.estimators._oversampling import ClassWiseOverSampler
+from strategy_search.estimators.samplers._oversampling import ClassWiseOverSampler
 
 
 class GaussianMixtureOverSampler(ClassWiseOverSampler):
@@ -41,9 +43,9 @@ class GaussianMixtureOverSampler(ClassWiseOverSampler):
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **BaseOverSampler._parameter_constraints,
-        "n_components": [int],
-        "covariance_type": [str],
-        "reg_covar": [float, int],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "reg_covar": [Interval(Real, 0, None, closed="left")],
         "categorical_features": [list, tuple, None],
         "random_state": ["random_state"],
     }
@@ -64,12 +66,6 @@ class GaussianMixtureOverSampler(ClassWiseOverSampler):
         self.reg_covar = reg_covar
         self.categorical_features = categorical_features
         self.random_state = random_state
-
-    def _check_params(self) -> None:
-        if self.n_components < 1:
-            raise ValueError(f"n_components must be >= 1; got {self.n_components!r}.")
-        if not self.reg_covar >= 0:
-            raise ValueError(f"reg_covar must be >= 0; got {self.reg_covar!r}.")
 
     def _new_rows(
         self,

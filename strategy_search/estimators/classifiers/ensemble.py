@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils.validation import check_is_fitted
 
 from strategy_search.estimators._meta import checked_input, checked_target, inherit_input_tags
@@ -18,6 +18,8 @@ class AveragedClassifier(ClassifierMixin, BaseEstimator):
     of theirs. Weights default to equal; a member listed twice by greedy ensemble selection is
     given as one member with twice the weight."""
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {"estimators": [list, tuple], "weights": ["array-like", None]}
+
     def __init__(self, estimators: Sequence[Any] = (), *, weights: Sequence[float] | None = None):
         self.estimators = estimators
         self.weights = weights
@@ -25,8 +27,9 @@ class AveragedClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         return inherit_input_tags(super().__sklearn_tags__(), self.estimators)
 
+    @_fit_context(prefer_skip_nested_validation=False)  # the members are the user's
     def fit(self, X: Any, y: ArrayLike, **fit_params: Any) -> AveragedClassifier:
-        self._weights()  # validate before any fit starts
+        self._weights()  # how the two parameters go together, checked before any member is fitted
         X = checked_input(self, X, reset=True)
         y = checked_target(self, y)
         self.classes_ = np.unique(y)
@@ -34,6 +37,7 @@ class AveragedClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _weights(self) -> NDArray[np.float64]:
+        """The weights, summing to 1; refused unless one per estimator, of them at least one."""
         if not len(self.estimators):
             raise ValueError("AveragedClassifier needs at least one estimator; got none.")
         if self.weights is None:

@@ -12,12 +12,14 @@ this project cannot install beside scikit-learn 1.9, so the algorithms are writt
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import _fit_context, clone
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval
 
 from strategy_search.estimators._meta import MinorityScoringClassifier
 
@@ -26,23 +28,23 @@ class _UnderSamplingEnsemble(MinorityScoringClassifier):
     """Members fitted on every minority row plus as many majority rows, chosen by
     :meth:`_fit_members`; probabilities are the members' average. Two classes only."""
 
-    _parameter_constraints: ClassVar[dict[str, Any]] = {}
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
     estimator: Any
     n_estimators: int
     random_state: Any
 
+    @_fit_context(prefer_skip_nested_validation=False)  # the member model is the user's
     def fit(self, X: Any, y: Any) -> Any:
         X, y = self._checked(X, y, reset=True)
-        self._check_params()
         codes = self._binary_codes(y)
         rng = check_random_state(self.random_state)
         self.estimators_: list[Any] = []
         self._fit_members(X, codes, rng)
         return self
-
-    def _check_params(self) -> None:
-        if self.n_estimators < 1:
-            raise ValueError(f"n_estimators must be >= 1; got {self.n_estimators}.")
 
     def _fit_members(self, X: np.ndarray, codes: np.ndarray, rng: np.random.RandomState) -> None:
         raise NotImplementedError
@@ -86,6 +88,11 @@ class SelfPacedEnsembleClassifier(_UnderSamplingEnsemble):
         Seed or ``RandomState``.
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_UnderSamplingEnsemble._parameter_constraints,
+        "k_bins": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def __init__(
         self, estimator: Any = None, *, n_estimators: int = 20, k_bins: int = 10, random_state: Any = None
     ) -> None:
@@ -93,11 +100,6 @@ class SelfPacedEnsembleClassifier(_UnderSamplingEnsemble):
         self.n_estimators = n_estimators
         self.k_bins = k_bins
         self.random_state = random_state
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        if self.k_bins < 1:
-            raise ValueError(f"k_bins must be >= 1; got {self.k_bins}.")
 
     def _fit_members(self, X: np.ndarray, codes: np.ndarray, rng: np.random.RandomState) -> None:
         minority = np.flatnonzero(codes == self.minority_)

@@ -11,8 +11,8 @@ from numpy.typing import NDArray
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils._param_validation import Interval
 
-from strategy_search.estimators._oversampling import ClassWiseOverSampler
 from strategy_search.estimators._torch import import_torch, torch_threads
+from strategy_search.estimators.samplers._oversampling import ClassWiseOverSampler
 
 
 class ConditionalGANOverSampler(ClassWiseOverSampler):

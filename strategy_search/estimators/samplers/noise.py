@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
+from sklearn.utils._param_validation import Interval
 
-from strategy_search.estimators._oversampling import ClassWiseOverSampler
+from strategy_search.estimators.samplers._oversampling import ClassWiseOverSampler
 
 
 class GaussianNoiseOverSampler(ClassWiseOverSampler):
@@ -33,7 +35,7 @@ class GaussianNoiseOverSampler(ClassWiseOverSampler):
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **BaseOverSampler._parameter_constraints,
-        "noise_scale": [float, int],
+        "noise_scale": [Interval(Real, 0, None, closed="left")],
         "categorical_features": [list, tuple, None],
         "random_state": ["random_state"],
     }
@@ -50,10 +52,6 @@ class GaussianNoiseOverSampler(ClassWiseOverSampler):
         self.noise_scale = noise_scale
         self.categorical_features = categorical_features
         self.random_state = random_state
-
-    def _check_params(self) -> None:
-        if not self.noise_scale >= 0:
-            raise ValueError(f"noise_scale must be >= 0; got {self.noise_scale!r}.")
 
     def _new_rows(
         self,

@@ -6,11 +6,13 @@ on the training fold, so weighting and resampling compose without double countin
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from strategy_search.estimators._meta import checked_input, checked_target, inherit_input_tags
@@ -18,7 +20,10 @@ from strategy_search.estimators._meta import checked_input, checked_target, inhe
 
 class _ClassWeighting(BaseEstimator):
     """Base: subclasses give a weight per class; samples get their class's weight, rescaled so
-    the mean sample weight is 1 (keeps learning rates and regularisation comparable)."""
+    the mean sample weight is 1 (keeps learning rates and regularisation comparable).
+    :meth:`sample_weight`, the weighting's ``fit``, checks ``_parameter_constraints`` first."""
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {}
 
     def class_weights(self, classes: NDArray[Any], counts: NDArray[np.float64]) -> NDArray[np.float64]:
         raise NotImplementedError
@@ -27,6 +32,7 @@ class _ClassWeighting(BaseEstimator):
         """Each row's weight: its class's weight times its own ``sample_weight`` (1 by default).
         Classes are sized by their summed ``sample_weight``, so a row of weight 2 counts as
         two copies of it."""
+        self._validate_params()
         y = np.asarray(y)
         own = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if not own.sum() > 0:
@@ -50,12 +56,12 @@ class BalancedWeighting(_ClassWeighting):
 class EffectiveNumberWeighting(_ClassWeighting):
     """Class-balanced weights of Cui et al. (2019): w_c = (1 - beta) / (1 - beta ** n_c)."""
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {"beta": [Interval(Real, 0, 1, closed="left")]}
+
     def __init__(self, beta: float = 0.999):
         self.beta = beta
 
     def class_weights(self, classes: NDArray[Any], counts: NDArray[np.float64]) -> NDArray[np.float64]:
-        if not 0 <= self.beta < 1:
-            raise ValueError(f"beta must be in [0, 1); got {self.beta!r}.")
         return (1.0 - self.beta) / (1.0 - np.power(self.beta, counts.astype(float)))
 
 
@@ -65,12 +71,12 @@ class CustomWeighting(_ClassWeighting):
     ``positive_weight`` times the largest and the others in between, geometrically by size
     (w_c = positive_weight ** (log(n_max / n_c) / log(n_max / n_min)))."""
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {"positive_weight": [Interval(Real, 0, None, closed="neither")]}
+
     def __init__(self, positive_weight: float = 10.0):
         self.positive_weight = positive_weight
 
     def class_weights(self, classes: NDArray[Any], counts: NDArray[np.float64]) -> NDArray[np.float64]:
-        if not self.positive_weight > 0:
-            raise ValueError(f"positive_weight must be > 0; got {self.positive_weight!r}.")
         if len(classes) > 2:
             spread = np.log(counts.max() / counts.min())
             rarity = np.log(counts.max() / counts) / spread if spread > 0 else np.zeros(len(classes))
@@ -83,16 +89,20 @@ class CustomWeighting(_ClassWeighting):
 class WeightedClassifier(ClassifierMixin, BaseEstimator):
     """Fits ``estimator`` with ``sample_weight`` from ``weighting`` computed on the labels it gets."""
 
-    def __init__(self, estimator: Any = None, weighting: _ClassWeighting | None = None):
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimator": [HasMethods(["fit"])],
+        "weighting": [HasMethods(["sample_weight"])],
+    }
+
+    def __init__(self, estimator: Any = None, weighting: Any = None):
         self.estimator = estimator
         self.weighting = weighting
 
     def __sklearn_tags__(self) -> Any:
         return inherit_input_tags(super().__sklearn_tags__(), [self.estimator])
 
+    @_fit_context(prefer_skip_nested_validation=False)  # the model is the user's
     def fit(self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None) -> WeightedClassifier:
-        if self.estimator is None or self.weighting is None:
-            raise ValueError("WeightedClassifier needs both an estimator and a weighting.")
         X = checked_input(self, X, reset=True)
         y = checked_target(self, y)
         weights = self.weighting.sample_weight(y, sample_weight)

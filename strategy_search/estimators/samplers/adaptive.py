@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 from imblearn.base import BaseSampler
 from imblearn.utils import check_target_type
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import validate_data
@@ -66,7 +67,7 @@ class AdaptiveSampler(BaseSampler):
     # The wrapped sampler owns the sampling strategy; this wrapper adds no rows of its own choosing.
     _sampling_type = "bypass"
     sampling_strategy = "auto"
-    _parameter_constraints: ClassVar[dict[str, Any]] = {"sampler": [HasMethods(["fit_resample"]), None]}
+    _parameter_constraints: ClassVar[dict[str, Any]] = {"sampler": [HasMethods(["fit_resample"])]}
 
     def __init__(self, sampler: Any = None):
         self.sampler = sampler
@@ -84,8 +85,6 @@ class AdaptiveSampler(BaseSampler):
         return X, y, binarize_y
 
     def _fit_resample(self, X: Any, y: Any, **params: Any) -> tuple[Any, Any]:
-        if self.sampler is None:
-            raise ValueError("AdaptiveSampler needs a sampler to wrap; got None.")
         sampler = clone(self.sampler)
         n_minority = int(np.unique(y, return_counts=True)[1].min())
         self.adaptations_: dict[str, Any] = {}
@@ -105,7 +104,10 @@ class AdaptiveSampler(BaseSampler):
                 self.adaptations_[name] = f"{value} -> {n_minority - 1} (fold has {n_minority} minority rows)"
         self.sampler_ = sampler
         try:
-            return sampler.fit_resample(X, y, **params)
+            # imbalanced-learn turns parameter checks off for the samplers a sampler calls; the
+            # wrapped one holds the parameters a search space sets, so its checks stay on.
+            with config_context(skip_parameter_validation=False):
+                return sampler.fit_resample(X, y, **params)
         except RuntimeError as exc:
             # KMeans-SMOTE raises this when no cluster holds enough minority rows; the
             # fold is then left as it is rather than failing the whole strategy.

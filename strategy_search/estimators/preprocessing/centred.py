@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 
@@ -24,12 +24,15 @@ class CentredFloat32(TransformerMixin, BaseEstimator):
     """Each column minus its median (missing values ignored; 0 for a column with none), as
     float32. Missing values stay missing."""
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {}  # no parameters
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.transformer_tags.preserves_dtype = []  # float32 out, whatever came in
         return tags
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> CentredFloat32:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column's median

@@ -11,11 +11,13 @@ directly: this transformer needs little more than the result itself and gives th
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -28,10 +30,16 @@ class OneHotCodes(TransformerMixin, BaseEstimator):
     as all zeros, as ``OneHotEncoder(handle_unknown="ignore")``. As ``ColumnTransformer``'s
     output: a CSR matrix, or a dense array when at least ``sparse_threshold`` of it is non-zero."""
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "n_categorical": [Interval(Integral, 0, None, closed="left")],
+        "sparse_threshold": [Interval(Real, 0, 1, closed="both")],
+    }
+
     def __init__(self, n_categorical: int = 0, *, sparse_threshold: float = 0.3):
         self.n_categorical = n_categorical
         self.sparse_threshold = sparse_threshold
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> OneHotCodes:
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan")
         self._check_codes(X)
@@ -54,6 +62,8 @@ class OneHotCodes(TransformerMixin, BaseEstimator):
         return np.asarray(levels + list(names[self.n_categorical :]), dtype=object)
 
     def _check_codes(self, X: np.ndarray) -> None:
+        """Refuse what ``_parameter_constraints`` cannot know: more category columns than ``X``
+        has, missing codes."""
         if not 0 <= self.n_categorical <= X.shape[1]:
             raise ValueError(
                 f"n_categorical must be between 0 and the number of columns ({X.shape[1]}); got {self.n_categorical}."
