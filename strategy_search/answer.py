@@ -32,7 +32,7 @@ from strategy_search.settings import SearchSettings
 from strategy_search.shared_table import shared as shared_table
 from strategy_search.slots import MODEL, get_slot
 from strategy_search.strategy import Strategy, build_pipeline
-from strategy_search.trial_record import StudyAttr, TrialRecord, set_study_attr, study_attr
+from strategy_search.trial_record import StudyAttr, TrialRecord, metric_of, set_study_attr, study_attr
 from strategy_search.trial_scores import ScoreStore, ScoringPlan, decode_scores, store_of
 
 __all__ = ["Answer", "StoredTrials", "choose_answer"]
@@ -66,21 +66,22 @@ class StoredTrials:
         return {n: decode_scores(payloads[n], self.plan, self.settings) for n in trial_numbers if n in payloads}
 
     def completed(self) -> list[FrozenTrial]:
-        return [t for t in self.study.trials if t.state == TrialState.COMPLETE]
+        return self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 
     def ranked(self) -> list[FrozenTrial]:
         """The completed trials, best first (:func:`strategy_search.ranking.best_first`)."""
         metric = self.settings.primary_metric
-        return sorted(self.completed(), key=lambda t: best_first(TrialRecord.of(t).metric(metric), t.number))
+        return sorted(self.completed(), key=lambda t: best_first(metric_of(t, metric), t.number))
 
     def best(self) -> FrozenTrial:
         """The completed trial with the best primary metric (for a Pareto search: the best
         primary metric on the Pareto front, which is the same trial)."""
-        ranked = self.ranked()
-        if not ranked:
+        completed = self.completed()
+        if not completed:
             reasons = {TrialRecord.of(t).fail_reason or t.state.name for t in self.study.trials}
             raise NoCompletedTrial(f"No trial completed; reasons seen: {sorted(reasons)[:5]}")
-        return ranked[0]
+        metric = self.settings.primary_metric
+        return min(completed, key=lambda t: best_first(metric_of(t, metric), t.number))
 
     def strategy_of(self, trial: FrozenTrial) -> Strategy:
         """Replay the trial's parameters through the space (Optuna ``FixedTrial``): the
@@ -159,7 +160,7 @@ def _choose_ensemble(trials: StoredTrials, *, stored: TrialEnsemble | None) -> T
     if not settings.ensembling:
         return None
     metric = settings.primary_metric
-    ranked = [t for t in trials.ranked() if not math.isnan(TrialRecord.of(t).metric(metric))]
+    ranked = [t for t in trials.ranked() if not math.isnan(metric_of(t, metric))]
     # An anomaly detector's scores are no probabilities: it may answer alone, never in an average.
     classifiers = [t for t in ranked if not _is_detector(t)]
     pool = trials.cvs([t.number for t in classifiers[: settings.ensemble_size]])

@@ -63,8 +63,8 @@ class StudyAttr(StrEnum):
 REPLAYED = (TrialAttr.PORTFOLIO, TrialAttr.PORTFOLIO_PARAMS)
 
 
-def _get(trial: AnyTrial, attr: TrialAttr, default: Any = None) -> Any:
-    value = trial.user_attrs.get(attr.value)
+def _get(attrs: Mapping[str, Any], attr: TrialAttr, default: Any = None) -> Any:
+    value = attrs.get(attr.value)
     return default if value is None else value
 
 
@@ -100,29 +100,30 @@ class TrialRecord:
         state, duration = TrialState.RUNNING, None  # a live trial is running and has no duration yet
         if isinstance(trial, FrozenTrial):
             state, duration = trial.state, trial.duration
-        params = trial.params
+        # Once: a live trial reads its attributes from the storage at every access.
+        attrs, params = trial.user_attrs, trial.params
         return cls(
             number=trial.number,
             state=state,
             params=dict(params),
-            strategy=dict(_get(trial, TrialAttr.STRATEGY, {})),
-            threshold=_get(trial, TrialAttr.THRESHOLD),
-            metrics=dict(_get(trial, TrialAttr.METRICS, {})),
-            metrics_std=dict(_get(trial, TrialAttr.METRICS_STD, {})),
-            class_metrics=dict(_get(trial, TrialAttr.CLASS_METRICS, {})),
-            fold_metrics=list(_get(trial, TrialAttr.FOLD_METRICS, [])),
-            fold_thresholds=list(_get(trial, TrialAttr.FOLD_THRESHOLDS, [])),
-            fit_seconds=_get(trial, TrialAttr.FIT_SECONDS),
-            notes=dict(_get(trial, TrialAttr.NOTES, {})),
-            rung_metrics=list(_get(trial, TrialAttr.RUNG_METRICS, [])),
-            fidelity=_get(trial, TrialAttr.FIDELITY),
-            stopped=_get(trial, TrialAttr.STOPPED) or None,
-            fail_reason=_get(trial, TrialAttr.FAIL_REASON) or None,
-            traceback=_get(trial, TrialAttr.TRACEBACK) or None,
-            portfolio=_get(trial, TrialAttr.PORTFOLIO),
-            portfolio_params=_get(trial, TrialAttr.PORTFOLIO_PARAMS),
-            surplus=was_surplus(trial),
-            retry_of=retry_of(trial),
+            strategy=dict(_get(attrs, TrialAttr.STRATEGY, {})),
+            threshold=_get(attrs, TrialAttr.THRESHOLD),
+            metrics=dict(_get(attrs, TrialAttr.METRICS, {})),
+            metrics_std=dict(_get(attrs, TrialAttr.METRICS_STD, {})),
+            class_metrics=dict(_get(attrs, TrialAttr.CLASS_METRICS, {})),
+            fold_metrics=list(_get(attrs, TrialAttr.FOLD_METRICS, [])),
+            fold_thresholds=list(_get(attrs, TrialAttr.FOLD_THRESHOLDS, [])),
+            fit_seconds=_get(attrs, TrialAttr.FIT_SECONDS),
+            notes=dict(_get(attrs, TrialAttr.NOTES, {})),
+            rung_metrics=list(_get(attrs, TrialAttr.RUNG_METRICS, [])),
+            fidelity=_get(attrs, TrialAttr.FIDELITY),
+            stopped=_get(attrs, TrialAttr.STOPPED) or None,
+            fail_reason=_get(attrs, TrialAttr.FAIL_REASON) or None,
+            traceback=_get(attrs, TrialAttr.TRACEBACK) or None,
+            portfolio=_get(attrs, TrialAttr.PORTFOLIO),
+            portfolio_params=_get(attrs, TrialAttr.PORTFOLIO_PARAMS),
+            surplus=bool(_get(attrs, TrialAttr.SURPLUS)),
+            retry_of=_retry_number(attrs),
             duration_seconds=duration.total_seconds() if duration is not None else None,
         )
 
@@ -136,15 +137,24 @@ class TrialRecord:
         return str(self.strategy["model"])
 
 
-# Read on every budget check, for every trial: one attribute, not a whole record.
+# Read on every budget check or ranking, for every trial: one attribute, not a whole record.
 def retry_of(trial: AnyTrial) -> int | None:
     """The dead worker's trial this one retries, or None."""
-    number = _get(trial, TrialAttr.RETRY_OF)
+    return _retry_number(trial.user_attrs)
+
+
+def _retry_number(attrs: Mapping[str, Any]) -> int | None:
+    number = _get(attrs, TrialAttr.RETRY_OF)
     return None if number is None else int(number)
 
 
 def was_surplus(trial: AnyTrial) -> bool:
-    return bool(_get(trial, TrialAttr.SURPLUS))
+    return bool(_get(trial.user_attrs, TrialAttr.SURPLUS))
+
+
+def metric_of(trial: AnyTrial, name: str) -> float:
+    """The trial's CV mean of ``name`` (NaN when it has none)."""
+    return float(_get(trial.user_attrs, TrialAttr.METRICS, {}).get(name, math.nan))
 
 
 # -- writers ----------------------------------------------------------------------------------
