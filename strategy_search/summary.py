@@ -85,7 +85,7 @@ class SearchSummary:
         decision = format_decision(self.decision)
         if not self.is_ensemble:
             return f"answer: trial {self.best_trial}, {self.answer} ({self.scores_text(metrics)}, threshold {decision})"
-        members = ", ".join(f"{m.trial} ({m.share:.0%})" for m in self.members)
+        members = ", ".join(str(m.trial) for m in self.members)
         return (
             f"answer: the average of trials {members} ({self.scores_text(metrics)}, threshold {decision}); "
             f"best single trial {METRIC_LABELS[self.primary_metric]} {self.best_score:.4f}"
