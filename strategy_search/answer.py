@@ -4,7 +4,8 @@
 from the score store, their strategies replayed from their parameters); :func:`choose_answer`
 picks the answer from them (an ensemble of the best trials or the best one alone,
 :mod:`strategy_search.ensemble`) and compares it with doing nothing about the imbalance
-(:mod:`strategy_search.do_nothing`); :meth:`Answer.store` writes it on the study, where
+(:mod:`strategy_search.do_nothing`) and fits the calibration of its probabilities on its
+out-of-fold scores (:mod:`strategy_search.calibration`); :meth:`Answer.store` writes it on the study, where
 :meth:`Answer.from_study` reads it in any other process. Data flows one way: computed, stored,
 read; the process that computed the answer hands it on as it was stored.
 """
@@ -14,13 +15,15 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from strategy_search.calibration import Calibration, choose_calibration
 from strategy_search.do_nothing import COMPARED, DoNothingComparison, compare_folds, do_nothing_strategy
 from strategy_search.ensemble import TrialEnsemble, average_cv, clearly_better, select_ensemble
 from strategy_search.errors import NoCompletedTrial
@@ -99,19 +102,23 @@ class StoredTrials:
 
 @dataclass(frozen=True)
 class Answer:
-    """The ensemble the search chose (None: the best trial answers alone) and its comparison
-    with doing nothing (None: not recorded, e.g. a study of an older version)."""
+    """The ensemble the search chose (None: the best trial answers alone), its comparison
+    with doing nothing and the calibration of its probabilities (each None when not recorded,
+    e.g. a study of an older version; the calibration also when the settings turn it off)."""
 
     ensemble: TrialEnsemble | None
     do_nothing: DoNothingComparison | None
+    calibration: AnswerCalibration | None = None
 
     @classmethod
     def from_study(cls, study: optuna.Study, settings: SearchSettings) -> Answer:
         ensemble = study_attr(study, StudyAttr.ENSEMBLE)
         do_nothing = study_attr(study, StudyAttr.DO_NOTHING)
+        calibration = study_attr(study, StudyAttr.CALIBRATION)
         return cls(
             TrialEnsemble.from_attr(ensemble) if ensemble and settings.ensembling else None,
             DoNothingComparison.from_attr(do_nothing) if do_nothing else None,
+            AnswerCalibration.from_attr(calibration) if calibration and settings.calibration != "none" else None,
         )
 
     def store(self, study: optuna.Study, settings: SearchSettings) -> None:
@@ -119,6 +126,15 @@ class Answer:
             set_study_attr(study, StudyAttr.ENSEMBLE, None if self.ensemble is None else self.ensemble.to_attr())
         if self.do_nothing is not None:
             set_study_attr(study, StudyAttr.DO_NOTHING, self.do_nothing.to_attr())
+        if self.calibration is not None:
+            set_study_attr(study, StudyAttr.CALIBRATION, self.calibration.to_attr())
+
+    def calibration_for(self, trials: StoredTrials) -> Calibration | None:
+        """The calibration fitted for this answer's trials (None: none recorded for them)."""
+        calibration = self.calibration
+        if calibration is None or calibration.answer_trials != tuple(self.trial_numbers(trials)):
+            return None
+        return calibration.calibration
 
     def trial_numbers(self, trials: StoredTrials) -> list[int]:
         """The ensemble's members (best first), or the best trial alone."""
@@ -136,10 +152,26 @@ class Answer:
         return average_cv([cvs[n] for n in numbers], list(self.ensemble.weights), trials.data.codes)
 
 
+@dataclass(frozen=True)
+class AnswerCalibration:
+    """The calibration fitted on the out-of-fold scores of the answer of ``answer_trials``."""
+
+    answer_trials: tuple[int, ...]
+    calibration: Calibration
+
+    def to_attr(self) -> dict[str, Any]:
+        return {"answer_trials": list(self.answer_trials), **self.calibration.to_attr()}
+
+    @classmethod
+    def from_attr(cls, data: Mapping[str, Any]) -> AnswerCalibration:
+        return cls(tuple(int(n) for n in data["answer_trials"]), Calibration.from_attr(data))
+
+
 def choose_answer(trials: StoredTrials, *, stored: Answer) -> Answer:
     """The answer for the study's trials now. ``stored`` (what the study holds) is kept where it
     still holds: the ensemble of a study whose trials stored no scores, the do-nothing
-    comparison of the same answer. The result is as :meth:`Answer.from_study` will read it."""
+    comparison and the calibration of the same answer. The result is as
+    :meth:`Answer.from_study` will read it."""
     ensemble = _choose_ensemble(trials, stored=stored.ensemble)
     if ensemble is not None:
         ensemble = TrialEnsemble.from_attr(ensemble.to_attr())
@@ -147,10 +179,23 @@ def choose_answer(trials: StoredTrials, *, stored: Answer) -> Answer:
     if not trials.completed():
         return answer  # no answer to compare (the search says why)
     numbers = tuple(answer.trial_numbers(trials))
-    if stored.do_nothing is not None and tuple(stored.do_nothing.answer_trials) == numbers:
-        return Answer(ensemble, stored.do_nothing)
-    comparison = _do_nothing_comparison(trials, answer)
-    return Answer(ensemble, DoNothingComparison.from_attr(comparison.to_attr()))
+    do_nothing = stored.do_nothing
+    if do_nothing is None or tuple(do_nothing.answer_trials) != numbers:
+        do_nothing = DoNothingComparison.from_attr(_do_nothing_comparison(trials, answer).to_attr())
+    calibration = stored.calibration
+    if calibration is None or calibration.answer_trials != numbers:
+        calibration = _calibration(trials, answer)
+    return Answer(ensemble, do_nothing, calibration)
+
+
+def _calibration(trials: StoredTrials, answer: Answer) -> AnswerCalibration | None:
+    """The calibration of the answer's probabilities, fitted on its out-of-fold scores (None:
+    turned off, or the scores are not stored)."""
+    cv = answer.cv(trials)
+    if trials.settings.calibration == "none" or cv is None:
+        return None
+    chosen = choose_calibration(trials.data.codes, cv.oof, seed=trials.settings.seed)
+    return AnswerCalibration.from_attr(AnswerCalibration(tuple(answer.trial_numbers(trials)), chosen).to_attr())
 
 
 def _choose_ensemble(trials: StoredTrials, *, stored: TrialEnsemble | None) -> TrialEnsemble | None:

@@ -1,6 +1,7 @@
 """Probabilities one can trust: a monotone map of the answer's scores fitted on its out-of-fold
-scores (rows no model scoring them saw), chosen among none, sigmoid (Platt) and isotonic by
-cross-validated log-loss on those scores.
+scores (rows no model scoring them saw), chosen by cross-validated log-loss on those scores:
+among none, sigmoid (Platt) and isotonic for two classes; none and temperature scaling for more
+(one parameter, so it cannot overfit a small minority, and each row's class order is kept).
 
 Resampling and class weights move a model's scores far from the true rates with no loss of
 ranking (van den Goorbergh et al., JAMIA 2022), so the decision threshold chosen on them still
@@ -19,27 +20,34 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from strategy_search.estimators.decision.probability_map import logit, map_scores
 from strategy_search.scoring import calibration_metrics
 
-__all__ = ["CALIBRATION_METHODS", "Calibration", "choose_calibration"]
+__all__ = ["CALIBRATION_METHODS", "MULTICLASS_METHODS", "Calibration", "choose_calibration"]
 
+# Simplest first: a method is chosen over an earlier one only when it gains MIN_GAIN.
 CALIBRATION_METHODS = ("none", "sigmoid", "isotonic")
+MULTICLASS_METHODS = ("none", "temperature")
+# The range searched for the temperature's inverse (a in softmax(a * log p)).
+_TEMPERATURE_BOUNDS = (0.05, 20.0)
 # Folds of the out-of-fold scores the methods are compared on (fewer with fewer minority rows).
 COMPARISON_FOLDS = 5
 # A method must lower the cross-validated log-loss by this much to be chosen over a simpler one
 # (none < sigmoid < isotonic): on a few hundred rows small gains are noise, and isotonic overfits.
 MIN_GAIN = 1e-3
-_EPS = 1e-6
 
 
 @dataclass(frozen=True)
 class Calibration:
     """``method`` and its parameters: sigmoid ``p = 1 / (1 + exp(-(a * logit(s) + b)))``;
-    isotonic a step function through ``(x, y)``; ``cv_metrics`` each method's Brier score,
+    isotonic a step function through ``(x, y)``; temperature ``softmax(a * log p)`` of a row
+    of class probabilities (:mod:`~strategy_search.estimators.decision.probability_map`
+    applies them); ``cv_metrics`` each method's Brier score,
     log-loss and ECE on the out-of-fold scores, each row mapped by a calibration fitted without
     it (``none``: the scores as they are)."""
 
@@ -51,22 +59,14 @@ class Calibration:
     cv_metrics: Mapping[str, Mapping[str, float]] | None = None
 
     def __call__(self, scores: np.ndarray) -> np.ndarray:
-        scores = np.asarray(scores, dtype=float)
-        if self.method == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-(self.a * _logit(scores) + self.b)))
-        if self.method == "isotonic":
-            return np.clip(np.interp(scores, self.x, self.y), 0.0, 1.0)
-        return scores
+        return map_scores(self.map_params(), scores)
+
+    def map_params(self) -> dict[str, Any]:
+        """The map alone, as the deployable classifiers keep it (their ``calibration``)."""
+        return {"method": self.method, "a": self.a, "b": self.b, "x": list(self.x), "y": list(self.y)}
 
     def to_attr(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "a": self.a,
-            "b": self.b,
-            "x": list(self.x),
-            "y": list(self.y),
-            "cv_metrics": {k: dict(v) for k, v in (self.cv_metrics or {}).items()},
-        }
+        return {**self.map_params(), "cv_metrics": {k: dict(v) for k, v in (self.cv_metrics or {}).items()}}
 
     @classmethod
     def from_attr(cls, data: Mapping[str, Any]) -> Calibration:
@@ -80,9 +80,16 @@ class Calibration:
         )
 
     def describe(self) -> str:
-        if self.method == "none":
-            return "none: neither sigmoid nor isotonic lowered the cross-validated log-loss of the scores"
-        return f"{self.method}, fitted on the answer's out-of-fold scores"
+        """The method, and for ``none`` why."""
+        if self.method != "none":
+            return self.method
+        if not self.cv_metrics:
+            return "none (too few rows of a class to compare calibrations)"
+        tried = " nor ".join(m for m in self.cv_metrics if m != "none")
+        lead = "neither " if " nor " in tried else ""
+        return (
+            f"none ({lead}{tried} lowered the cross-validated log-loss by {MIN_GAIN:g} without raising the Brier score)"
+        )
 
     def before_after(self) -> tuple[Mapping[str, float], Mapping[str, float]] | None:
         """The scores' metrics as they are and as calibrated (cross-validated), if compared."""
@@ -90,46 +97,70 @@ class Calibration:
         return (found["none"], found[self.method]) if "none" in found and self.method in found else None
 
 
-def _logit(scores: np.ndarray) -> np.ndarray:
-    clipped = np.clip(scores, _EPS, 1 - _EPS)
-    return np.log(clipped / (1 - clipped))
-
-
 def fit_calibration(method: str, y: np.ndarray, scores: np.ndarray) -> Calibration:
     """The map of ``method`` fitted on (``y``, ``scores``)."""
     if method == "sigmoid":
         # Unpenalised: Platt's two parameters, nothing to shrink.
-        model = LogisticRegression(C=np.inf).fit(_logit(scores).reshape(-1, 1), y)
-        return Calibration("sigmoid", a=float(model.coef_[0, 0]), b=float(model.intercept_[0]))
+        model = LogisticRegression(C=np.inf).fit(logit(scores).reshape(-1, 1), y)
+        a, b = float(model.coef_[0, 0]), float(model.intercept_[0])
+        # A slope of 0 or less would flatten or reverse the ranking: no map then.
+        return Calibration("sigmoid", a=a, b=b) if a > 0 else Calibration("none")
     if method == "isotonic":
-        model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(scores, y)
-        return Calibration(
-            "isotonic", x=tuple(map(float, model.X_thresholds_)), y=tuple(map(float, model.y_thresholds_))
-        )
+        x, levels = _centred_isotonic(y, scores)
+        return Calibration("isotonic", x=x, y=levels)
+    if method == "temperature":
+        return Calibration("temperature", a=_inverse_temperature(y, scores))
     return Calibration("none")
+
+
+def _centred_isotonic(y: np.ndarray, scores: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Isotonic regression's blocks as points at their centres, joined by straight lines
+    (centred isotonic regression, Oron and Flournoy 2017): still fitted by isotonic
+    regression, but strictly increasing between the first and last centre, so rows the scores
+    ranked apart stay apart (plain isotonic steps tie them, which lowers PR-AUC)."""
+    model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(scores, y)
+    fitted = model.predict(scores)
+    levels, block = np.unique(fitted, return_inverse=True)
+    centres = np.bincount(block, weights=scores) / np.bincount(block)
+    return tuple(map(float, centres)), tuple(map(float, levels))
+
+
+def _inverse_temperature(y: np.ndarray, probabilities: np.ndarray) -> float:
+    """The ``a`` of ``softmax(a * log p)`` with the lowest log-loss, searched in log space."""
+
+    def loss(log_a: float) -> float:
+        mapped = map_scores({"method": "temperature", "a": float(np.exp(log_a))}, probabilities)
+        return calibration_metrics(y, mapped)["log_loss"]
+
+    low, high = np.log(_TEMPERATURE_BOUNDS)
+    return float(np.exp(minimize_scalar(loss, bounds=(low, high), method="bounded").x))
 
 
 def choose_calibration(y: np.ndarray, scores: np.ndarray, *, seed: int = 0) -> Calibration:
     """The method with the lowest cross-validated log-loss on the out-of-fold ``scores`` (a
-    more complex one only when it gains :data:`MIN_GAIN`), fitted on all of them."""
+    more complex one only when it gains :data:`MIN_GAIN`), fitted on all of them. A method that
+    raises the cross-validated Brier score above the scores' own is never chosen: log-loss
+    rewards pulling the rare confident mistakes in, and on a small minority that can cost
+    more squared error over the many rows than it saves."""
     y, scores = _known(y, scores)
     folds = _folds(y)
     if folds < 2:
         return Calibration("none", cv_metrics={})
-    found = {
-        method: calibration_metrics(y, cross_validated(method, y, scores, seed=seed)) for method in CALIBRATION_METHODS
-    }
+    methods = MULTICLASS_METHODS if scores.ndim == 2 else CALIBRATION_METHODS
+    found = {method: calibration_metrics(y, cross_validated(method, y, scores, seed=seed)) for method in methods}
     chosen = "none"
-    for method in CALIBRATION_METHODS[1:]:
-        if found[method]["log_loss"] < found[chosen]["log_loss"] - MIN_GAIN:
+    for method in methods[1:]:
+        better = found[method]["log_loss"] < found[chosen]["log_loss"] - MIN_GAIN
+        if better and found[method]["brier"] <= found["none"]["brier"]:
             chosen = method
     fitted = fit_calibration(chosen, y, scores)
     return Calibration(fitted.method, fitted.a, fitted.b, fitted.x, fitted.y, cv_metrics=found)
 
 
 def _known(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows some fold scored (a stopped CV leaves others NaN)."""
     y, scores = np.asarray(y, dtype=int), np.asarray(scores, dtype=float)
-    known = ~np.isnan(scores)
+    known = ~np.isnan(scores) if scores.ndim == 1 else ~np.isnan(scores).any(axis=1)
     return y[known], scores[known]
 
 

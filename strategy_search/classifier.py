@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 from strategy_search.errors import NoStoredScores
 from strategy_search.fidelity import FIDELITY_CHOICES
 from strategy_search.scoring import METRICS
-from strategy_search.settings import DEFAULT_ENSEMBLE_SIZE, SearchSettings, spec_of
+from strategy_search.settings import ANSWER_CHOICES, CALIBRATION_CHOICES, DEFAULT_ENSEMBLE_SIZE, SearchSettings, spec_of
 from strategy_search.space import SearchSpace
 from strategy_search.thresholds import ThresholdRule
 
@@ -174,7 +174,7 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         "timeout": [Interval(Real, 0, None, closed="neither"), None],
         "random_state": ["random_state"],
         "cv_folds": [Interval(Integral, 2, None, closed="left")],
-        "cv_repeats": [Interval(Integral, 1, None, closed="left")],
+        "cv_repeats": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "threshold_folds": [Interval(Integral, 0, None, closed="left")],
         "threshold": [str, ThresholdRule],
         "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
@@ -182,6 +182,8 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         "fidelity": [StrOptions(set(FIDELITY_CHOICES))],
         "expensive_row_limit": [Interval(Integral, 1, None, closed="left")],
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
+        "answer": [StrOptions(set(ANSWER_CHOICES))],
+        "calibration": [StrOptions(set(CALIBRATION_CHOICES))],
         "heartbeat_interval": [Interval(Integral, 1, None, closed="left")],
         "positive_label": "no_validation",  # any label; fit says when it is not a class of y
         "storage": "no_validation",  # a URL or an Optuna storage object, opened by the search
@@ -200,7 +202,7 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         timeout: float | None = None,
         random_state: Any = 0,
         cv_folds: int = 5,
-        cv_repeats: int = 1,
+        cv_repeats: int | str = 1,
         threshold_folds: int = 1,
         threshold: Any = "best_f1",
         n_jobs: int | None = None,
@@ -208,6 +210,8 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         fidelity: str = "auto",
         expensive_row_limit: int = 30_000,
         ensemble_size: int = DEFAULT_ENSEMBLE_SIZE,
+        answer: str = "bagged",
+        calibration: str = "auto",
         heartbeat_interval: int = 30,
         positive_label: Any = None,
         storage: Any = None,
@@ -230,6 +234,8 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         self.fidelity = fidelity
         self.expensive_row_limit = expensive_row_limit
         self.ensemble_size = ensemble_size
+        self.answer = answer
+        self.calibration = calibration
         self.heartbeat_interval = heartbeat_interval
         self.positive_label = positive_label
         self.storage = storage

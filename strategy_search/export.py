@@ -30,10 +30,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from strategy_search.calibration import Calibration
 from strategy_search.data import DataProfile, FeatureSchema, plain
-from strategy_search.do_nothing import TABLE_HEADER, DoNothingComparison
+from strategy_search.do_nothing import DoNothingComparison
 from strategy_search.errors import ExportError
+from strategy_search.estimators.decision.bagged import FoldBaggedClassifier
 from strategy_search.estimators.decision.thresholded import ClassWeightedClassifier, ThresholdedClassifier
+from strategy_search.model_card import model_card
 from strategy_search.model_folder import (
     STRATEGY_FILE,
     expected_columns,
@@ -42,12 +45,10 @@ from strategy_search.model_folder import (
     score_column,
     score_frame,
 )
-from strategy_search.scoring import METRIC_LABELS, METRICS
-from strategy_search.slots import all_slots
-from strategy_search.strategy import Ensemble, Strategy, build_classifier, strategy_from_dict
+from strategy_search.strategy import Bagging, Ensemble, Strategy, build_classifier, strategy_from_dict
 from strategy_search.summary import SearchSummary
 from strategy_search.task import Decision, Task
-from strategy_search.thresholds import ThresholdRule, threshold_warning, trade_off
+from strategy_search.thresholds import ThresholdRule
 
 # The deployable classifier of a binary target, or of a multi-class one.
 Classifier = ThresholdedClassifier | ClassWeightedClassifier
@@ -58,8 +59,6 @@ MODEL_CARD = "model_card.md"
 # The search's out-of-fold scores of the training rows with their 0/1 labels (no features).
 OOF_FILE = "oof_scores.csv"
 FORMAT_VERSION = 1
-# The CLI's scoring command as the model card shows it ({model_dir} is filled in).
-PREDICT_COMMAND = "strategy-search predict {model_dir} new_rows.csv --out predictions.csv"
 _VERSIONED = (
     "strategy-search",
     "scikit-learn",
@@ -73,7 +72,6 @@ _VERSIONED = (
     "mlflow",
     "skops",
 )
-_MAX_CARD_COLUMNS = 50
 _MAX_RECORDED_LEVELS = 1000
 
 
@@ -190,13 +188,33 @@ def rethreshold(classifier: Classifier, model_dir: Path, rule: ThresholdRule | s
 
 
 def rebuild_classifier(meta: Mapping[str, Any]) -> Classifier:
-    """The unfitted classifier described by a parsed ``strategy.yaml`` (refit it on new data)."""
+    """The unfitted classifier described by a parsed ``strategy.yaml``: fitted on the search's
+    rows it is the exported one (the same fold models, the same calibration); on new data, the
+    same recipe (its calibration was fitted on the search's scores)."""
+    deployment = meta.get("deployment") or {}
+    bagging = deployment.get("bagging")
     return build_classifier(
         strategy_from_dict(meta["strategy"]),
         FeatureSchema.from_dict(meta["schema"]),
         positive_label=meta["positive_label"],
         task=Task.from_dict(meta["task"]) if meta.get("task") else None,
+        bagging=None if bagging is None else Bagging.from_dict(bagging),
+        calibration=deployment.get("calibration"),
     )
+
+
+def deployment_of(classifier: Classifier) -> dict[str, Any]:
+    """How the fitted classifier is built beyond its strategy, for ``strategy.yaml``: the
+    ``answer`` (``bagged``, the search's fold models averaged, or ``refit``), the folds
+    (``bagging``) and the calibration map of its probabilities."""
+    estimator = classifier.estimator
+    bagging = Bagging.of(estimator) if isinstance(estimator, FoldBaggedClassifier) else None
+    return {
+        "answer": "refit" if bagging is None else "bagged",
+        "bagging": None if bagging is None else bagging.to_dict(),
+        "fold_models": len(getattr(classifier.estimator_, "estimators_", ())) or None,
+        "calibration": getattr(classifier, "calibration", None),
+    }
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -215,6 +233,7 @@ def export_model(
     class_metrics: Mapping[str, list[float]] | None = None,
     do_nothing: DoNothingComparison | None = None,
     summary: SearchSummary | None = None,
+    calibration: Calibration | None = None,
 ) -> Path:
     """Write the export folder for a fitted ``classifier`` (replacing an earlier export there).
 
@@ -225,9 +244,9 @@ def export_model(
     by another rule; ``threshold_rule`` is the rule that picked the classifier's;
     ``class_metrics`` (multi-class) each class's CV metrics, in class-code order;
     ``do_nothing`` the answer against doing nothing about the imbalance; ``summary`` the
-    search that found it (:mod:`strategy_search.summary`), for the model card. The folder is
-    built beside ``out_dir`` and moved into place at the end, so a failed export never leaves
-    a half-written folder.
+    search that found it (:mod:`strategy_search.summary`) and ``calibration`` the one the
+    classifier applies, for the model card. The folder is built beside ``out_dir`` and moved
+    into place at the end, so a failed export never leaves a half-written folder.
     """
     out_dir = Path(out_dir)
     _check_replaceable(out_dir)
@@ -248,6 +267,7 @@ def export_model(
         )
         meta["category_levels"] = category_levels(features, profile.schema)
         meta.update(_search_meta(threshold_rule, class_metrics, do_nothing, summary))
+        meta.update(_deployment_meta(classifier, calibration))
         if oof is not None:
             _oof_frame(oof, profile.the_task).to_csv(staging / OOF_FILE, index=False)
             meta["oof_file"] = OOF_FILE
@@ -258,6 +278,15 @@ def export_model(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def _deployment_meta(classifier: Classifier, calibration: Calibration | None) -> dict[str, Any]:
+    """How the classifier was built (:func:`deployment_of`) and the calibration it applies,
+    with its cross-validated comparison (for the card)."""
+    meta = {"deployment": plain(deployment_of(classifier))}
+    if calibration is not None:
+        meta["calibration"] = plain(calibration.to_attr())
+    return meta
 
 
 def _search_meta(
@@ -344,252 +373,3 @@ def strategy_metadata(
             "model_file": dict(model_file),
         }
     )
-
-
-# -- the model card ---------------------------------------------------------------------------
-def model_card(
-    *,
-    meta: Mapping[str, Any],
-    strategy: Strategy | Ensemble,
-    profile: DataProfile,
-    X: pd.DataFrame,
-    model_dir: Path,
-    oof: tuple[np.ndarray, np.ndarray] | None = None,
-) -> str:
-    sections = [
-        f"# Model card: {strategy.describe()}",
-        _source_section(meta),
-        _search_section(meta.get("search_summary")),
-        _data_section(profile, X),
-        _class_section(profile),
-        _strategy_section(strategy),
-        _metrics_section(meta["cv_metrics"]["mean"], meta["cv_metrics"]["std"]),
-        _class_metrics_section(profile, meta.get("class_metrics") or {}),
-        _do_nothing_section(meta.get("do_nothing")),
-        _decision_section(strategy.threshold, profile, str(meta.get("threshold_rule", "best_f1")), oof),
-        _usage_section(model_dir, profile.the_task),
-        _versions_section(meta["versions"]),
-    ]
-    return "\n\n".join(s.strip() for s in sections if s.strip()) + "\n"
-
-
-def _table(header: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _source_section(meta: Mapping[str, Any]) -> str:
-    source = meta.get("source") or {}
-    lines = [f"- {key}: `{value}`" for key, value in source.items() if value is not None]
-    return "## Source\n\n" + f"Exported {meta['created_at']}.\n\n" + "\n".join(lines)
-
-
-def _search_section(stored: Mapping[str, Any] | None) -> str:
-    return SearchSummary.from_dict(stored).markdown() if stored else ""
-
-
-def _data_section(profile: DataProfile, X: pd.DataFrame) -> str:
-    categorical = set(profile.schema.categorical)
-    missing = X.isna().sum()
-    rows = [
-        [
-            f"`{c}`",
-            "categorical" if c in categorical else "numeric",
-            str(X[c].dtype),
-            f"{int(missing[c])} ({missing[c] / max(len(X), 1):.1%})",
-        ]
-        for c in list(X.columns)[:_MAX_CARD_COLUMNS]
-    ]
-    more = len(X.columns) - _MAX_CARD_COLUMNS
-    tail = f"\n\n... and {more} more columns (see `strategy.yaml`)." if more > 0 else ""
-    summary = (
-        f"{profile.n_rows} rows, {len(profile.schema.numeric)} numeric and "
-        f"{len(profile.schema.categorical)} categorical columns; "
-        f"{int(missing.sum())} missing values in total."
-    )
-    return "## Training data\n\n" + summary + "\n\n" + _table(["column", "kind", "dtype", "missing"], rows) + tail
-
-
-def _class_section(profile: DataProfile) -> str:
-    if profile.multiclass:
-        rows = [
-            [f"`{label}`", count, f"{count / max(profile.n_rows, 1):.1%}"]
-            for label, count in profile.class_counts.items()
-        ]
-        return (
-            "## Class distribution\n\n"
-            + _table(["label", "rows", "share"], rows)
-            + f"\n\n{len(rows)} classes; imbalance ratio: {profile.imbalance_ratio:.1f} rows of the largest "
-            "class per row of the smallest."
-        )
-    rows = []
-    for role, label in (("positive", profile.positive_label), ("negative", profile.negative_label)):
-        count = profile.class_counts.get(str(label), 0)
-        rows.append([f"`{label}`", role, count, f"{count / max(profile.n_rows, 1):.1%}"])
-    return (
-        "## Class distribution\n\n"
-        + _table(["label", "role", "rows", "share"], rows)
-        + f"\n\nImbalance ratio: {profile.imbalance_ratio:.1f} negatives per positive."
-    )
-
-
-def _slot_rows(strategy: Strategy, prefix: str = "") -> list[list[str]]:
-    rows = []
-    for slot in all_slots():
-        params = strategy.params_for(slot.name)
-        shown = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "defaults"
-        rows.append([prefix + slot.name, f"`{strategy.key(slot.name)}`", shown])
-    return rows
-
-
-def _strategy_section(strategy: Strategy | Ensemble) -> str:
-    if isinstance(strategy, Ensemble):
-        rows = [
-            row
-            for i, (member, share) in enumerate(zip(strategy.members, strategy.shares, strict=True), start=1)
-            for row in _slot_rows(member, prefix=f"member {i} (weight {share:.2f}): ")
-        ]
-        intro = (
-            f"**{strategy.describe()}**. Each member is fitted on all training rows; the "
-            "model's probability is the weighted mean of theirs.\n\n"
-        )
-    else:
-        rows = _slot_rows(strategy)
-        intro = f"**{strategy.describe()}** (random seed {strategy.seed}).\n\n"
-    return (
-        "## Strategy\n\n"
-        + intro
-        + _table(["slot", "component", "parameters"], rows)
-        + "\n\nPreprocessing: numeric columns are scaled (and median-imputed when a step cannot "
-        "handle missing values); categorical columns are ordinal-encoded. Resampling happens "
-        "only while fitting, never when predicting."
-    )
-
-
-def _metrics_section(means: Mapping[str, float], stds: Mapping[str, float]) -> str:
-    rows = [[m, _number(means.get(m)), _number(stds.get(m))] for m in METRICS if m in means]
-    return (
-        "## Cross-validated performance\n\n"
-        "Mean and standard deviation over the validation folds of the search's stratified "
-        "cross-validation; each fold's threshold was chosen on its training part only.\n\n"
-        + _table(["metric", "mean", "std"], rows)
-    )
-
-
-def _do_nothing_section(stored: Mapping[str, Any] | None) -> str:
-    if not stored:
-        return ""
-    comparison = DoNothingComparison.from_attr(stored)
-    text = comparison.summary(METRIC_LABELS)
-    rows = comparison.table_rows(METRIC_LABELS)
-    table = "\n\n" + _table(list(TABLE_HEADER), rows) if rows else ""
-    return "## Did treating the imbalance help?\n\n" + text[0].upper() + text[1:] + table
-
-
-# Per-class metrics in the model card, and how they are headed there.
-_CLASS_COLUMNS = {"pr_auc": "PR-AUC", "roc_auc": "ROC-AUC", "precision": "precision", "recall": "recall", "f1": "F1"}
-
-
-def _class_metrics_section(profile: DataProfile, class_metrics: Mapping[str, list[float]]) -> str:
-    if not profile.multiclass or not class_metrics:
-        return ""
-    shown = [name for name in _CLASS_COLUMNS if name in class_metrics]
-    rows = [
-        [f"`{label}`", *(_number(class_metrics[name][code]) for name in shown)]
-        for code, label in enumerate(profile.the_task.classes)
-    ]
-    return (
-        "## Performance per class\n\n"
-        "Each class against the others, averaged over the same validation folds (PR-AUC and ROC-AUC "
-        "one-vs-rest; precision, recall and F1 of the tuned decision). The macro metrics above are "
-        "their unweighted means.\n\n" + _table(["class", *(_CLASS_COLUMNS[n] for n in shown)], rows)
-    )
-
-
-def _number(value: Any) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.4f}"
-
-
-def _decision_section(
-    decision: Decision, profile: DataProfile, rule: str, oof: tuple[np.ndarray, np.ndarray] | None
-) -> str:
-    if isinstance(decision, tuple):
-        rows = [[f"`{label}`", f"{w:.4f}"] for label, w in zip(profile.the_task.classes, decision, strict=True)]
-        return (
-            "## Decision rule\n\n"
-            "A row is predicted as the class with the largest weighted probability "
-            "(`score_<class>` times the class's weight). The weights were picked by the rule "
-            f"`{rule}` on the search's out-of-fold predictions (every training row scored by a model that did "
-            "not see it); all weights equal means the most probable class. Re-pick them with "
-            "`strategy-search predict --threshold argmax` (or `best_f1`).\n\n" + _table(["class", "weight"], rows)
-        )
-    return _threshold_section(decision, profile, rule, oof)
-
-
-def _threshold_section(
-    threshold: float, profile: DataProfile, rule: str, oof: tuple[np.ndarray, np.ndarray] | None
-) -> str:
-    text = (
-        "## Decision threshold\n\n"
-        f"A row is predicted `{profile.positive_label}` (positive) when its score, the model's "
-        f"probability of the positive class, is at least **{threshold:.4f}**, and "
-        f"`{profile.negative_label}` otherwise. The threshold was picked by the rule `{rule}` on the "
-        "search's out-of-fold predictions (every training row scored by a model that did not see it)."
-    )
-    warning = threshold_warning(threshold)
-    if warning:
-        text += f"\n\n**Warning:** {warning}"
-    if oof is None:
-        return text + " Rank rows by `score` to pick a different trade-off between precision and recall."
-    rows = [
-        [
-            f"`{row['rule']}`",
-            f"{row['threshold']:.4f}",
-            f"{row['precision']:.3f}",
-            f"{row['recall']:.3f}",
-            f"{row['f1']:.3f}",
-        ]
-        for row in trade_off(oof[1], oof[0])
-    ]
-    return (
-        text + "\n\nOther targets, on the same out-of-fold predictions (pick one without a new search with "
-        "`strategy-search predict --threshold RULE` or `strategy-search export --threshold RULE`):\n\n"
-        + _table(["rule", "threshold", "precision", "recall", "F1"], rows)
-    )
-
-
-def _usage_section(model_dir: Path, task: Task) -> str:
-    command = PREDICT_COMMAND.format(model_dir=model_dir)
-    columns = (
-        ", ".join(f"`{score_column(c)}`" for c in task.classes) + " (one probability per class)"
-        if task.multiclass
-        else "`score`"
-    )
-    output = "score_<class> (one per class)" if task.multiclass else "score"
-    return f"""## How to use
-
-Command line (writes the input rows plus {columns} and `prediction`):
-
-```bash
-{command}
-```
-
-Python, through MLflow (needs `strategy-search` installed, since the pipeline uses its classes):
-
-```python
-import mlflow.pyfunc
-import pandas as pd
-
-model = mlflow.pyfunc.load_model("{model_dir}")
-predictions = model.predict(pd.read_csv("new_rows.csv"))  # columns: {output}, prediction
-```
-
-`strategy-search predict` and `strategy_search.load_model` run no code from this folder: they
-refuse a classifier file whose SHA-256 differs from the one in `strategy.yaml` or that names a
-type outside the engine's allowlist (skops format). `mlflow.pyfunc.load_model` runs the
-folder's `python_model` code first, so use it only on folders you trust."""
-
-
-def _versions_section(versions: Mapping[str, str]) -> str:
-    return "## Package versions\n\n" + "\n".join(f"- {name} {version}" for name, version in versions.items())

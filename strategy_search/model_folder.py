@@ -29,18 +29,15 @@ def score_column(label: Any) -> str:
 
 
 def score_frame(classifier: Any, X: pd.DataFrame) -> pd.DataFrame:
-    """``score`` (positive-class probability) and ``prediction`` (label at the classifier's
-    threshold) for each row of ``X``, on ``X``'s index. A multi-class model gives one
-    ``score_<class>`` column per class and ``prediction``, the class with the largest weighted
-    probability."""
+    """``score`` (positive-class probability, calibrated when the classifier is) and
+    ``prediction`` (label at the classifier's threshold, on the scores it was chosen on) for
+    each row of ``X``, on ``X``'s index. A multi-class model gives one ``score_<class>`` column
+    per class and ``prediction``, the class with the largest weighted probability."""
+    probabilities, labels = classifier.proba_and_labels(X)
     if isinstance(classifier, ClassWeightedClassifier):
-        probabilities = np.asarray(classifier.predict_proba(X), dtype=float)
         columns = {score_column(c): probabilities[:, i] for i, c in enumerate(classifier.classes_)}
-        return pd.DataFrame({**columns, "prediction": classifier.decide(probabilities)}, index=X.index)
-    scores = np.asarray(classifier.predict_proba(X)[:, 1], dtype=float)
-    # Same rule as ThresholdedClassifier.predict, without a second predict_proba pass.
-    labels = classifier.classes_[(scores >= classifier.threshold).astype(int)]
-    return pd.DataFrame({"score": scores, "prediction": labels}, index=X.index)
+        return pd.DataFrame({**columns, "prediction": labels}, index=X.index)
+    return pd.DataFrame({"score": np.asarray(probabilities[:, 1], dtype=float), "prediction": labels}, index=X.index)
 
 
 def read_strategy_file(model_dir: Path) -> dict[str, Any]:

@@ -247,6 +247,53 @@ def importance_figure(importances: dict[str, float], metric: str) -> Figure:
     return figure
 
 
+def reliability_figure(y: np.ndarray, curves: list[tuple[str, np.ndarray]], *, multiclass: bool = False) -> Figure:
+    """A reliability diagram: in equal-width bins of the predicted probability (multi-class: the
+    most probable class's), the observed rate (the share of rows of that class) against the mean
+    prediction, one line per ``(label, scores)``; the diagonal is perfect calibration."""
+    from strategy_search.scoring import ECE_BINS, calibration_metrics
+
+    figure = _figure(5.5, 4.4)
+    axes = figure.add_subplot()
+    axes.plot([0, 1], [0, 1], color="#999999", linestyle=":", linewidth=1, label="perfectly calibrated")
+    for (label, scores), color in zip(curves, (OTHER_COLORS[0], ANSWER_COLOR), strict=False):
+        confidence = scores.max(axis=1) if multiclass else scores
+        outcome = (scores.argmax(axis=1) == y) if multiclass else y
+        bins = np.minimum((np.clip(confidence, 0, 1) * ECE_BINS).astype(int), ECE_BINS - 1)
+        used = np.unique(bins)
+        predicted = [confidence[bins == b].mean() for b in used]
+        observed = [outcome[bins == b].mean() for b in used]
+        metrics = calibration_metrics(y, scores)
+        shown = f"{label} (Brier {metrics['brier']:.4f}, ECE {metrics['ece']:.4f})"
+        axes.plot(predicted, observed, marker="o", color=color, label=shown)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("predicted probability" + (" of the most probable class" if multiclass else ""))
+    axes.set_ylabel("observed rate" if not multiclass else "share predicted right")
+    axes.set_title("Reliability of the answer's probabilities (out-of-fold)", fontsize=9)
+    axes.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    return figure
+
+
+def _calibration_figures(result: SearchResult, y: np.ndarray, answer: np.ndarray) -> dict[str, Figure]:
+    """The answer's out-of-fold probabilities before and after its calibration, each row mapped
+    by a calibration fitted without it (what calibrating does to rows it never saw)."""
+    from strategy_search.calibration import cross_validated
+
+    calibration = result.calibration
+    if calibration is None:
+        return {}
+    multiclass = answer.ndim == 2
+    seen = ~np.isnan(answer).any(axis=1) if multiclass else ~np.isnan(answer)
+    y, raw = y[seen], answer[seen]
+    curves = [("as the model gives them", raw)]
+    if calibration.method != "none":
+        after = cross_validated(calibration.method, y, raw, seed=result.settings.seed)
+        curves.append((f"calibrated ({calibration.method})", after))
+    return {"calibration.png": reliability_figure(y, curves, multiclass=multiclass)}
+
+
 # What each figure of search_figures shows, in the order the report shows them.
 FIGURE_CAPTIONS = {
     "class_distribution.png": "Class distribution of the searched table.",
@@ -254,6 +301,7 @@ FIGURE_CAPTIONS = {
     "roc_curves.png": "Out-of-fold ROC curves (multi-class: the answer's, one per class).",
     "confusion_matrix.png": "The answer's out-of-fold predictions at its chosen decision.",
     "threshold_curves.png": "Precision, recall and F1 of the answer against its threshold (binary only).",
+    "calibration.png": "Reliability of the answer's out-of-fold probabilities, before and after its calibration.",
     "optimization_history.png": "Each trial's score as the search went on.",
     "pareto_front.png": "PR-AUC against F1 for every complete trial; the answer is the star.",
     "choices.png": "Scores of the complete trials by each choice of resampler, weighting, objective and model.",
@@ -286,6 +334,7 @@ def search_figures(result: SearchResult) -> dict[str, Figure]:
         figures["pr_curves.png"] = curves_figure(y, scored, kind="pr", class_names=class_names)
         figures["roc_curves.png"] = curves_figure(y, scored, kind="roc", class_names=class_names)
         figures.update(_decision_figures(result, y, answer, class_names))
+        figures.update(_calibration_figures(result, y, answer))
     figures["optimization_history.png"] = history_figure(board, metric)
     best = result.best_scores
     figures["pareto_front.png"] = pareto_figure(board, (best.get("pr_auc", np.nan), best.get("f1", np.nan)))

@@ -182,7 +182,7 @@ def _settings_section(result: SearchResult, config_text: str | None) -> str:
         ["space", settings.space.name],
         ["metric", ", ".join(settings.metrics)],
         ["threshold rule", settings.threshold],
-        ["CV", f"{settings.cv_folds} folds x {settings.cv_repeats} repeat(s), seed {settings.seed}"],
+        ["CV", f"{result.plan.folds} folds x {result.plan.repeats} repeat(s), seed {settings.seed}"],
         ["budget", _budget_text(settings.n_trials, settings.timeout)],
     ]
     config = f"<p>Config:</p><pre>{_e(config_text)}</pre>" if config_text else ""

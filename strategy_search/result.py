@@ -17,6 +17,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from strategy_search.answer import Answer, StoredTrials
+from strategy_search.calibration import Calibration
 from strategy_search.data import DataProfile
 from strategy_search.do_nothing import DoNothingComparison
 from strategy_search.ensemble import TrialEnsemble
@@ -28,7 +29,7 @@ from strategy_search.scoring import REPORTED, CVResult
 from strategy_search.settings import SearchSettings
 from strategy_search.slots import slot_names
 from strategy_search.storage import open_storage
-from strategy_search.strategy import Ensemble, Strategy, build_classifier
+from strategy_search.strategy import Bagging, Ensemble, Strategy, build_classifier
 from strategy_search.study_budget import FINISHED, never_ran, stale_reasons
 from strategy_search.summary import STATE_WORDS, Member, SearchSummary, Timings
 from strategy_search.thresholds import ThresholdRule
@@ -160,19 +161,40 @@ class SearchResult:
         and the MLflow tags all render."""
         return _summarize(self)
 
+    @property
+    def calibration(self) -> Calibration | None:
+        """The map from the answer's scores to the probabilities it reports, fitted on its
+        out-of-fold scores (None: calibration off, or not recorded for this answer)."""
+        return self.answer.calibration_for(self.trials)
+
+    @property
+    def bagging(self) -> Bagging | None:
+        """The search's CV split, when the answer deployed is its fold models (the ``answer``
+        setting ``bagged``); None when it is refitted on all rows."""
+        if self.settings.answer != "bagged":
+            return None
+        return Bagging(folds=self.plan.folds, repeats=self.plan.repeats, seed=self.settings.seed)
+
     @cached_property
     def model(self) -> AnswerModel:
-        """The answer fitted on all rows, once: ``predict_proba`` and a ``predict`` that applies
-        the tuned decision, on the user's own labels."""
+        """The answer as deployed, fitted once: its fold models on the search's splits (or one
+        model on all rows, :attr:`bagging`), its probabilities calibrated (:attr:`calibration`),
+        ``predict`` applying the tuned decision, on the user's own labels."""
+        calibration = self.calibration
         classifier = build_classifier(
-            self.best_strategy, self.profile.schema, positive_label=self.profile.positive_label, task=self.data.task
+            self.best_strategy,
+            self.profile.schema,
+            positive_label=self.profile.positive_label,
+            task=self.data.task,
+            bagging=self.bagging,
+            calibration=None if calibration is None else calibration.map_params(),
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return classifier.fit(self.data.X, self.data.y)
 
     def best_pipeline(self) -> AnswerModel:
-        """:attr:`model` (fitted once, on all rows; kept for earlier code that called this)."""
+        """:attr:`model` (fitted once; kept for earlier code that called this)."""
         return self.model
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -220,6 +242,7 @@ class SearchResult:
             class_metrics=self.best_class_metrics,
             do_nothing=self.do_nothing,
             summary=self.summary,
+            calibration=self.calibration,
         )
 
 

@@ -33,6 +33,8 @@ __all__ = ["MOVED_MODULES", "TRUSTED_TYPES", "UntrustedModelError", "read_classi
 # Types beyond skops' own defaults (plain sklearn estimators, numpy arrays, builtins) that the
 # engine's pipelines contain. Exact names: a prefix rule would also admit helpers that run code.
 TRUSTED_TYPES: tuple[str, ...] = (
+    # A CatBoost model is its parameters and its own binary model format, read by CatBoost (no pickle).
+    "catboost.core.CatBoostClassifier",
     "collections.OrderedDict",
     "imblearn.combine._smote_enn.SMOTEENN",
     "imblearn.combine._smote_tomek.SMOTETomek",
@@ -74,6 +76,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "strategy_search.estimators.classifiers.weighting.CustomWeighting",
     "strategy_search.estimators.classifiers.weighting.EffectiveNumberWeighting",
     "strategy_search.estimators.classifiers.weighting.WeightedClassifier",
+    "strategy_search.estimators.decision.bagged.FoldBaggedClassifier",
     "strategy_search.estimators.decision.thresholded.ClassWeightedClassifier",
     "strategy_search.estimators.decision.thresholded.ThresholdedClassifier",
     "strategy_search.estimators.preprocessing.centred.CentredFloat32",

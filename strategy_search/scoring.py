@@ -212,6 +212,27 @@ def effective_folds(n_positive: int, folds: int, *, multiclass: bool = False) ->
     return folds
 
 
+# cv.repeats auto: repeat the K-fold split until about this many rows of the smallest class have
+# been validated (each repeat validates every row once), at most MAX_AUTO_REPEATS times. With 17
+# positives a 5-fold validation part holds 3 or 4 of them, and a trial's score is mostly the luck
+# of its folds; repeats average that luck out (AutoGluon's repeated bagging in best_quality).
+# Every repeat costs a whole CV, so tables beyond AUTO_REPEAT_MAX_ROWS rows take one: they hold
+# enough minority rows per fold, or are too slow to fit thrice.
+AUTO_REPEAT_ROWS = 100
+MAX_AUTO_REPEATS = 3
+AUTO_REPEAT_MAX_ROWS = 20_000
+
+
+def cv_repeats_for(repeats: int | str, *, smallest_class: int, n_rows: int) -> int:
+    """The repeats of the K-fold split: ``repeats`` itself, or for ``"auto"`` as many as bring
+    the validated rows of the smallest class to :data:`AUTO_REPEAT_ROWS` (see there)."""
+    if repeats != "auto":
+        return int(repeats)
+    if n_rows > AUTO_REPEAT_MAX_ROWS:
+        return 1
+    return int(min(MAX_AUTO_REPEATS, max(1, -(-AUTO_REPEAT_ROWS // max(smallest_class, 1)))))
+
+
 def cv_splits(y: np.ndarray, *, folds: int, repeats: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Stratified (repeated) K-fold splits; the same seed gives the same splits."""
     splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
@@ -414,12 +435,25 @@ class CVResult:
             return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
     def deployment_threshold(self, y: np.ndarray) -> Decision:
-        """Threshold (multi-class: per-class weights) for the model refitted on all rows: the
-        rule applied to the out-of-fold scores. (Rows scored by any fold count, so a stopped CV
-        gives a decision for what it saw.)"""
+        """Threshold (multi-class: per-class weights) for the deployed model: the rule applied
+        to the out-of-fold scores. (Rows scored by any fold count, so a stopped CV gives a
+        decision for what it saw.)
+
+        For ``best_f1``, the untuned decision (0.5, or argmax) instead when it had at least
+        the tuned decision's F1 over the validation folds: both were measured on rows their
+        decision never saw, and with few minority rows a threshold tuned on the training part is
+        mostly noise, which argmax or 0.5 does not add."""
         oof = self.oof
         seen = ~np.isnan(oof) if oof.ndim == 1 else ~np.isnan(oof).any(axis=1)
+        if self.rule.kind == "best_f1" and self.untuned_is_as_good():
+            return untuned_decision(oof)
         return self.rule.choose(y[seen], oof[seen])
+
+    def untuned_is_as_good(self) -> bool:
+        """Whether the untuned decision's mean F1 over the folds is at least the tuned one's."""
+        means = self.mean()
+        tuned, untuned = means["f1"], means["f1_at_0.5"]
+        return not np.isnan(untuned) and (np.isnan(tuned) or untuned >= tuned)
 
     @property
     def fit_seconds(self) -> float:

@@ -26,6 +26,9 @@ DEFAULT_N_TRIALS = 100
 DEFAULT_TIMEOUT = 600.0
 # The search's answer may average strategies drawn from this many of its best trials (ensemble.py).
 DEFAULT_ENSEMBLE_SIZE = 8
+# What the search deploys (the `answer` setting) and how it calibrates it (`calibration`).
+ANSWER_CHOICES = ("bagged", "refit")
+CALIBRATION_CHOICES = ("auto", "none")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ def _integer_setting(default: int | None, low: int, *, doc: str, config: str, op
     return setting(default, doc=doc, allowed=allowed, check=_integer(low, optional=optional), config=config)
 
 
+def _repeats(value: Any) -> int | str:
+    return "auto" if value == "auto" else _integer(1)(value)
+
+
 def _positive_seconds(value: Any) -> float | None:
     if value is None:
         return None
@@ -88,6 +95,15 @@ def _fidelity(value: Any) -> str:
     if value not in FIDELITY_CHOICES:
         raise ValueError(f"not one of {', '.join(FIDELITY_CHOICES)}")
     return str(value)
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"not one of {', '.join(choices)}")
+        return str(value)
+
+    return check
 
 
 def _space(value: Any) -> SearchSpace:
@@ -141,8 +157,14 @@ class SearchSettings:
     cv_folds: int = _integer_setting(
         5, 2, doc="Stratified cross-validation folds (fewer when the minority class is smaller).", config="cv.folds"
     )
-    cv_repeats: int = _integer_setting(
-        1, 1, doc="Repeats of the K-fold split, each with other folds.", config="cv.repeats"
+    cv_repeats: int | str = setting(
+        1,
+        doc="Repeats of the K-fold split, each with other folds; auto: as many (at most 3) as bring the "
+        "validated rows of the smallest class to about 100 (one on tables of over 20,000 rows), since with a "
+        "small minority one split's score is mostly the luck of its folds.",
+        allowed="an integer >= 1 or auto",
+        check=_repeats,
+        config="cv.repeats",
     )
     threshold_folds: int = _integer_setting(
         1,
@@ -202,6 +224,26 @@ class SearchSettings:
         allowed="an integer >= 1 (how many of the best trials an ensemble may draw from; 1 for none)",
         check=_integer(1),
         config="search.ensemble_size",
+    )
+    answer: str = setting(
+        "bagged",
+        doc="What is deployed: bagged, the answer's fold models from the search's CV (refitted on the same "
+        "splits) averaged, so the deployed scores are those its threshold was chosen on (K x repeats fits); "
+        "refit, the answer fitted once on all rows (one fit; its scores may sit on another scale than the "
+        "threshold's).",
+        allowed=", ".join(ANSWER_CHOICES),
+        check=_choice(ANSWER_CHOICES),
+        config="search.answer",
+    )
+    calibration: str = setting(
+        "auto",
+        doc="How the answer's predict_proba is calibrated (strategy_search.calibration): auto, the map with the "
+        "lowest cross-validated log-loss on the answer's out-of-fold scores (none, sigmoid or isotonic; "
+        "multi-class: none or temperature); none, the model's own probabilities. Predictions never change: "
+        "the threshold applies to the model's own scores.",
+        allowed=", ".join(CALIBRATION_CHOICES),
+        check=_choice(CALIBRATION_CHOICES),
+        config="search.calibration",
     )
 
     heartbeat_interval: int = _integer_setting(

@@ -20,6 +20,7 @@ from strategy_search.data import FeatureSchema, plain
 from strategy_search.errors import StrategyError
 from strategy_search.estimators.classifiers.ensemble import AveragedClassifier
 from strategy_search.estimators.classifiers.weighting import WeightedClassifier
+from strategy_search.estimators.decision.bagged import FoldBaggedClassifier
 from strategy_search.estimators.decision.thresholded import ClassWeightedClassifier, ThresholdedClassifier
 from strategy_search.estimators.preprocessing.centred import CentredFloat32
 from strategy_search.estimators.preprocessing.one_hot import OneHotCodes
@@ -267,18 +268,56 @@ def _model(strategy: Strategy, component: Mapping[str, Component[Any]], context:
     return model if weighting is None else WeightedClassifier(estimator=model, weighting=weighting)
 
 
+@dataclass(frozen=True)
+class Bagging:
+    """The search's CV split, for deploying its fold models
+    (:class:`~strategy_search.estimators.decision.bagged.FoldBaggedClassifier`): ``folds``
+    stratified folds (fewer when the smallest class is smaller), ``repeats`` times, ``seed``."""
+
+    folds: int
+    repeats: int
+    seed: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {"folds": self.folds, "repeats": self.repeats, "seed": self.seed}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Bagging:
+        return cls(int(data["folds"]), int(data["repeats"]), int(data["seed"]))
+
+    @classmethod
+    def of(cls, bag: FoldBaggedClassifier) -> Bagging:
+        return cls(bag.n_splits, bag.n_repeats, bag.random_state)
+
+    def bag(self, pipeline: Any) -> FoldBaggedClassifier:
+        return FoldBaggedClassifier(pipeline, n_splits=self.folds, n_repeats=self.repeats, random_state=self.seed)
+
+
 def build_classifier(
-    strategy: Strategy | Ensemble, schema: FeatureSchema, *, positive_label: Any = 1, task: Task | None = None
+    strategy: Strategy | Ensemble,
+    schema: FeatureSchema,
+    *,
+    positive_label: Any = 1,
+    task: Task | None = None,
+    bagging: Bagging | None = None,
+    calibration: Mapping[str, Any] | None = None,
 ) -> ThresholdedClassifier | ClassWeightedClassifier:
     """The deployable form: fit on the user's labels, predict with the strategy's threshold
-    (a multi-class ``task``: its per-class weights)."""
+    (a multi-class ``task``: its per-class weights). With ``bagging``, the model is the average
+    of the search's fold models (refitted on the same splits); without, one model fitted on all
+    rows. ``calibration`` (:meth:`strategy_search.calibration.Calibration.to_attr`) maps the
+    scores to the probabilities ``predict_proba`` reports; the decision stays on the scores."""
+    pipeline = build_pipeline(strategy, schema)
+    probability_map = None if calibration is None else dict(calibration)
+    if bagging is not None:
+        pipeline = bagging.bag(pipeline)
     if task is not None and task.multiclass:
         weights = strategy.threshold if isinstance(strategy.threshold, tuple) else None
-        return ClassWeightedClassifier(build_pipeline(strategy, schema), class_weights=weights)
+        return ClassWeightedClassifier(pipeline, class_weights=weights, calibration=probability_map)
     if isinstance(strategy.threshold, tuple):
         raise StrategyError(
             f"A two-class model needs one threshold; the strategy has per-class weights {list(strategy.threshold)}."
         )
     return ThresholdedClassifier(
-        build_pipeline(strategy, schema), threshold=strategy.threshold, positive_label=positive_label
+        pipeline, threshold=strategy.threshold, positive_label=positive_label, calibration=probability_map
     )

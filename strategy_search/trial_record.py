@@ -53,6 +53,7 @@ class StudyAttr(StrEnum):
     LEFT_OUT = "left_out"  # components the table's size ruled out ("slot key" -> why)
     ENSEMBLE = "ensemble"  # the answer's ensemble (None: the best trial answers alone)
     DO_NOTHING = "do_nothing"
+    CALIBRATION = "calibration"  # the answer's probability map, with the answer's trials it was fitted for
     ANSWER_OOF = "answer_oof"  # written by versions before the score store; read for their studies
     CONFIG_NAME = "config_name"
     CREATED_AT = "created_at"

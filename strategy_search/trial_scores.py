@@ -28,7 +28,7 @@ import pandas as pd
 
 from strategy_search.errors import DataError
 from strategy_search.optuna_internals import backend_of, storage_of
-from strategy_search.scoring import CVResult, cv_splits, effective_folds, fold_from_scores, inner_splits
+from strategy_search.scoring import CVResult, cv_repeats_for, cv_splits, effective_folds, fold_from_scores, inner_splits
 from strategy_search.settings import SearchSettings
 from strategy_search.space import SearchSpace
 from strategy_search.task import Task
@@ -44,16 +44,23 @@ class ScoringPlan:
     codes: np.ndarray
     splits: list[tuple[np.ndarray, np.ndarray]]
     inner: list[list[tuple[np.ndarray, np.ndarray]]]
+    repeats: int = 1
+
+    @property
+    def folds(self) -> int:
+        """Folds per repeat."""
+        return len(self.splits) // self.repeats
 
     @classmethod
     def of(cls, codes: np.ndarray, settings: SearchSettings, *, smallest_class: int, multiclass: bool) -> ScoringPlan:
         folds = effective_folds(smallest_class, settings.cv_folds, multiclass=multiclass)
-        splits = cv_splits(codes, folds=folds, repeats=settings.cv_repeats, seed=settings.seed)
+        repeats = cv_repeats_for(settings.cv_repeats, smallest_class=smallest_class, n_rows=len(codes))
+        splits = cv_splits(codes, folds=folds, repeats=repeats, seed=settings.seed)
         inner = [
             inner_splits(codes, train, folds=settings.threshold_folds, seed=settings.seed + i)
             for i, (train, _) in enumerate(splits)
         ]
-        return cls(codes, splits, inner)
+        return cls(codes, splits, inner, repeats)
 
 
 def encode_scores(result: CVResult) -> bytes:

@@ -31,6 +31,7 @@ from strategy_search.estimators.classifiers.focal import FocalLossClassifier
 from strategy_search.estimators.classifiers.self_paced import BalanceCascadeClassifier, SelfPacedEnsembleClassifier
 from strategy_search.estimators.classifiers.torch_mlp import TorchMLPClassifier
 from strategy_search.estimators.classifiers.weighting import EffectiveNumberWeighting, WeightedClassifier
+from strategy_search.estimators.decision.bagged import FoldBaggedClassifier
 from strategy_search.estimators.decision.thresholded import ClassWeightedClassifier, ThresholdedClassifier
 from strategy_search.estimators.preprocessing.one_hot import OneHotCodes
 from strategy_search.estimators.samplers.adaptive import AdaptiveSampler
@@ -48,8 +49,14 @@ _BOOSTER = LGBMRegressor(n_estimators=5, min_child_samples=1, min_data_in_bin=1,
 # compare).
 CHECK_PARAMS: dict[type, dict[str, Any]] = {
     AveragedClassifier: {"estimators": [LogisticRegression(), LogisticRegression(C=0.1)], "weights": [2, 1]},
-    ThresholdedClassifier: {"estimator": LogisticRegression(), "threshold": 0.3},
-    ClassWeightedClassifier: {"estimator": LogisticRegression()},
+    # Calibrated, so the checks also cover probabilities mapped apart from the decision.
+    ThresholdedClassifier: {
+        "estimator": LogisticRegression(),
+        "threshold": 0.3,
+        "calibration": {"method": "sigmoid", "a": 0.5, "b": -0.2},
+    },
+    ClassWeightedClassifier: {"estimator": LogisticRegression(), "calibration": {"method": "temperature", "a": 0.7}},
+    FoldBaggedClassifier: {"estimator": LogisticRegression(), "n_splits": 3},
     WeightedClassifier: {"estimator": LogisticRegression(), "weighting": EffectiveNumberWeighting(beta=0.9)},
     EffectiveNumberWeighting: {"beta": 0.9},
     FocalLossClassifier: {"estimator": _BOOSTER},

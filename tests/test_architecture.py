@@ -16,7 +16,7 @@ from strategy_search import slots
 from strategy_search.components.registry import Component, Registry
 from strategy_search.data import DataProfile, FeatureSchema
 from strategy_search.errors import ConfigError, SettingsError, StrategyError
-from strategy_search.export import model_card
+from strategy_search.model_card import model_card
 from strategy_search.run_contents import trial_params
 from strategy_search.settings import SearchSettings, setting
 from strategy_search.space import load_space
@@ -168,6 +168,8 @@ def test_every_setting_is_a_config_key_and_an_mlflow_param(tmp_path):
         "  heartbeat_interval: 5",
         "  fidelity: off",
         "  expensive_row_limit: 5000",
+        "  answer: refit",
+        "  calibration: none",
         "cv: {folds: 3, repeats: 2}",
     ]
     (tmp_path / "c.yaml").write_text("\n".join(lines) + "\n")
@@ -185,6 +187,8 @@ def test_every_setting_is_a_config_key_and_an_mlflow_param(tmp_path):
         "n_jobs": 1,
         "pruning": False,
         "ensemble_size": 2,
+        "answer": "refit",
+        "calibration": "none",
         "threshold": "recall>=0.8",
         "heartbeat_interval": 5,
         "fidelity": "off",

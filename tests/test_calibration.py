@@ -57,3 +57,19 @@ def test_a_calibration_is_plain_data(method):
     fitted = fit_calibration(method, y, scores)
     again = Calibration.from_attr(fitted.to_attr())
     assert np.allclose(again(scores), fitted(scores))
+
+
+def test_overconfident_multiclass_probabilities_are_tempered_keeping_each_rows_order():
+    rng = np.random.default_rng(4)
+    n, k = 3000, 3
+    y = rng.choice(k, size=n, p=[0.8, 0.15, 0.05])
+    logits = rng.normal(size=(n, k)) + 1.5 * np.eye(k)[y]
+    sharp = np.exp(3 * logits)  # three times too confident
+    sharp /= sharp.sum(axis=1, keepdims=True)
+    calibration = choose_calibration(y[:1500], sharp[:1500])
+    assert calibration.method == "temperature" and calibration.a < 1
+    mapped = calibration(sharp[1500:])
+    np.testing.assert_array_equal(mapped.argmax(axis=1), sharp[1500:].argmax(axis=1))
+    np.testing.assert_allclose(mapped.sum(axis=1), 1.0)
+    before, after = calibration_metrics(y[1500:], sharp[1500:]), calibration_metrics(y[1500:], mapped)
+    assert after["log_loss"] < before["log_loss"] and after["ece"] < before["ece"]

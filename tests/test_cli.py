@@ -107,6 +107,7 @@ PLOTS = {
     "roc_curves.png",
     "confusion_matrix.png",
     "threshold_curves.png",
+    "calibration.png",
     "optimization_history.png",
     "pareto_front.png",
     "choices.png",

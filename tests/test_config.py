@@ -75,6 +75,8 @@ def test_valid_config_resolves_paths_relative_to_the_config_file(config_path: Pa
         "metric": ("pr_auc",),
         "n_jobs": None,
         "ensemble_size": 8,
+        "answer": "bagged",
+        "calibration": "auto",
         "threshold_folds": 1,
         "pruning": True,
         "threshold": "best_f1",

@@ -34,7 +34,7 @@ def test_the_class_weights_follow_their_formulas():
 
 
 def test_without_pytorch_the_deep_space_and_estimators_say_how_to_install_it(monkeypatch):
-    monkeypatch.setattr(registry, "EXTRAS", {"deep": ("no_such_module_for_this_test", "PyTorch")})
+    monkeypatch.setattr(registry, "EXTRAS", {**registry.EXTRAS, "deep": ("no_such_module_for_this_test", "PyTorch")})
     with pytest.raises(SpaceError) as raised:
         load_space("deep")
     message = str(raised.value)
@@ -46,7 +46,7 @@ def test_without_pytorch_the_deep_space_and_estimators_say_how_to_install_it(mon
 
 
 def test_without_pytorch_spaces_still_lists_everything_and_says_what_deep_needs(monkeypatch, capsys):
-    monkeypatch.setattr(registry, "EXTRAS", {"deep": ("no_such_module_for_this_test", "PyTorch")})
+    monkeypatch.setattr(registry, "EXTRAS", {**registry.EXTRAS, "deep": ("no_such_module_for_this_test", "PyTorch")})
     assert main(["spaces"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "deep: not available: PyTorch is not installed" in out and "strategy-search[deep]" in out

@@ -272,7 +272,7 @@ def test_a_multiclass_search_runs_from_config_to_mlflow(multiclass_run):
     # Its plots: per-class curves and a 6 x 6 confusion matrix; no threshold curve (the
     # decision is a weight per class, not a threshold).
     plots = {a.path for a in client.list_artifacts(parent.info.run_id) if a.path.endswith(".png")}
-    assert {"pr_curves.png", "roc_curves.png", "confusion_matrix.png", "choices.png"} <= plots
+    assert {"pr_curves.png", "roc_curves.png", "confusion_matrix.png", "choices.png", "calibration.png"} <= plots
     assert "threshold_curves.png" not in plots
 
 

@@ -5,8 +5,10 @@ import pytest
 
 from strategy_search.data import FeatureSchema
 from strategy_search.scoring import (
+    CVResult,
     cv_splits,
     effective_folds,
+    fold_from_scores,
     inner_splits,
     score_pipeline,
     score_predictions,
@@ -142,3 +144,24 @@ def test_best_f1_threshold_maximises_f1_and_sits_between_scores():
     assert threshold not in set(scores)
     best_possible = max(score_predictions(y, scores, t)["f1"] for t in np.unique(scores))
     assert score_predictions(y, scores, threshold)["f1"] == pytest.approx(best_possible)
+
+
+def _one_fold_cv(validation_scores: np.ndarray, inner_scores: np.ndarray) -> tuple[CVResult, np.ndarray]:
+    """One fold: rows 0-9 validated (positives 0-2), rows 10-19 its inner rows (positives 10-12)."""
+    y = np.array([1, 1, 1] + [0] * 7 + [1, 1, 1] + [0] * 7)
+    validation, inner = np.arange(10), np.arange(10, 20)
+    fold = fold_from_scores(y, validation, validation_scores, inner, inner_scores)
+    return CVResult([fold], [(inner, validation)], len(y)), y
+
+
+def test_the_deployed_decision_stays_untuned_when_tuning_did_not_pay_on_the_folds():
+    # The inner rows put the threshold above every validation positive: tuned F1 0, at 0.5 F1 1.
+    cv, y = _one_fold_cv(np.r_[[0.9] * 3, [0.1] * 7], np.r_[[0.99] * 3, [0.95] * 7])
+    assert cv.mean()["f1"] == 0.0 and cv.mean()["f1_at_0.5"] == 1.0
+    assert cv.deployment_threshold(y) == 0.5
+
+
+def test_the_deployed_decision_is_tuned_when_tuning_paid_on_the_folds():
+    cv, y = _one_fold_cv(np.r_[[0.3] * 3, [0.1] * 7], np.r_[[0.3] * 3, [0.1] * 7])
+    assert cv.mean()["f1"] == 1.0 and cv.mean()["f1_at_0.5"] == 0.0
+    assert 0.1 < cv.deployment_threshold(y) <= 0.3

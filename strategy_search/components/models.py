@@ -28,6 +28,7 @@ from strategy_search.components.registry import (
     BuildContext,
     Component,
     Registry,
+    require_extra,
 )
 from strategy_search.estimators.classifiers.anomaly import AnomalyDetectorClassifier
 from strategy_search.estimators.classifiers.self_paced import BalanceCascadeClassifier, SelfPacedEnsembleClassifier
@@ -58,6 +59,27 @@ def _lightgbm_kwargs(c: BuildContext) -> dict[str, Any]:
 
 def _xgboost_kwargs(c: BuildContext) -> dict[str, Any]:
     return {"random_state": c.random_state, "n_jobs": 1, "tree_method": "hist", "verbosity": 0}
+
+
+def _catboost(c: BuildContext) -> Any:
+    """CatBoost with every searched parameter set (its ``get_params`` lists only those given),
+    one thread, seeded, silent and writing no ``catboost_info`` folder. Imported here, when
+    built: CatBoost is the optional ``catboost`` extra."""
+    require_extra("catboost")
+    from catboost import CatBoostClassifier
+
+    return CatBoostClassifier(
+        n_estimators=300,
+        learning_rate=0.1,
+        depth=6,
+        l2_leaf_reg=3.0,
+        # Its own class weights, searched as a model parameter; "None" leaves them to the weighting slot.
+        auto_class_weights="None",
+        random_seed=c.random_state,
+        thread_count=1,
+        logging_level="Silent",
+        allow_writing_files=False,
+    )
 
 
 def _anomaly_detector(
@@ -128,6 +150,15 @@ _ENTRIES = [
             "handles_nan": True,
             "margin_factory": lambda c: LGBMRegressor(**_lightgbm_kwargs(c)),
         },
+    ),
+    Component(
+        "catboost",
+        _catboost,
+        # Categorical codes reach it as float32 numbers, like the other boosters: CatBoost's
+        # cat_features take integers or strings only, so native categoricals need a wrapper.
+        "CatBoost gradient boosting (symmetric trees), with its own class weights "
+        "(auto_class_weights) or the weighting slot's sample weights; the `catboost` extra.",
+        {"supports_sample_weight": True, "handles_nan": True, "needs_extra": "catboost"},
     ),
     Component(
         "balanced_random_forest",

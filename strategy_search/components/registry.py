@@ -27,7 +27,9 @@ QUADRATIC_IN_ROWS = {
 
 # The optional install extras (pyproject's optional-dependencies), each as the module whose
 # presence says it is installed and the library's name for messages.
-EXTRAS: Mapping[str, tuple[str, str]] = MappingProxyType({"deep": ("torch", "PyTorch")})
+EXTRAS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {"deep": ("torch", "PyTorch"), "catboost": ("catboost", "CatBoost")}
+)
 # A tag every kind of component may carry: the extra it needs (space.py refuses a space that
 # offers it where the extra is missing).
 NEEDS_EXTRA = {
