@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import strategy_search  # noqa: E402
-from strategy_search.scoring import calibration_metrics, threshold_free_metrics  # noqa: E402
+from strategy_search.scoring import calibration_metrics, scored_rows, threshold_free_metrics  # noqa: E402
 from strategy_search.strategy import build_classifier  # noqa: E402
 from strategy_search.thresholds import confusion_metrics  # noqa: E402
 
@@ -71,7 +71,7 @@ def _deployed(result: Any, variant: str) -> Any:
     if variant == "bagged+tuned":
         cv = result.answer_cv()
         oof = cv.oof
-        seen = ~np.isnan(oof) if oof.ndim == 1 else ~np.isnan(oof).any(axis=1)
+        seen = scored_rows(oof)
         classifier.threshold = cv.rule.choose(result.data.codes[seen], oof[seen])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

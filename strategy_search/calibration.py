@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from strategy_search.estimators.decision.probability_map import logit, map_scores
-from strategy_search.scoring import calibration_metrics
+from strategy_search.scoring import calibration_metrics, scored_rows
 
 __all__ = ["CALIBRATION_METHODS", "MULTICLASS_METHODS", "Calibration", "choose_calibration"]
 
@@ -160,7 +160,7 @@ def choose_calibration(y: np.ndarray, scores: np.ndarray, *, seed: int = 0) -> C
 def _known(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The rows some fold scored (a stopped CV leaves others NaN)."""
     y, scores = np.asarray(y, dtype=int), np.asarray(scores, dtype=float)
-    known = ~np.isnan(scores) if scores.ndim == 1 else ~np.isnan(scores).any(axis=1)
+    known = scored_rows(scores)
     return y[known], scores[known]
 
 

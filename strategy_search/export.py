@@ -212,7 +212,7 @@ def deployment_of(classifier: Classifier) -> dict[str, Any]:
     return {
         "answer": "refit" if bagging is None else "bagged",
         "bagging": None if bagging is None else bagging.to_dict(),
-        "fold_models": len(getattr(classifier.estimator_, "estimators_", ())) or None,
+        "fold_models": None if bagging is None else len(classifier.estimator_.estimators_),
         "calibration": getattr(classifier, "calibration", None),
     }
 

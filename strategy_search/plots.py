@@ -284,8 +284,10 @@ def _calibration_figures(result: SearchResult, y: np.ndarray, answer: np.ndarray
     calibration = result.calibration
     if calibration is None:
         return {}
+    from strategy_search.scoring import scored_rows
+
     multiclass = answer.ndim == 2
-    seen = ~np.isnan(answer).any(axis=1) if multiclass else ~np.isnan(answer)
+    seen = scored_rows(answer)
     y, raw = y[seen], answer[seen]
     curves = [("as the model gives them", raw)]
     if calibration.method != "none":

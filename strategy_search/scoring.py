@@ -444,9 +444,9 @@ class CVResult:
         decision never saw, and with few minority rows a threshold tuned on the training part is
         mostly noise, which argmax or 0.5 does not add."""
         oof = self.oof
-        seen = ~np.isnan(oof) if oof.ndim == 1 else ~np.isnan(oof).any(axis=1)
         if self.rule.kind == "best_f1" and self.untuned_is_as_good():
             return untuned_decision(oof)
+        seen = scored_rows(oof)
         return self.rule.choose(y[seen], oof[seen])
 
     def untuned_is_as_good(self) -> bool:
@@ -458,6 +458,12 @@ class CVResult:
     @property
     def fit_seconds(self) -> float:
         return float(sum(f.fit_seconds for f in self.folds))
+
+
+def scored_rows(oof: np.ndarray) -> np.ndarray:
+    """The rows of out-of-fold scores (one per row, or a row of class scores) that some fold
+    scored: a stopped CV leaves the others NaN."""
+    return ~np.isnan(oof) if oof.ndim == 1 else ~np.isnan(oof).any(axis=1)
 
 
 def _n_classes(codes: np.ndarray) -> int:

@@ -92,9 +92,7 @@ def _flag(value: Any) -> bool:
 def _fidelity(value: Any) -> str:
     # YAML reads a bare on / off as true / false.
     value = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
-    if value not in FIDELITY_CHOICES:
-        raise ValueError(f"not one of {', '.join(FIDELITY_CHOICES)}")
-    return str(value)
+    return _choice(FIDELITY_CHOICES)(value)
 
 
 def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
