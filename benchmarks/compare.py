@@ -9,8 +9,9 @@ Protocol (nested evaluation):
   F1 from the method's own hard predictions.
 * engine: ``strategy_search.search(X_tr, y_tr, timeout=BUDGET, seed=0, n_jobs=2)`` (its own
   inner CV), then ``best_pipeline()`` (its answer: by default an ensemble of its best trials,
-  each member refitted on the training part); F1 from ``predict`` (its tuned threshold). Wall
-  time = search + refit + predict.
+  each member's inner-CV fold models averaged (``search.answer: bagged``), its probabilities
+  recalibrated on out-of-fold scores where that lowers CV log-loss); F1 from ``predict`` (its
+  tuned threshold). Wall time = search + building the answer + predict.
 * eight fixed peers, each an imbalanced-learn Pipeline (median impute + standard scale the
   numeric columns, one-hot encode string columns with ``handle_unknown="ignore"``, fitted on
   the training part), single-threaded, seed 0. Each is reported twice: ``<peer>@0.5`` (F1 at

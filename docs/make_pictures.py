@@ -30,7 +30,7 @@ OUT = ROOT / "docs" / "images"
 EXPERIMENT = "yeast5-quick"
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser_helpers import add_columns, browser_problem, chromium, mlflow_ui, open_mlflow, wait_for_text  # noqa: E402
+from browser_helpers import browser_problem, chromium, mlflow_ui, printed_trials_link, wait_for_text  # noqa: E402
 
 
 def quickstart(folder: Path) -> None:
@@ -54,7 +54,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     from mlflow.tracking import MlflowClient
 
-    from strategy_search.tracking import experiment_id, runs_view_url
+    from strategy_search.tracking import experiment_id
 
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     client = MlflowClient(uri)
@@ -67,9 +67,8 @@ def main() -> None:
     report = folder / "report.html"
     subprocess.run(["strategy-search", "report", str(folder / "quickstart.yaml"), "--out", str(report)], check=True)
     with mlflow_ui(folder / "quickstart.yaml") as base, chromium(1900, 620) as driver:
-        open_mlflow(driver, base, runs_view_url(base, found))
-        wait_for_text(driver, trials[:3])
-        add_columns(driver, ["pr_auc", "f1"])
+        driver.get(printed_trials_link(folder / "quickstart.yaml"))  # the link `ui` prints, as a first visit
+        wait_for_text(driver, [*trials[:3], "pr_auc", "f1"])
         time.sleep(2)  # let the table finish its layout
         driver.save_screenshot(str(args.out / "mlflow-ui-runs.png"))
         driver.set_window_size(1500, 860)

@@ -24,7 +24,14 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from strategy_search.calibration import Calibration, choose_calibration
-from strategy_search.do_nothing import COMPARED, DoNothingComparison, compare_folds, do_nothing_strategy
+from strategy_search.do_nothing import (
+    COMPARED,
+    DoNothingComparison,
+    compare_folds,
+    do_nothing_strategy,
+    is_untreated,
+    untreated_strategy,
+)
 from strategy_search.ensemble import TrialEnsemble, average_cv, clearly_better, select_ensemble
 from strategy_search.errors import NoCompletedTrial
 from strategy_search.parallel import TaskRunner
@@ -231,7 +238,8 @@ def _treats_nothing_itself(trial: FrozenTrial) -> bool:
 
 
 def _do_nothing_comparison(trials: StoredTrials, answer: Answer) -> DoNothingComparison:
-    """Cross-validate the do-nothing strategy on the search's folds against the answer."""
+    """Cross-validate the do-nothing strategy on the search's folds against the answer, then the
+    answer's own members untreated (the treatment's part, :mod:`strategy_search.do_nothing`)."""
     answer_trials = tuple(answer.trial_numbers(trials))
     source = next((t for t in trials.ranked() if _treats_nothing_itself(t)), None)
     if source is None:
@@ -243,23 +251,88 @@ def _do_nothing_comparison(trials: StoredTrials, answer: Answer) -> DoNothingCom
     strategy = do_nothing_strategy(trials.strategy_of(source))
     settings, data, splits = trials.settings, trials.data, trials.plan.splits
     allowance = None if settings.timeout is None else max(DO_NOTHING_MIN_SECONDS, 0.1 * settings.timeout)
+    deadline = None if allowance is None else time.monotonic() + allowance
     runner = TaskRunner(n_jobs=settings.n_jobs)
     with shared_table(data.X, share=runner.n_jobs > 1) as table:
-        cv = score_pipeline(
-            build_pipeline(strategy, data.profile.schema),
-            table,
-            data.codes,
-            splits=splits,
-            threshold_folds=0,
-            seed=settings.seed,
-            runner=runner,
-            deadline=None if allowance is None else time.monotonic() + allowance,
-            threshold_rule=settings.threshold,
-        )
-    if cv.stopped or len(cv.folds) < len(splits):
-        why = f"its CV did not finish in the {allowance:.0f} s allowed after the search"
-        return DoNothingComparison(strategy.to_dict(), source.number, answer_trials, skipped=why)
+        cv = _scored(trials, strategy, table, runner, deadline, threshold_folds=0)
+        if cv is None:
+            why = f"its CV did not finish in the {allowance:.0f} s allowed after the search"
+            return DoNothingComparison(strategy.to_dict(), source.number, answer_trials, skipped=why)
+        untreated, how = _untreated_answer_cv(trials, answer, table, runner, deadline)
     folds = {m: answer_cv.metric_values(m) for m in COMPARED}, {m: cv.metric_values(m) for m in COMPARED}
     test_share = float(np.mean([len(validation) / len(train) for train, validation in splits]))
     differences = compare_folds(*folds, test_share=test_share)
-    return DoNothingComparison(strategy.to_dict(), source.number, answer_trials, differences, len(splits))
+    treatment: tuple = ()
+    skipped = how if untreated is None else None
+    if untreated is not None:
+        untreated_folds = {m: untreated.metric_values(m) for m in COMPARED}
+        treatment = compare_folds(folds[0], untreated_folds, test_share=test_share)
+    return DoNothingComparison(
+        strategy.to_dict(),
+        source.number,
+        answer_trials,
+        differences,
+        len(splits),
+        treatment=treatment,
+        untreated_answer="" if untreated is None else how,
+        treatment_skipped=skipped,
+    )
+
+
+def _scored(
+    trials: StoredTrials,
+    strategy: Strategy,
+    table: Any,
+    runner: TaskRunner,
+    deadline: float | None,
+    *,
+    threshold_folds: int,
+) -> CVResult | None:
+    """``strategy`` cross-validated on the search's folds (None: the deadline stopped it)."""
+    settings, data, splits = trials.settings, trials.data, trials.plan.splits
+    cv = score_pipeline(
+        build_pipeline(strategy, data.profile.schema),
+        table,
+        data.codes,
+        splits=splits,
+        threshold_folds=threshold_folds,
+        seed=settings.seed,
+        runner=runner,
+        deadline=deadline,
+        threshold_rule=settings.threshold,
+    )
+    return None if cv.stopped or len(cv.folds) < len(splits) else cv
+
+
+def _untreated_answer_cv(
+    trials: StoredTrials, answer: Answer, table: Any, runner: TaskRunner, deadline: float | None
+) -> tuple[CVResult | None, str]:
+    """The answer with every member's treatment removed (same models and parameters, same
+    weights, thresholds chosen the same way on the same inner folds), and how it was untreated
+    ("" when every member was untreated already); (None, why) when it cannot be scored."""
+    numbers = answer.trial_numbers(trials)
+    weights = list(answer.ensemble.weights) if answer.ensemble is not None else [1.0]
+    stored = trials.cvs(numbers)
+    cvs, kept, changed, notes = [], [], [], []
+    for number, weight in zip(numbers, weights, strict=True):
+        member = trials.strategy_of(trials.study.trials[number])
+        untreated = untreated_strategy(member)
+        if is_untreated(member):
+            cvs.append(stored[number])
+        elif untreated is None:
+            notes.append(f"trial {number} left out: {member.model} balances the classes itself")
+            continue
+        else:
+            cv = _scored(trials, untreated, table, runner, deadline, threshold_folds=trials.settings.threshold_folds)
+            if cv is None:
+                return None, "the untreated members' CV did not finish in the time allowed after the search"
+            cvs.append(cv)
+            changed.append(number)
+            if untreated.model != member.model:
+                notes.append(f"trial {number}'s {member.model} as {untreated.model}")
+        kept.append(weight)
+    if not cvs:
+        return None, "every member's model balances the classes itself, with no untreated twin"
+    untreated_text = f"trial(s) {', '.join(map(str, changed))} without resampling, class weights or focal loss"
+    how = [untreated_text] if changed else []
+    return average_cv(cvs, kept, trials.data.codes), "; ".join(how + notes)

@@ -46,10 +46,10 @@ from strategy_search.masking import register_secret
 from strategy_search.prepared import prepare_data, task_setting_problems
 from strategy_search.settings import SearchSettings, spec_of
 from strategy_search.space import builtin_space_names, load_space
+from strategy_search.table_file import data_file_problem, read_table
 
 DEFAULT_STORAGE = "sqlite:///optuna.db"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-DATA_SUFFIXES = (".csv", ".parquet")
 SPACE_SUFFIXES = (".yaml", ".yml")
 
 Errors = list[tuple[str, str]]
@@ -76,7 +76,7 @@ class _Section(BaseModel):
 
 
 class DataConfig(_Section):
-    path: Path = _field(allowed="a path to a .csv or .parquet file")
+    path: Path = _field(allowed="a path to a .csv, .csv.gz or .parquet file")
     target: str = _field(allowed="the name of the target column", min_length=1)
     positive_label: StrictBool | StrictInt | StrictFloat | StrictStr | None = _field(
         None,
@@ -510,43 +510,6 @@ def _data_file_errors(raw: Mapping[str, Any], base: Path) -> Errors:
     return [("data.path", problem)] if problem else []
 
 
-def data_file_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be a data file, before reading it (None when it may be one)."""
-    if not path.exists():
-        return f"data file {path} not found; fix data.path (relative paths start at the config file's folder)"
-    if not path.is_file():
-        return f"{path} is not a file; data.path must name a .csv or .parquet file"
-    if path.suffix.lower() not in DATA_SUFFIXES:
-        return f"got {path.name!r}; must be a {' or '.join(DATA_SUFFIXES)} file (convert the data to one of them)"
-    return None
-
-
-def read_table(path: Path, source: str | Path) -> pd.DataFrame:
-    def fail(message: str) -> ConfigError:
-        return ConfigError(source, [("data.path", message)])
-
-    problem = data_file_problem(path)
-    if problem:
-        raise fail(problem)
-    suffix = path.suffix.lower()
-    try:
-        frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-        # pandas renames a repeated CSV header to "name.1"; only the raw header row shows it.
-        header = pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].tolist() if suffix == ".csv" else []
-    except pd.errors.EmptyDataError:
-        raise fail(f"data file {path} is empty; it needs a header row and data rows") from None
-    except Exception as exc:
-        raise fail(f"cannot read {path} as {suffix}: {type(exc).__name__}: {exc}") from None
-    if frame.empty:
-        raise fail(f"data file {path} has no data rows")
-    names = header or [str(c) for c in frame.columns]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise fail(f"duplicate column names {duplicated} in {path}; rename them so each column is unique")
-    frame.columns = [str(c) for c in frame.columns]
-    return frame
-
-
 def _target_errors(y: pd.Series, target: str, positive_label: Any) -> Errors:
     errors: Errors = []
     n_missing = int(y.isna().sum())
@@ -562,10 +525,17 @@ def _target_errors(y: pd.Series, target: str, positive_label: Any) -> Errors:
         errors.append(
             (
                 "data.positive_label",
-                f"got {positive_label!r}; must be one of the target's classes ({describe_counts(counts)})",
+                f"got {positive_label!r}; must be one of the target's classes ({describe_counts(counts)})"
+                + (_YAML_BOOLEAN_HINT if isinstance(positive_label, bool) else ""),
             )
         )
     return errors
+
+
+# YAML 1.1 (PyYAML) reads an unquoted yes/no/on/off/true/false as a boolean.
+_YAML_BOOLEAN_HINT = (
+    '; YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote the label, e.g. positive_label: "yes"'
+)
 
 
 def validate_config(path: str | Path, *, overrides: Sequence[str] = ()) -> list[tuple[str, str]]:

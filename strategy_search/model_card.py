@@ -13,7 +13,7 @@ import pandas as pd
 
 from strategy_search.calibration import Calibration
 from strategy_search.data import DataProfile
-from strategy_search.do_nothing import TABLE_HEADER, DoNothingComparison
+from strategy_search.do_nothing import TABLE_HEADER, TREATMENT_HEADER, DoNothingComparison
 from strategy_search.model_folder import score_column
 from strategy_search.scoring import METRIC_LABELS, METRICS
 from strategy_search.slots import all_slots
@@ -213,8 +213,9 @@ def _do_nothing_section(stored: Mapping[str, Any] | None) -> str:
         return ""
     comparison = DoNothingComparison.from_attr(stored)
     text = comparison.summary(METRIC_LABELS)
-    rows = comparison.table_rows(METRIC_LABELS)
+    rows, treatment = comparison.table_rows(METRIC_LABELS), comparison.treatment_rows(METRIC_LABELS)
     table = "\n\n" + _table(list(TABLE_HEADER), rows) if rows else ""
+    table += "\n\n" + _table(list(TREATMENT_HEADER), treatment) if treatment else ""
     return "## Did treating the imbalance help?\n\n" + text[0].upper() + text[1:] + table
 
 

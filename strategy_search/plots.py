@@ -87,7 +87,7 @@ def curves_figure(
         if kind == "pr":
             precision, recall, _ = precision_recall_curve(truth, scores)
             value = average_precision_score(truth, scores)
-            axes.step(recall, precision, where="post", color=color, label=f"{label} (AP {value:.3f})")
+            axes.step(recall, precision, where="post", color=color, label=f"{label} (pooled AP {value:.3f})")
         else:
             fpr, tpr, _ = roc_curve(truth, scores)
             axes.plot(fpr, tpr, color=color, label=f"{label} (AUC {auc(fpr, tpr):.3f})")
@@ -299,7 +299,10 @@ def _calibration_figures(result: SearchResult, y: np.ndarray, answer: np.ndarray
 # What each figure of search_figures shows, in the order the report shows them.
 FIGURE_CAPTIONS = {
     "class_distribution.png": "Class distribution of the searched table.",
-    "pr_curves.png": "Out-of-fold precision-recall curves (multi-class: the answer's, one per class).",
+    "pr_curves.png": (
+        "Out-of-fold precision-recall curves (multi-class: the answer's, one per class); the legend's "
+        "pooled AP is over all out-of-fold scores together, the PR-AUC elsewhere the mean over folds."
+    ),
     "roc_curves.png": "Out-of-fold ROC curves (multi-class: the answer's, one per class).",
     "confusion_matrix.png": "The answer's out-of-fold predictions at its chosen decision.",
     "threshold_curves.png": "Precision, recall and F1 of the answer against its threshold (binary only).",
@@ -358,7 +361,7 @@ def _decision_figures(
         seen = ~np.isnan(answer).any(axis=1)
         predicted = predict_classes(answer[seen], decision)
         names = class_names
-        described = f"class weights {format_decision(decision, digits=2)}"
+        described = f"class weights {format_decision(decision, digits=2, classes=class_names)}"
     else:
         seen = ~np.isnan(answer)
         predicted = (answer[seen] >= float(decision)).astype(int)  # type: ignore[arg-type]
@@ -372,27 +375,34 @@ def _decision_figures(
 
 
 def slot_importances(result: SearchResult) -> dict[str, float]:
-    """fANOVA importances of the strategy choices every complete trial made (resampler,
-    weighting, objective, model), when there are enough trials and the choices varied; empty
-    otherwise (importances of a handful of trials mean nothing)."""
+    """fANOVA importances of the strategy choices (resampler, weighting, objective, model) over
+    the complete trials, when there are enough trials and at least two choices varied; empty
+    otherwise (importances of a handful of trials, or of one choice, mean nothing).
+
+    The choices are read from the leaderboard, where every trial has all four: Optuna's own
+    parameters lack a slot a trial's model never asked for (a balanced random forest takes no
+    weighting) or name it per model, so few would be common to every trial."""
     import optuna
 
-    complete = result.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    if len(complete) < MIN_TRIALS_FOR_IMPORTANCE:
+    board = result.leaderboard
+    metric = result.settings.primary_metric
+    done = board[(board["state"] == "COMPLETE") & board[metric].notna()]
+    varied = [s for s in slot_names() if s in done.columns and done[s].nunique() > 1]
+    if len(done) < MIN_TRIALS_FOR_IMPORTANCE or len(varied) < 2:
         return {}
-    common = [
-        name
-        for name in slot_names()
-        if all(name in t.params for t in complete) and len({t.params[name] for t in complete}) > 1
-    ]
-    if not common:
-        return {}
-    try:
-        # fANOVA: a variance decomposition, the same for maximised and minimised scores
-        # (Optuna's default evaluator ranks by what reaches low values of a custom target).
-        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-        return optuna.importance.get_param_importances(
-            result.study, evaluator=evaluator, params=common, target=lambda t: t.values[0]
+    distributions: dict[str, optuna.distributions.BaseDistribution] = {
+        s: optuna.distributions.CategoricalDistribution(sorted(map(str, done[s].unique()))) for s in varied
+    }
+    choices = optuna.create_study(direction="maximize")
+    for row in done.to_dict("records"):
+        params = {s: str(row[s]) for s in varied}
+        choices.add_trial(
+            optuna.trial.create_trial(params=params, distributions=distributions, value=float(row[metric]))
         )
+    try:
+        # fANOVA: a variance decomposition, the same for maximised and minimised scores.
+        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+        found = optuna.importance.get_param_importances(choices, evaluator=evaluator)
+        return {name: float(value) for name, value in found.items()}
     except (RuntimeError, ValueError):
         return {}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from strategy_search._version import __version__
-from strategy_search.do_nothing import TABLE_HEADER
+from strategy_search.do_nothing import TABLE_HEADER, TREATMENT_HEADER
 from strategy_search.plots import FIGURE_CAPTIONS, search_figures
 from strategy_search.result import SearchResult
 from strategy_search.scoring import METRIC_LABELS, METRICS
@@ -28,6 +28,13 @@ if TYPE_CHECKING:  # matplotlib is imported by plots, when a figure is drawn
     from matplotlib.figure import Figure
 
 LEADERBOARD_ROWS = 25
+# PR-AUC appears in two forms: the search's metric (each fold's average precision, averaged) and
+# the curves' legends (the average precision of all out-of-fold scores pooled).
+AP_NOTE = (
+    "PR-AUC here is the mean over the CV folds of each fold's average precision (the metric the search "
+    "ranks by); the precision-recall plot's legend gives the pooled AP, the average precision of all "
+    "out-of-fold scores taken together, which differs slightly."
+)
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 72rem;
        color: #1f2933; line-height: 1.45; padding: 0 1rem; }
@@ -73,6 +80,19 @@ def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _key_value_table(rows: Sequence[Sequence[Any]]) -> str:
+    """A two-column table of named values: each row's name is its header cell (no header row)."""
+    body = "".join(f'<tr><th scope="row">{_e(name)}</th><td>{_e(value)}</td></tr>' for name, value in rows)
+    return f"<table><tbody>{body}</tbody></table>"
+
+
+def _text(value: Any) -> str:
+    """A cell's text: empty for a missing value (None or NaN), which a table shows as blank."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
 def _number(value: Any, digits: int = 4) -> str:
     try:
         number = float(value)
@@ -94,9 +114,10 @@ def _answer_section(result: SearchResult) -> str:
     return (
         '<h2 id="answer">Answer</h2><div class="answer">'
         f"<p><strong>{_e(summary.answer)}</strong></p>"
-        f"<p>Decision: {_e(format_decision(summary.decision, digits=4))} "
+        f"<p>Decision: {_e(format_decision(summary.decision, digits=4, classes=summary.classes))} "
         f"(rule <code>{_e(summary.threshold_rule)}</code>)</p>"
-        f"{members}{_table(rows, ['metric', 'CV mean', 'CV std'])}</div>"
+        f"{members}{_table(rows, ['metric', 'CV mean', 'CV std'])}"
+        f"<p>{_e(AP_NOTE)}</p></div>"
     )
 
 
@@ -105,9 +126,11 @@ def _do_nothing_section(result: SearchResult) -> str:
     if comparison is None:
         return ""
     text = comparison.summary(METRIC_LABELS)
-    rows = comparison.table_rows(METRIC_LABELS)
-    return f'<h2 id="do-nothing">Did treating the imbalance help?</h2><p>{_e(text[0].upper() + text[1:])}</p>' + (
-        _table(rows, TABLE_HEADER) if rows else ""
+    rows, treatment = comparison.table_rows(METRIC_LABELS), comparison.treatment_rows(METRIC_LABELS)
+    return (
+        f'<h2 id="do-nothing">Did treating the imbalance help?</h2><p>{_e(text[0].upper() + text[1:])}</p>'
+        + (_table(rows, TABLE_HEADER) if rows else "")
+        + (_table(treatment, TREATMENT_HEADER) if treatment else "")
     )
 
 
@@ -140,12 +163,12 @@ def _leaderboard_section(result: SearchResult) -> str:
             [
                 f"{record['trial']}{mark}",
                 record["state"],
-                *[record.get(slot) or "" for slot in slot_names()],
+                *[_text(record.get(slot)) for slot in slot_names()],
                 _number(record.get("pr_auc")),
                 _number(record.get("f1")),
                 _decision_text(record.get("threshold")),
                 _number(record.get("duration_s"), 1),
-                record.get("fail_reason") or "",
+                _text(record.get("fail_reason")),
             ]
         )
     header = ["trial", "state", *slot_names(), "PR-AUC", "F1", "threshold", "seconds", "note"]
@@ -173,7 +196,7 @@ def _data_section(result: SearchResult) -> str:
     if not profile.multiclass:
         rows.append(["positive class", profile.positive_label])
     rows += [["note", note] for note in profile.notes]
-    return '<h2 id="data">Data</h2>' + _table(rows, ["", ""])
+    return '<h2 id="data">Data</h2>' + _key_value_table(rows)
 
 
 def _settings_section(result: SearchResult, config_text: str | None) -> str:
@@ -186,7 +209,7 @@ def _settings_section(result: SearchResult, config_text: str | None) -> str:
         ["budget", _budget_text(settings.n_trials, settings.timeout)],
     ]
     config = f"<p>Config:</p><pre>{_e(config_text)}</pre>" if config_text else ""
-    return '<h2 id="settings">Settings</h2>' + _table(rows, ["", ""]) + config
+    return '<h2 id="settings">Settings</h2>' + _key_value_table(rows) + config
 
 
 def _budget_text(n_trials: int | None, timeout: float | None) -> str:
@@ -207,4 +230,4 @@ def _timings_section(result: SearchResult) -> str:
         ["median trial duration", f"{median:.2f} s" if median is not None else ""],
         ["model fitting (all fits, summed over worker processes)", f"{timings.fit_seconds:.1f} s"],
     ]
-    return '<h2 id="timings">Timings</h2>' + _table(rows, ["", ""])
+    return '<h2 id="timings">Timings</h2>' + _key_value_table(rows)

@@ -307,6 +307,7 @@ def _summarize(result: SearchResult, reasons_shown: int = 3) -> SearchSummary:
         left_out=result.left_out,
         timings=_timings(trials),
         do_nothing=result.do_nothing,
+        classes=tuple(str(c) for c in result.profile.the_task.classes) if result.profile.multiclass else (),
     )
 
 

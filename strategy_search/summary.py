@@ -59,6 +59,7 @@ class SearchSummary:
     left_out: dict[str, str] = field(default_factory=dict)
     timings: Timings | None = None
     do_nothing: DoNothingComparison | None = None
+    classes: tuple[str, ...] = ()  # multi-class: the labels in code order, shown beside decision weights
 
     @property
     def primary_metric(self) -> str:
@@ -82,7 +83,7 @@ class SearchSummary:
 
     def answer_text(self, metrics: tuple[str, ...] | None = None) -> str:
         """One line: what is deployed, its CV scores and decision, and the best single trial."""
-        decision = format_decision(self.decision)
+        decision = format_decision(self.decision, classes=self.classes)
         if not self.is_ensemble:
             return f"answer: trial {self.best_trial}, {self.answer} ({self.scores_text(metrics)}, threshold {decision})"
         members = ", ".join(str(m.trial) for m in self.members)
@@ -147,8 +148,13 @@ class SearchSummary:
         timings = data.get("timings")
         do_nothing = data.get("do_nothing")
         return cls(
-            **{k: v for k, v in data.items() if k not in ("members", "timings", "do_nothing", "metrics", "failures")},
+            **{
+                k: v
+                for k, v in data.items()
+                if k not in ("members", "timings", "do_nothing", "metrics", "failures", "classes")
+            },
             metrics=tuple(data["metrics"]),
+            classes=tuple(str(c) for c in data.get("classes") or ()),
             members=tuple(Member(**m) for m in data.get("members") or ()),
             failures=tuple((str(r), int(n)) for r, n in data.get("failures") or ()),
             timings=Timings(**timings) if timings else None,

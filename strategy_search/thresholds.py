@@ -13,6 +13,7 @@ family (:func:`choose_class_weights`), the multi-class counterpart of the best-F
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -266,9 +267,12 @@ def trade_off(y: Any, scores: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def format_decision(decision: Any, *, digits: int = 3) -> str:
-    """A threshold as a number; per-class weights as ``w=1.00/0.50/2.00`` (class-code order)."""
+def format_decision(decision: Any, *, digits: int = 3, classes: Sequence[Any] = ()) -> str:
+    """A threshold as a number; per-class weights as ``w=1.00/0.50/2.00`` (class-code order),
+    or with ``classes`` (the labels in code order) as ``w: a=1.00, b=0.50, c=2.00``."""
     if isinstance(decision, (list, tuple)):
+        if len(classes) == len(decision):
+            return "w: " + ", ".join(f"{c}={float(w):.2f}" for c, w in zip(classes, decision, strict=True))
         return "w=" + "/".join(f"{float(w):.2f}" for w in decision)
     return f"{float(decision):.{digits}f}"
 

@@ -430,6 +430,9 @@ class SearchTracker:
             for d in summary.do_nothing.differences:
                 gains = {f"do_nothing_{d.metric}": d.do_nothing, f"gain_{d.metric}": d.difference}
                 values += metric_values({**gains, f"gain_{d.metric}_p_value": d.p_value})
+            for d in summary.do_nothing.treatment:  # the treatment's part: against the members untreated
+                treatment = {f"untreated_{d.metric}": d.do_nothing, f"treatment_gain_{d.metric}": d.difference}
+                values += metric_values({**treatment, f"treatment_gain_{d.metric}_p_value": d.p_value})
         if result.settings.multi_objective:
             tags["pareto_trial_numbers"] = ",".join(str(t.number) for t in result.pareto_front)
         metrics = _entities(values, int(time.time() * 1000))
@@ -576,18 +579,6 @@ def find_search_run(*, tracking_uri: str, experiment: str, run_id: str | None = 
         "params": dict(run.data.params),
         "tags": dict(run.data.tags),
     }
-
-
-# The runs table as a page worth opening: the trials (children hide under the parent otherwise),
-# best first by the primary metric.
-def runs_view_url(base_url: str, experiment_id: str, *, metric: str = "pr_auc") -> str:
-    view = {
-        "workflowType": "machine_learning",  # MLflow's model-training pages, not its GenAI ones
-        "searchFilter": f"tags.`{KIND_TAG}` = 'trial'",
-        "orderByKey": f"metrics.`{metric}`",
-        "orderByAsc": "false",
-    }
-    return f"{base_url}/#/experiments/{experiment_id}/runs?{urllib.parse.urlencode(view, quote_via=urllib.parse.quote)}"
 
 
 def experiment_id(*, tracking_uri: str, experiment: str) -> str | None:

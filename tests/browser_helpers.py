@@ -53,12 +53,13 @@ def wait_for_http(url: str, seconds: float = 90) -> None:
 def mlflow_ui(config: Path) -> Iterator[str]:
     """``strategy-search ui CONFIG`` on a free port; yields its base URL."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "strategy_search", "ui", str(config), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with ui_output(config).open("w") as printed:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "strategy_search", "ui", str(config), "--port", str(port)],
+            stdout=printed,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_http(base)
@@ -74,6 +75,24 @@ def mlflow_ui(config: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def ui_output(config: Path) -> Path:
+    """Where :func:`mlflow_ui` keeps what `strategy-search ui` printed on stdout."""
+    return config.parent / "ui-output.txt"
+
+
+def printed_trials_link(config: Path, seconds: float = 90) -> str:
+    """The trials link `strategy-search ui` printed (it prints it once the server answers)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for line in ui_output(config).read_text().splitlines():
+            if line.startswith("this config's trials"):
+                return line.rsplit(" ", 1)[-1]
+        time.sleep(0.3)
+    raise TimeoutError(
+        f"`strategy-search ui` printed no trials link in {seconds:.0f} s: {ui_output(config).read_text()!r}"
+    )
 
 
 @contextlib.contextmanager

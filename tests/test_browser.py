@@ -18,13 +18,15 @@ from browser_helpers import (
     images_loaded,
     mlflow_ui,
     open_mlflow,
+    printed_trials_link,
     wait_for_text,
     workflow,
 )
 from mlflow.tracking import MlflowClient
 
 from strategy_search.cli import main
-from strategy_search.tracking import experiment_id, runs_view_url
+from strategy_search.mlflow_app import runs_view_url
+from strategy_search.tracking import experiment_id
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENT = "yeast5-quick"
@@ -61,12 +63,12 @@ def test_the_mlflow_ui_lists_the_search_its_strategy_named_trials_and_their_plot
         wait_for_text(driver, [parent.info.run_name, "Model training"])
         driver.save_screenshot(str(tmp_path / "experiment.png"))
         # The trials view `strategy-search ui` prints: every trial by its strategy, best first,
-        # with the PR-AUC column a user adds from the Columns menu.
+        # with the search's metrics as visible columns.
         driver.get(runs_view_url(base, found))
         names = [c.info.run_name for c in children]
         wait_for_text(driver, names[:5])
         assert workflow(driver) == "machine_learning"
-        add_columns(driver, ["pr_auc", "f1"])
+        add_columns(driver, ["pr_auc", "f1"])  # the plain runs view: the user ticks the metrics
         wait_for_text(driver, ["pr_auc", "f1"])
         assert {"Run Name", "pr_auc", "f1"} <= column_headers(driver), column_headers(driver)
         body = driver.find_element("tag name", "body").text
@@ -80,6 +82,30 @@ def test_the_mlflow_ui_lists_the_search_its_strategy_named_trials_and_their_plot
         wait_for_text(driver, plots)
         driver.save_screenshot(str(tmp_path / "artifacts.png"))
     assert (tmp_path / "trials.png").stat().st_size > 10_000
+
+
+def test_the_printed_link_opens_the_trials_with_their_metrics_in_a_fresh_browser(searched):
+    """A first visit, as a new user makes it: a fresh profile opens the link `strategy-search ui`
+    printed (only once the server answers) and sees the trials with pr_auc and f1 columns,
+    best first, in the model-training view, with no column ticked by hand."""
+    folder, found, _, children, _ = searched
+    config = folder / "quickstart.yaml"
+    with mlflow_ui(config) as base, chromium() as driver:
+        link = printed_trials_link(config)
+        assert link.startswith(f"{base}/strategy-search/open?experiment={found}")
+        driver.get(link)
+        names = [c.info.run_name for c in children]
+        wait_for_text(driver, names[:5])
+        headers = column_headers(driver)
+        assert {"Run Name", "pr_auc", "f1"} <= headers, headers
+        assert workflow(driver) == "machine_learning"
+        assert driver.execute_script("return localStorage.getItem('mlflow.assistant.panelOpen_v1')") == "false"
+        # Best first: the best trial's row comes before every trial with a lower PR-AUC.
+        best = max(children, key=lambda c: c.data.metrics.get("pr_auc", -1))
+        top = best.data.metrics["pr_auc"]
+        worse = [c.info.run_name for c in children if c.data.metrics.get("pr_auc", -1) < top]
+        body = driver.find_element("tag name", "body").text
+        assert body.index(best.info.run_name) < min(body.index(n) for n in worse if n in body)
 
 
 def test_the_report_opens_with_its_plots_in_a_browser(searched, tmp_path):

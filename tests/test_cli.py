@@ -26,7 +26,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from strategy_search.cli import STUDY_NAME_TAG, main
-from strategy_search.config import load_config
+from strategy_search.config import load_config, validate_config
 from strategy_search.prepared import prepare_data
 from strategy_search.result import load_result
 from strategy_search.settings import SearchSettings
@@ -157,6 +157,18 @@ def test_report_writes_one_self_contained_html_file(quickstart_run, tmp_path, ca
     for image in embedded:
         with Image.open(io.BytesIO(base64.b64decode(image))) as decoded:
             assert min(decoded.size) >= 200
+    _check_report_cells(text)
+
+
+def _check_report_cells(text: str) -> None:
+    """The cells a reader sees: no ``nan`` for a missing note, no empty header row, member
+    weights as shares (as export and the model card give them), both AP definitions named."""
+    cells = re.findall(r"<t[dh][^>]*>([^<]*)</t[dh]>", text)
+    assert "nan" not in cells and "<th></th>" not in text
+    members = text[text.index("Members (") : text.index("</table>", text.index("Members ("))]
+    shares = [float(x) for x in re.findall(r"<td>\d+</td><td>([0-9.]+)</td>", members)]
+    assert shares and abs(sum(shares) - 1) < 0.02, members
+    assert "pooled AP" in text and "mean over the CV folds" in text
 
 
 def test_every_search_says_whether_treating_the_imbalance_helped(quickstart_run, tmp_path):
@@ -235,6 +247,61 @@ def test_predict_names_missing_columns(quickstart_run, tmp_path, capsys):
     assert main(["predict", str(folder / "model"), str(tmp_path / "partial.csv")]) == 2
     err = capsys.readouterr().err
     assert "Mcg" in err and "Gvh" in err and "Traceback" not in err
+
+
+def test_predict_reads_parquet_and_csv_gz_and_writes_by_the_out_files_name(quickstart_run, tmp_path, capsys):
+    folder, _ = quickstart_run
+    if not (folder / "model").is_dir():
+        pytest.skip("needs the export of an earlier test")
+    features = pd.read_csv(DATA / "yeast5.csv").drop(columns="target")
+    features.to_parquet(tmp_path / "rows.parquet", index=False)
+    features.to_csv(tmp_path / "rows.csv.gz", index=False)
+    model = str(folder / "model")
+    assert main(["predict", model, str(tmp_path / "rows.parquet"), "--out", str(tmp_path / "out.parquet")]) == 0
+    assert main(["predict", model, str(tmp_path / "rows.csv.gz"), "--out", str(tmp_path / "out.csv")]) == 0
+    assert "(parquet)" in capsys.readouterr().err
+    from_parquet = pd.read_parquet(tmp_path / "out.parquet")  # a real Parquet file, not CSV text
+    from_csv = pd.read_csv(tmp_path / "out.csv")
+    assert len(from_parquet) == len(features) and list(from_parquet.columns) == list(from_csv.columns)
+    np.testing.assert_allclose(from_parquet["score"], from_csv["score"], atol=1e-12)
+
+    assert main(["predict", model, str(tmp_path / "rows.parquet"), "--out", str(tmp_path / "out.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "out.xlsx" in err and ".csv or .parquet" in err and not (tmp_path / "out.xlsx").exists()
+
+
+def test_a_gzip_file_named_csv_says_so(tmp_path, capsys):
+    import gzip
+
+    (tmp_path / "rows.csv").write_bytes(gzip.compress(b"a,b\n1,2\n"))
+    assert main(["predict", str(tmp_path / "no-model"), str(tmp_path / "rows.csv")]) == 2
+    assert "gzip-compressed" in capsys.readouterr().err
+
+
+def test_the_console_says_when_the_timeout_ended_the_search(tmp_path, monkeypatch, capfd):
+    # 10,000 trials cannot run in 2 s (one trial of the fast space fits three models): the
+    # timeout ends this search whatever the machine's speed.
+    config = _write_config(tmp_path, search__n_trials=10_000, search__timeout=2)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(config)]) == 0
+    out = "".join(capfd.readouterr())
+    found = re.search(r"the timeout \(2 s\) ended the search after (\d+) trials of the 10000 asked for", out)
+    assert found and 0 < int(found.group(1)) < 10_000, out
+
+    (tmp_path / "second").mkdir()
+    config = _write_config(tmp_path / "second", search__n_trials=2, search__timeout=600)
+    monkeypatch.chdir(tmp_path / "second")
+    assert main(["run", str(config)]) == 0
+    out = "".join(capfd.readouterr())
+    assert "trials: 2 complete" in out and "ended the search" not in out  # the trials ran out first
+
+
+def test_an_unquoted_yes_label_gets_the_yaml_hint(tmp_path):
+    frame = pd.DataFrame({"a": range(40), "target": ["yes"] * 10 + ["no"] * 30})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "c.yaml").write_text("name: t\ndata: {path: t.csv, target: target, positive_label: yes}\n")
+    errors = dict(validate_config(tmp_path / "c.yaml"))
+    assert "True" in errors["data.positive_label"] and 'positive_label: "yes"' in errors["data.positive_label"]
 
 
 def test_a_failed_trial_is_a_child_run_with_its_reason(tmp_path, monkeypatch, capfd):

@@ -207,6 +207,7 @@ def test_an_installed_package_carries_its_search_spaces():
     folder = Path(str(_builtin_folder()))
     assert folder.parent == Path(strategy_search.__file__).parent
     assert {"default.yaml", "fast.yaml"} <= {p.name for p in folder.iterdir()}
+    assert (folder / "portfolios" / "hand-picked.yaml").is_file()  # the default space's portfolio
 
 
 def test_gmm_draws_numeric_values_and_copies_categorical_codes_from_real_minority_rows():

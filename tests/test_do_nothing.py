@@ -4,11 +4,18 @@ the comparison every search records."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
 import strategy_search
-from strategy_search.do_nothing import DoNothingComparison, corrected_t_test, do_nothing_strategy
+from strategy_search.do_nothing import (
+    DoNothingComparison,
+    corrected_t_test,
+    do_nothing_strategy,
+    is_untreated,
+    untreated_strategy,
+)
 from strategy_search.scoring import score_pipeline
 from strategy_search.slots import MODEL, all_slots
 from strategy_search.strategy import Strategy, build_pipeline
@@ -65,3 +72,61 @@ def test_every_search_compares_its_answer_with_doing_nothing_on_the_same_folds(y
     # Stored on the study: another process reads the same comparison.
     assert DoNothingComparison.from_attr(result.study.user_attrs["do_nothing"]) == comparison
     assert "against doing nothing" in comparison.summary({})
+
+
+def test_untreating_keeps_each_model_and_its_parameters_or_its_plain_twin():
+    smote_lgbm = Strategy.of(model="lightgbm", resampler="smote", objective="focal", model_params={"num_leaves": 7})
+    untreated = untreated_strategy(smote_lgbm)
+    assert untreated is not None and untreated.model == "lightgbm" and untreated.params_for(MODEL) == {"num_leaves": 7}
+    assert all(untreated.key(s.name) == s.neutral for s in all_slots() if s.name != MODEL)
+    assert not is_untreated(smote_lgbm) and is_untreated(untreated)
+    balanced_forest = Strategy.of(model="balanced_random_forest", model_params={"min_samples_leaf": 3})
+    twin = untreated_strategy(balanced_forest)
+    assert twin is not None and twin.model == "random_forest" and twin.params_for(MODEL) == {"min_samples_leaf": 3}
+    assert not is_untreated(balanced_forest)
+    assert untreated_strategy(Strategy.of(model="easy_ensemble")) is None
+
+
+def test_an_answer_of_untreated_models_is_not_credited_to_a_treatment(yeast5):
+    """Its members do nothing about the imbalance: whatever it gains over doing nothing comes from
+    the choice of models, averaging and the threshold, and the verdict says so."""
+    X, y = yeast5
+    space = {"models": {"logistic_regression": {}, "random_forest": {"n_estimators": 40}, "lightgbm": {}}}
+    result = strategy_search.search(X, y, n_trials=5, n_jobs=1, space=space, seed=0, ensemble_size=5)
+    comparison = result.do_nothing
+    assert comparison is not None and comparison.skipped is None and comparison.treatment
+    assert comparison.all_untreated and all(d.difference == 0 for d in comparison.treatment)
+    assert comparison.treatment_helped is None
+    text = comparison.summary({})
+    assert "not a treatment" in text and "treating the imbalance helped" not in text
+    assert comparison.treatment_rows({}) == []
+
+
+def test_an_answer_whose_treatment_alone_helps_is_credited(small_minority_boosting_table):
+    """XGBoost with a large min_child_weight cannot split a table with 3 % positives unless the
+    positives are weighted up (each row's hessian is tiny at a 3 % base rate): the weighting is
+    what makes it work, on the same model and parameters."""
+    X, y = small_minority_boosting_table
+    space = {
+        "models": {"xgboost": {"min_child_weight": 20, "n_estimators": 100, "max_depth": 4}},
+        "weightings": {"balanced": {}},
+    }
+    result = strategy_search.search(X, y, n_trials=2, n_jobs=1, space=space, seed=0)
+    comparison = result.do_nothing
+    assert comparison is not None and not comparison.all_untreated
+    pr_auc = next(d for d in comparison.treatment if d.metric == "pr_auc")
+    assert pr_auc.difference > 0.3 and pr_auc.p_value < 0.05, pr_auc
+    assert comparison.treatment_helped is True
+    assert "treating the imbalance helped" in comparison.summary({})
+    stored = DoNothingComparison.from_attr(result.study.user_attrs["do_nothing"])
+    assert stored == comparison  # another process reads the same attribution
+
+
+@pytest.fixture(scope="module")
+def small_minority_boosting_table():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=1200, n_features=8, n_informative=5, weights=[0.97], class_sep=0.8, flip_y=0, random_state=0
+    )
+    return pd.DataFrame(X, columns=[f"f{i}" for i in range(8)]), y

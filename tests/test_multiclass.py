@@ -4,6 +4,7 @@ on a 3-class table, the leakage guard, and the user's loop through the CLI."""
 from __future__ import annotations
 
 import contextlib
+import io
 import shutil
 from pathlib import Path
 
@@ -240,9 +241,23 @@ def multiclass_run(tmp_path_factory):
     config["search"].update(n_trials=8, timeout=None, n_jobs=2)
     (folder / "glass.yaml").write_text(yaml.safe_dump(config))
     shutil.copy(DATA / "glass.csv", folder / "data" / "glass.csv")
-    with contextlib.chdir(folder):
+    output = io.StringIO()
+    with contextlib.chdir(folder), contextlib.redirect_stdout(output):
         code = main(["run", str(folder / "glass.yaml")])
+    (folder / "run-output.txt").write_text(output.getvalue())
     return folder, code
+
+
+def test_the_console_names_the_class_of_each_decision_weight(multiclass_run, capsys):
+    folder, _ = multiclass_run
+    classes = sorted(pd.read_csv(DATA / "glass.csv")["target"].unique())
+    with contextlib.chdir(folder):
+        assert main(["export", str(folder / "glass.yaml")]) == 0
+    exported = capsys.readouterr().out
+    line = next(x for x in exported.splitlines() if x.startswith("threshold "))
+    assert line.startswith("threshold w: ") and [c for c in classes if f"{c}=" in line] == classes, line
+    printed = (folder / "run-output.txt").read_text()
+    assert "w=" not in printed, printed  # no bare weights in the search's own report
 
 
 def test_a_multiclass_search_runs_from_config_to_mlflow(multiclass_run):
@@ -312,7 +327,8 @@ def test_predict_can_switch_a_multiclass_model_to_argmax(multiclass_run, capsys)
         capsys.readouterr()
         assert main(["predict", "artifacts/glass-multiclass", "data/glass.csv", "--threshold", "argmax"]) == 0
         out = capsys.readouterr()
-        assert "w=1.00/1.00/1.00/1.00/1.00/1.00" in out.err
+        classes = sorted(pd.read_csv(DATA / "glass.csv")["target"].unique())
+        assert "w: " + ", ".join(f"{c}=1.00" for c in classes) in out.err
         assert main(["predict", "artifacts/glass-multiclass", "data/glass.csv", "--threshold", "recall>=0.9"]) == 2
         assert "no single positive class" in capsys.readouterr().err
 

@@ -52,3 +52,19 @@ def test_the_config_reference_lists_every_setting():
     keys = {spec_of(f).config for f in dataclasses.fields(SearchSettings)}
     missing = [key for key in sorted(keys) if not re.search(rf"\b{re.escape(key.split('.')[-1])}:", block)]
     assert not missing
+
+
+def test_the_python_api_signature_names_every_argument_of_search():
+    """The README's ``search(X, y, *, <settings>, ...)`` line: every keyword of the real
+    function is either a setting (listed above) or named in the line itself."""
+    import inspect
+
+    import strategy_search
+
+    signature = re.search(r"`search\(X, y, \*, <settings>, ([^)]*)\)`", _section("Python API"))
+    assert signature, "the README's search() signature line"
+    named = {name.strip() for name in signature.group(1).split(",")}
+    settings = {f.name for f in dataclasses.fields(SearchSettings)}
+    parameters = inspect.signature(strategy_search.search).parameters
+    missing = [p for p in parameters if p not in ("X", "y") and p not in settings and p not in named]
+    assert not missing

@@ -12,6 +12,7 @@ from strategy_search.masking import mask_secrets
 from strategy_search.progress import shown_metrics
 from strategy_search.result import SearchResult
 from strategy_search.scoring import METRIC_LABELS
+from strategy_search.study_budget import Budget
 from strategy_search.thresholds import format_decision
 from strategy_search.trial_record import TrialRecord
 
@@ -67,8 +68,23 @@ def _print_trial_counts(result: SearchResult) -> None:
     """``trials: 17 complete, 2 pruned, 1 failed``, and the most common failure reasons."""
     summary = result.summary
     print(f"trials: {summary.counts_text()}")
+    ended_early = _timeout_text(result)
+    if ended_early:
+        say("note", ended_early)
     for reason, count in summary.failures:
         print(f"  {count} failed: {mask_secrets(reason)}")
+
+
+def _timeout_text(result: SearchResult) -> str | None:
+    """Whether the timeout, not the trial count, ended the search (a loaded machine runs fewer
+    trials in the same time), as one sentence; None when the trials ran out first."""
+    budget = Budget.of(result.study)
+    ran = sum(result.summary.counts.values())
+    timeout = result.settings.timeout
+    if timeout is None or not budget.expired() or (budget.n_trials is not None and ran >= budget.n_trials):
+        return None
+    of = f" of the {budget.n_trials} asked for" if budget.n_trials is not None else ""
+    return f"the timeout ({timeout:g} s) ended the search after {ran} trials{of}"
 
 
 def _print_answer(result: SearchResult) -> None:
@@ -104,7 +120,7 @@ def _print_top(result: SearchResult, n: int = 5) -> None:
             str(row["trial"]),
             strategy.describe(),
             *(f"{row[m]:.4f} ± {row[f'{m}_std']:.3f}" for m in metrics),
-            format_decision(row["threshold"]),
+            format_decision(row["threshold"], classes=result.summary.classes),
         ]
         table.add_row(*cells, *(["yes" if int(row["trial"]) in front else ""] if front else []))
     stdout_console().print(table)

@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from strategy_search.config import RunConfig, load_table, missing_store, read_table
+from strategy_search.config import RunConfig, load_table, missing_store
 from strategy_search.errors import ConfigError, UsageError
 from strategy_search.prepared import PreparedData, prepare_data
+from strategy_search.table_file import read_table
 
 __all__ = ["STUDY_NAME_TAG", "prepared", "read_data", "require_stores"]
 

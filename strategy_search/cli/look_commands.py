@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,24 +74,42 @@ def cmd_ui(args: argparse.Namespace) -> int:
             f"serving on {args.host}: the MLflow UI has no authentication; "
             "anyone who can reach this address can read and change your runs.",
         )
+    require_stores(config, config.tracking_uri)
+    app = _landing_app()
     command = [sys.executable, "-m", "mlflow", "ui", "--host", args.host, "--port", str(args.port)]
+    command += ["--app-name", app] if app else []
     # The store URI goes in the environment, not on the command line: other local users can
     # read a process's arguments (ps), not its environment, and the URI may hold a password.
-    require_stores(config, config.tracking_uri)
     environment = {**os.environ, "MLFLOW_BACKEND_STORE_URI": config.tracking_uri}
+    base = f"http://{args.host}:{args.port}"
     console.print(
-        escape(f"MLflow UI for {mask_secrets(config.tracking_uri)} at http://{args.host}:{args.port} (Ctrl-C stops it)")
+        escape(f"starting the MLflow UI for {mask_secrets(config.tracking_uri)} (Ctrl-C stops it); its link follows")
     )
-    from strategy_search.tracking import experiment_id, runs_view_url
+    lines = [f"MLflow UI at {base}"]
+    from strategy_search.mlflow_app import trials_view_url
+    from strategy_search.tracking import experiment_id
 
     found = experiment_id(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
     if found is not None:
-        url = runs_view_url(f"http://{args.host}:{args.port}", found, metric=config.metrics[0])
-        console.print(escape(f"this config's trials, best first: {url}"), highlight=False, soft_wrap=True)
+        url = trials_view_url(base, found, metric=config.metrics[0], landing_page=app is not None)
+        lines.append(f"this config's trials, best first, with their metrics: {url}")
+    sys.stdout.flush()
     sys.stderr.flush()
+    # The links are printed by a small process that waits until the server answers.
+    subprocess.Popen([sys.executable, "-m", "strategy_search.cli.ui_link", f"{base}/health", "300", *lines])
     # Become the MLflow UI process, so Ctrl-C and SIGTERM reach the server itself and no
     # orphaned server outlives this command.
     os.execve(sys.executable, command, environment)
+
+
+def _landing_app() -> str | None:
+    """This package's MLflow app (mlflow_app.py) when it is installed where MLflow finds apps
+    (an installed package's entry points); None runs MLflow's plain server."""
+    from importlib.metadata import entry_points
+
+    from strategy_search.mlflow_app import APP_NAME
+
+    return APP_NAME if any(e.name == APP_NAME for e in entry_points(group="mlflow.app")) else None
 
 
 # -- inspect ------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from strategy_search.errors import UsageError
 from strategy_search.masking import mask_secrets
 from strategy_search.model_folder import read_strategy_file
 from strategy_search.result import SearchResult, load_result
+from strategy_search.table_file import OUTPUT_SUFFIXES, data_suffix
 from strategy_search.thresholds import ThresholdRule, format_decision
 
 __all__ = ["add_parsers", "cmd_export", "cmd_predict", "cmd_report"]
@@ -68,8 +69,8 @@ def _report_options(report: argparse.ArgumentParser) -> None:
 
 def _predict_options(predict: argparse.ArgumentParser) -> None:
     predict.add_argument("model_dir", help="folder written by `strategy-search export`")
-    predict.add_argument("data", help=".csv or .parquet file with the feature columns")
-    predict.add_argument("--out", help="output CSV (default: standard output)")
+    predict.add_argument("data", help=".csv, .csv.gz or .parquet file with the feature columns")
+    predict.add_argument("--out", help="output .csv or .parquet file (default: CSV on standard output)")
     predict.add_argument(
         "--threshold",
         type=threshold_rule,
@@ -110,7 +111,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     what = f"trial {trials[0]}" if len(trials) == 1 else f"an ensemble of trials {', '.join(map(str, trials))}"
     meta = read_strategy_file(out_dir)
     print(f"exported {what} ({result.best_strategy.describe()}) to {out_dir}")
-    print(f"threshold {format_decision(meta['threshold'], digits=4)} (rule {meta['threshold_rule']})")
+    decision = format_decision(meta["threshold"], digits=4, classes=result.summary.classes)
+    print(f"threshold {decision} (rule {meta['threshold_rule']})")
     warn_about_threshold(meta["threshold"])
     if version is not None:
         print(f"registered as {config.tracking.register_as!r} version {version}")
@@ -137,22 +139,40 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from strategy_search.export import input_notes, load_exported, rethreshold, score_table
 
+    out_format = _output_format(args.out)  # refused before any work
     data = read_data(args.data)
     classifier, meta = load_exported(Path(args.model_dir))
     if args.threshold is not None:
         threshold = rethreshold(classifier, Path(args.model_dir), args.threshold)
         say(
             "note",
-            f"threshold {format_decision(threshold, digits=4)} (rule {ThresholdRule.parse(args.threshold)}, on the "
+            f"threshold {format_decision(threshold, digits=4, classes=(meta.get('task') or {}).get('classes', ()))} "
+            f"(rule {ThresholdRule.parse(args.threshold)}, on the "
             "model's stored out-of-fold scores) instead of the exported one",
         )
         warn_about_threshold(threshold)
     predictions = score_table(classifier, meta, data)
     for note in input_notes(meta, data):
         say("note", note)
-    if args.out:
-        predictions.to_csv(args.out, index=False)
-        print(f"wrote {len(predictions)} predictions to {args.out}", file=sys.stderr)
-    else:
+    if args.out is None:
         predictions.to_csv(sys.stdout, index=False)
+    elif out_format == ".parquet":
+        predictions.to_parquet(args.out, index=False)
+    else:
+        predictions.to_csv(args.out, index=False)
+    if args.out is not None:
+        print(f"wrote {len(predictions)} predictions to {args.out} ({out_format[1:]})", file=sys.stderr)
     return 0
+
+
+def _output_format(out: str | None) -> str:
+    """The predictions' file format, by the output file's name: ``.csv`` or ``.parquet``."""
+    if out is None:
+        return ".csv"
+    found = data_suffix(Path(out), OUTPUT_SUFFIXES)
+    if found is None:
+        raise UsageError(
+            f"--out {out!r}: predictions are written as {' or '.join(OUTPUT_SUFFIXES)}, chosen by the file name's "
+            "ending; name the file e.g. predictions.csv or predictions.parquet"
+        )
+    return found

@@ -45,6 +45,8 @@ MODELS: Registry[Any] = Registry(
         "needs_one_hot": "categorical codes are one-hot encoded for it (linear models)",
         "balances_itself": "the slots it balances classes in itself (each bootstrap is balanced), "
         "so only their do-nothing choice is offered",
+        "untreated_twin": "the model this one is without its own balancing, with the same parameters (the "
+        "do-nothing attribution's untreated members)",
         "margin_factory": "builds the boosting regressor that custom objectives (focal loss) train",
         "anomaly_detector": "an outlier detector fitted on the rows as they are (the minority class is the "
         "anomaly): no resampler, weighting or custom loss, and never averaged with classifiers in an ensemble",
@@ -166,7 +168,8 @@ _ENTRIES = [
             random_state=c.random_state, n_jobs=1, sampling_strategy="all", replacement=True, bootstrap=False
         ),
         "Random forest whose trees each see a balanced bootstrap.",
-        {"balances_itself": ("resampler", "weighting")},
+        # Untreated, it is a random forest with the same parameters (the do-nothing attribution).
+        {"balances_itself": ("resampler", "weighting"), "untreated_twin": "random_forest"},
     ),
     Component(
         "easy_ensemble",
