@@ -237,6 +237,13 @@ def _treats_nothing_itself(trial: FrozenTrial) -> bool:
     return not (model.tag("balances_itself") or model.tag("anomaly_detector"))
 
 
+def do_nothing_allowance(timeout: float | None) -> float | None:
+    """Seconds the do-nothing comparison (the baseline and the untreated members) may run after
+    the trials of a search with this ``timeout``: 10 % of it, at least ``DO_NOTHING_MIN_SECONDS``
+    (None: no timeout, no limit)."""
+    return None if timeout is None else max(DO_NOTHING_MIN_SECONDS, 0.1 * timeout)
+
+
 def _do_nothing_comparison(trials: StoredTrials, answer: Answer) -> DoNothingComparison:
     """Cross-validate the do-nothing strategy on the search's folds against the answer, then the
     answer's own members untreated (the treatment's part, :mod:`strategy_search.do_nothing`)."""
@@ -250,7 +257,7 @@ def _do_nothing_comparison(trials: StoredTrials, answer: Answer) -> DoNothingCom
         return DoNothingComparison(answer_trials=answer_trials, skipped="the answer's fold scores are not stored")
     strategy = do_nothing_strategy(trials.strategy_of(source))
     settings, data, splits = trials.settings, trials.data, trials.plan.splits
-    allowance = None if settings.timeout is None else max(DO_NOTHING_MIN_SECONDS, 0.1 * settings.timeout)
+    allowance = do_nothing_allowance(settings.timeout)
     deadline = None if allowance is None else time.monotonic() + allowance
     runner = TaskRunner(n_jobs=settings.n_jobs)
     with shared_table(data.X, share=runner.n_jobs > 1) as table:
