@@ -7,7 +7,7 @@ MLflow and matplotlib are never imported here: tracking and plotting load only w
 from strategy_search._version import __version__
 from strategy_search.classifier import StrategySearchClassifier
 from strategy_search.errors import StrategySearchError
-from strategy_search.export import load_model
+from strategy_search.export import load_model, predict_table
 from strategy_search.result import SearchResult
 from strategy_search.scoring import score_pipeline
 from strategy_search.search import load_search, search
@@ -29,6 +29,7 @@ __all__ = [
     "load_model",
     "load_search",
     "load_space",
+    "predict_table",
     "score_pipeline",
     "search",
 ]

@@ -104,7 +104,8 @@ class StoredTrials:
             seed=self.settings.seed,
             only=set(trial.params),
         )
-        return strategy.with_threshold(TrialRecord.of(trial).threshold)
+        threshold = TrialRecord.of(trial).threshold
+        return strategy if threshold is None else strategy.with_threshold(threshold)  # None: never scored
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,14 @@ def _do_nothing_comparison(trials: StoredTrials, answer: Answer) -> DoNothingCom
     allowance = do_nothing_allowance(settings.timeout)
     deadline = None if allowance is None else time.monotonic() + allowance
     runner = TaskRunner(n_jobs=settings.n_jobs)
+    expected = _expected_seconds(source, runner.n_jobs)
+    if allowance is not None and expected > allowance:
+        # Started, it would only be stopped at the deadline: the time would be spent for nothing.
+        why = (
+            f"its CV would take about {expected:.0f} s (as trial {source.number} did), more than the "
+            f"{allowance:.0f} s allowed after the search"
+        )
+        return DoNothingComparison(strategy.to_dict(), source.number, answer_trials, skipped=why)
     with shared_table(data.X, share=runner.n_jobs > 1) as table:
         cv = _scored(trials, strategy, table, runner, deadline, threshold_folds=0)
         if cv is None:
@@ -284,6 +293,12 @@ def _do_nothing_comparison(trials: StoredTrials, answer: Answer) -> DoNothingCom
         untreated_answer="" if untreated is None else how,
         treatment_skipped=skipped,
     )
+
+
+def _expected_seconds(trial: FrozenTrial, n_jobs: int) -> float:
+    """How long cross-validating ``trial``'s strategy again takes, from its recorded fits
+    (summed over the worker processes)."""
+    return (TrialRecord.of(trial).fit_seconds or 0.0) / max(n_jobs, 1)
 
 
 def _scored(
@@ -330,6 +345,11 @@ def _untreated_answer_cv(
             notes.append(f"trial {number} left out: {member.model} balances the classes itself")
             continue
         else:
+            if (
+                deadline is not None
+                and time.monotonic() + _expected_seconds(trials.study.trials[number], runner.n_jobs) > deadline
+            ):
+                return None, "the untreated members' CV would not finish in the time allowed after the search"
             cv = _scored(trials, untreated, table, runner, deadline, threshold_folds=trials.settings.threshold_folds)
             if cv is None:
                 return None, "the untreated members' CV did not finish in the time allowed after the search"

@@ -35,6 +35,7 @@ from pydantic import (
     model_validator,
 )
 
+from strategy_search.column_types import DEFAULT_NA_VALUES
 from strategy_search.data import (
     class_count_problem,
     describe_counts,
@@ -46,7 +47,8 @@ from strategy_search.masking import register_secret
 from strategy_search.prepared import prepare_data, task_setting_problems
 from strategy_search.settings import SearchSettings, spec_of
 from strategy_search.space import builtin_space_names, load_space
-from strategy_search.table_file import data_file_problem, read_table
+from strategy_search.sqlite_files import sqlite_file
+from strategy_search.table_file import DELIMITERS, data_file_problem, read_table
 
 DEFAULT_STORAGE = "sqlite:///optuna.db"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -84,6 +86,15 @@ class DataConfig(_Section):
         "two-class targets only",
     )
     drop: list[str] = _field(default_factory=list, allowed="a list of column names")
+    na_values: list[StrictStr] = _field(
+        default_factory=lambda: list(DEFAULT_NA_VALUES),
+        allowed='a list of cell texts read as missing beside pandas\' own ("", NA, NaN, null, ...), e.g. ["?", "-"]',
+    )
+    sep: StrictStr | None = _field(
+        None,
+        allowed=f"a CSV delimiter such as {', '.join(map(repr, DELIMITERS))}, or null to guess it from the header row",
+        min_length=1,
+    )
 
     @field_validator("target", "drop", mode="before")
     @classmethod
@@ -260,10 +271,8 @@ def absolute_sqlite(uri: str, *, base: Path) -> str:
 def missing_store(uri: str) -> Path | None:
     """The file a sqlite URI names when it does not exist yet (None: it exists, or the store is
     a server): commands that only read a store refuse to create an empty one."""
-    if not uri.startswith(SQLITE_PREFIX) or uri.endswith(":memory:"):
-        return None
-    path = Path(uri[len(SQLITE_PREFIX) :].split("?", 1)[0])
-    return None if path.exists() else path
+    path = sqlite_file(uri)
+    return None if path is None or path.exists() else path
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -480,7 +489,7 @@ def load_table(config: RunConfig) -> tuple[pd.DataFrame, pd.Series]:
     ``positive_label`` when one is given).
     """
     source = config.source_path or "<config>"
-    frame = read_table(config.data.path, source)
+    frame = read_table(config.data.path, source, na_values=config.data.na_values, sep=config.data.sep)
     data, path = config.data, config.data.path
     available = f"available columns: {', '.join(map(str, frame.columns))}"
     errors: Errors = []
@@ -492,7 +501,11 @@ def load_table(config: RunConfig) -> tuple[pd.DataFrame, pd.Series]:
     if data.target in data.drop:
         errors.append(("data.drop", f"drops the target column {data.target!r}; remove it from data.drop"))
     elif not missing and data.target in frame.columns and frame.shape[1] - len(data.drop) < 2:
-        errors.append(("data.drop", f"no feature columns would be left in {path}; drop fewer columns"))
+        if data.drop:
+            errors.append(("data.drop", f"no feature columns would be left in {path}; drop fewer columns"))
+        else:
+            only = f"{path} has no column but the target {data.target!r}"
+            errors.append(("data.path", f"{only}; a classifier needs feature columns beside it"))
     if data.target in frame.columns:
         errors += _target_errors(frame[data.target], data.target, data.positive_label)
     if errors:
@@ -542,14 +555,21 @@ def validate_config(path: str | Path, *, overrides: Sequence[str] = ()) -> list[
     """Every check ``strategy-search validate`` makes: the config, its search space, the data
     file, its columns and the target. Returns all problems found; an empty list means valid.
     User mistakes never raise."""
+    return check_config(path, overrides=overrides)[0]
+
+
+def check_config(path: str | Path, *, overrides: Sequence[str] = ()) -> tuple[list[tuple[str, str]], list[str]]:
+    """:func:`validate_config`'s problems and, when there are none, the notes ``run`` prints
+    about the data (what reading its columns changed, suspicious columns and classes)."""
     try:
         config = load_config(path, overrides=overrides)
         X, y = load_table(config)
     except ConfigError as exc:
-        return exc.errors
+        return exc.errors, []
     try:
         # The search's own checks on the table (e.g. +/-inf values), so `validate` misses none.
         data = prepare_data(X, y, positive_label=config.data.positive_label)
     except DataError as exc:
-        return [("data", str(exc))]
-    return [(f"search.{name}", why) for name, why in task_setting_problems(config.settings(), data.task)]
+        return [("data", str(exc))], []
+    problems = [(f"search.{name}", why) for name, why in task_setting_problems(config.settings(), data.task)]
+    return problems, [] if problems else list(data.profile.notes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from strategy_search.column_types import typed_columns
 from strategy_search.errors import DataError
 from strategy_search.task import Task, label_order
 
@@ -124,20 +125,23 @@ def plain(value: Any) -> Any:
     return value
 
 
-def check_features(X: Any) -> pd.DataFrame:
+def check_features(X: Any) -> tuple[pd.DataFrame, list[str]]:
+    """The feature table with its columns typed as a user reads them
+    (:func:`~strategy_search.column_types.typed_columns`) and notes on what that changed;
+    refuses what no search can use (:class:`DataError`)."""
     if not isinstance(X, pd.DataFrame):
         raise DataError(f"X must be a pandas DataFrame; got {type(X).__name__}.")
-    if X.shape[1] == 0:
-        raise DataError("X has no feature columns.")
     duplicated = X.columns[X.columns.duplicated()].unique().tolist()
     if duplicated:
         raise DataError(f"Duplicate column names {duplicated}; columns are {list(X.columns)}. Rename them.")
-    X = X.rename(columns=str)
+    X, notes = typed_columns(X.rename(columns=str))
+    if X.shape[1] == 0:
+        raise DataError("X has no feature columns.")
     numeric = X.select_dtypes(include=["number"])
     infinite = [c for c in numeric.columns if np.isinf(numeric[c].to_numpy(dtype=float, na_value=np.nan)).any()]
     if infinite:
         raise DataError(f"Columns {infinite} contain +/-inf; replace it with NaN or a finite value.")
-    return X
+    return X, notes
 
 
 def encode_classes(y: Any, *, positive_label: Any = None) -> tuple[np.ndarray, Task]:
@@ -197,14 +201,44 @@ def class_count_problem(counts: pd.Series) -> str | None:
             f"has a single class ({describe_counts(counts)}); a classifier needs rows of both classes, "
             "so check the file and the target column"
         )
+    fractional = _fractional_labels(counts.index)
+    if len(counts) > 2 and fractional:
+        return (
+            f"holds {len(counts)} distinct numbers, {len(fractional)} of them not whole (e.g. "
+            f"{', '.join(f'{v:.4g}' for v in fractional[:3])}): it looks like a quantity to predict (regression), and "
+            "this tool classifies; choose the column of class labels, or bin the values into classes first"
+        )
     rare = counts[counts < 2]
-    if len(counts) > 2 and len(rare):
+    if len(rare):
         return (
             f"has classes with a single row ({describe_counts(rare)}; all classes: {describe_counts(counts)}); "
             "cross-validation needs at least 2 rows of every class: drop those rows or merge the class into "
             "a similar one"
         )
     return None
+
+
+def _fractional_labels(labels: Iterable[Any]) -> list[Any]:
+    """The numeric labels that are not whole numbers."""
+    return [plain(v) for v in labels if isinstance(v, (float, np.floating)) and not float(v).is_integer()]
+
+
+# Above this many classes, or below this many rows per class, a target is more likely a count or
+# an identifier than a class column: worth a note before a long search.
+MANY_CLASSES, FEW_ROWS_PER_CLASS = 20, 10
+
+
+def target_notes(class_counts: Mapping[str, int], n_rows: int) -> list[str]:
+    """Harmless-but-suspicious facts about the target's classes; the search runs regardless."""
+    n_classes = len(class_counts)
+    if n_classes <= 2 or (n_classes <= MANY_CLASSES and n_rows / n_classes >= FEW_ROWS_PER_CLASS):
+        return []
+    return [
+        f"the target has {n_classes} classes in {n_rows} rows ({n_rows / n_classes:.1f} rows per class on average, "
+        f"the smallest {min(class_counts.values())}): each class is scored against the others on a handful of rows, "
+        "and every trial fits one model per class; check that the target is a class column, not a count or an "
+        "identifier"
+    ]
 
 
 def multiclass_positive_label_problem(positive_label: Any, counts: pd.Series) -> str:
@@ -228,8 +262,9 @@ def _sort_key(value: Any) -> float:
         return 0.0
 
 
-def profile(X: pd.DataFrame, codes: np.ndarray, task: Task) -> DataProfile:
-    """The profile of features ``X`` and a target coded by :func:`encode_classes`."""
+def profile(X: pd.DataFrame, codes: np.ndarray, task: Task, *, notes: Sequence[str] = ()) -> DataProfile:
+    """The profile of features ``X`` and a target coded by :func:`encode_classes`; ``notes``
+    (what reading the columns changed, :func:`check_features`) come first among its notes."""
     constant, id_like = constant_columns(X), id_like_columns(X)
     counts = np.bincount(np.asarray(codes, dtype=int), minlength=task.n_classes)
     if task.multiclass:
@@ -246,7 +281,7 @@ def profile(X: pd.DataFrame, codes: np.ndarray, task: Task) -> DataProfile:
         positive_label=positive,
         negative_label=negative,
         class_counts=class_counts,
-        notes=tuple(data_notes(X, constant=constant, id_like=id_like)),
+        notes=(*notes, *data_notes(X, constant=constant, id_like=id_like), *target_notes(class_counts, len(X))),
         constant_columns=tuple(constant),
         id_like_columns=tuple(id_like),
         task=task,

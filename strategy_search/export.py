@@ -21,6 +21,7 @@ import datetime as dt
 import platform
 import shutil
 import uuid
+import warnings
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -31,6 +32,7 @@ import pandas as pd
 import yaml
 
 from strategy_search.calibration import Calibration
+from strategy_search.column_types import numeric_cells, stray_cells_note
 from strategy_search.data import DataProfile, FeatureSchema, plain
 from strategy_search.do_nothing import DoNothingComparison
 from strategy_search.errors import ExportError
@@ -78,18 +80,43 @@ _MAX_RECORDED_LEVELS = 1000
 # -- scoring ----------------------------------------------------------------------------------
 def predict_table(model_dir: Path, data: pd.DataFrame) -> pd.DataFrame:
     """``data`` plus ``score`` and ``prediction`` columns (replacing any of that name); a
-    multi-class model adds ``score_<class>`` for each class instead of ``score``.
+    multi-class model adds ``score_<class>`` for each class instead of ``score``: what
+    ``strategy-search predict`` writes, with its notes as warnings.
 
     Columns the model does not use are ignored; a missing one is a ``ValueError`` that names
-    it and lists the expected columns. Category levels unseen in training are scored as one
-    "unknown" level (:func:`input_notes` says which)."""
-    return score_table(*load_exported(model_dir), data)
+    it and lists the expected columns. Columns the model reads as numbers are read as training
+    read them, and category levels unseen in training are scored as one "unknown" level
+    (:func:`input_notes` says which, in a ``UserWarning`` each)."""
+    classifier, meta = load_exported(model_dir)
+    scored = score_table(classifier, meta, data)
+    for note in input_notes(meta, data):
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return scored
 
 
 def score_table(classifier: Classifier, meta: Mapping[str, Any], data: pd.DataFrame) -> pd.DataFrame:
     """:func:`predict_table` for an export already loaded with :func:`load_exported`."""
-    features = _features(data, expected_columns(meta))
+    features = _numeric_read_as_trained(_features(data, expected_columns(meta)), meta)
     return data.assign(**score_frame(classifier, features))
+
+
+def _numeric_columns(meta: Mapping[str, Any]) -> list[str]:
+    return list((meta.get("schema") or {}).get("numeric", ()))
+
+
+def _numeric_read_as_trained(features: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
+    """The columns the model reads as numbers, read as training read them: cells that are not
+    numbers are missing (:func:`input_notes` names them); +/-inf is refused, naming the columns."""
+    numeric = [c for c in _numeric_columns(meta) if c in features.columns]
+    features = features.assign(**{c: numeric_cells(features[c])[0] for c in numeric})
+    infinite = [c for c in numeric if np.isinf(features[c].to_numpy(dtype=float, na_value=np.nan)).any()]
+    if infinite:
+        counts = {c: int(np.isinf(features[c].to_numpy(dtype=float, na_value=np.nan)).sum()) for c in infinite}
+        raise ExportError(
+            f"Column(s) {infinite} contain +/-inf (rows: {counts}), which the model never saw in training; "
+            "replace it with NaN (scored as missing) or a finite value."
+        )
+    return features
 
 
 def input_notes(meta: Mapping[str, Any], data: pd.DataFrame) -> list[str]:
@@ -101,6 +128,13 @@ def input_notes(meta: Mapping[str, Any], data: pd.DataFrame) -> list[str]:
     unused = [c for c in named.columns if c not in set(expected)]
     if unused:
         notes.append(f"columns the model does not use, ignored: {unused}")
+    for column in _numeric_columns(meta):
+        if column in named.columns:
+            note = stray_cells_note(column, numeric_cells(named[column])[1], hint="as training read such cells")
+            notes += [note] if note else []
+    empty = [c for c in expected if c in named.columns and len(named) and named[c].isna().all()]
+    if empty:
+        notes.append(f"columns with no value in any row, scored as missing: {empty}")
     for column, levels in (meta.get("category_levels") or {}).items():
         if column not in named.columns:
             continue

@@ -34,6 +34,8 @@ _WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THR
 # even while this process is busy sampling or recording instead of submitting. (More would
 # waste more fits on pruned trials, which cannot be cancelled once submitted.)
 _QUEUED_AHEAD = 1
+# How often a worker checks that the search's process is still there (:func:`_die_with_parent`).
+PARENT_POLL_SECONDS = 0.5
 
 
 class Job:
@@ -168,7 +170,7 @@ class TaskRunner:
             if not self._in_flight:
                 # The same executor while it is healthy; a new one after a kill or a crash.
                 self._executor = get_reusable_executor(
-                    max_workers=self.n_jobs, env=_WORKER_ENV, timeout=300, initializer=_quiet_worker_stderr
+                    max_workers=self.n_jobs, env=_WORKER_ENV, timeout=300, initializer=_start_worker
                 )
             try:
                 future = self._executor.submit(job.fn, job.tasks[job.submitted])
@@ -231,6 +233,26 @@ def _shutdown_killing(executor: Any) -> None:
             while True:
                 ids.get_nowait()
     executor.shutdown(wait=False, kill_workers=True)
+
+
+def _start_worker() -> None:
+    _quiet_worker_stderr()
+    _die_with_parent(os.getppid())
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker soon after ``parent`` (the search's process) is gone, however it went: a
+    ``kill -9`` of the search runs no clean-up, and its workers (hundreds of MB each) would go on
+    fitting for nobody. A daemon thread watches for the worker being handed to another parent;
+    Linux's parent-death signal is not used, as it fires when the *thread* that started the
+    worker ends, and loky starts workers from a thread of its own."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="strategy-search-parent-watch", daemon=True).start()
 
 
 def _quiet_worker_stderr() -> None:

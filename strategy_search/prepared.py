@@ -47,12 +47,13 @@ def prepare_data(X: Any, y: Any, *, positive_label: Any = None, settings: Search
     the target's classes; with ``settings``, also refuse settings that mean nothing for the
     data's task (:func:`check_task_settings`), so a caller can refuse them before it opens any
     store."""
-    X = check_features(X).reset_index(drop=True)
+    X, notes = check_features(X)
+    X = X.reset_index(drop=True)
     y = pd.Series(y).reset_index(drop=True)
     if len(X) != len(y):
         raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
     codes, task = encode_classes(y, positive_label=positive_label)
-    data_profile = profile(X, codes, task)
+    data_profile = profile(X, codes, task, notes=notes)
     check_usable_features(data_profile)
     prepared = PreparedData(X, y, codes, data_profile)
     if settings is not None:

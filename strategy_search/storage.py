@@ -10,6 +10,7 @@ import optuna
 
 from strategy_search.errors import StorageError
 from strategy_search.masking import mask_secrets
+from strategy_search.sqlite_files import sqlite_store_lock
 from strategy_search.study_budget import RetryStaleTrial
 from strategy_search.trial_record import StudyAttr, summary_attr
 from strategy_search.trial_scores import storage_url
@@ -49,7 +50,7 @@ def open_storage(storage: Any, *, heartbeat_interval: int | None = None) -> Any:
             "heartbeat_stale_trial_callback": RetryStaleTrial(),
         }
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), sqlite_store_lock(storage):
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeat_interval
             return optuna.storages.RDBStorage(storage, **heartbeat)
     except Exception as exc:

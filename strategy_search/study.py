@@ -35,7 +35,8 @@ from strategy_search.settings import SearchSettings
 from strategy_search.shared_table import shared as shared_table
 from strategy_search.stopping import BudgetGuard, FailFast, StopAtBudget
 from strategy_search.storage import is_server_storage, open_storage
-from strategy_search.study_budget import FINISHED, Budget, fail_stale, no_place_left, running
+from strategy_search.study_budget import FINISHED, Budget, RetryStaleTrial, fail_stale, no_place_left, running
+from strategy_search.study_holder import hold_sqlite_study
 from strategy_search.task import Task
 from strategy_search.trial_loop import run_trials
 from strategy_search.trial_record import (
@@ -82,14 +83,21 @@ def _pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
 
 
 def create_study(
-    settings: SearchSettings, *, storage: Any = None, study_name: str | None = None, worker: int = 0
+    settings: SearchSettings,
+    *,
+    storage: Any = None,
+    study_name: str | None = None,
+    worker: int = 0,
+    new: bool = False,
 ) -> optuna.Study:
-    """Create the study, or open it when it exists. ``worker`` numbers one of several workers on
-    a shared study: its sampler gets its own seed and the constant liar."""
+    """Create the study, or open it when it exists (``new``: refuse an existing name with
+    ``optuna.exceptions.DuplicatedStudyError``; the storage's unique name makes that atomic, so
+    two processes never share a study they each meant to create). ``worker`` numbers one of
+    several workers on a shared study: its sampler gets its own seed and the constant liar."""
     return optuna.create_study(
         storage=open_storage(storage, heartbeat_interval=settings.heartbeat_interval),
         study_name=study_name,
-        load_if_exists=study_name is not None,
+        load_if_exists=study_name is not None and not new,
         directions=["maximize"] * len(settings.metrics),
         sampler=_sampler(settings.seed + 1000 * worker),
         pruner=_pruner(settings),
@@ -123,30 +131,48 @@ def check_study_fingerprint(study: optuna.Study, data: PreparedData, settings: S
 
 
 def open_checked_study(
-    data: PreparedData, settings: SearchSettings, *, storage: Any, study_name: str | None, worker: int = 0
+    data: PreparedData,
+    settings: SearchSettings,
+    *,
+    storage: Any,
+    study_name: str | None,
+    worker: int = 0,
+    new: bool = False,
 ) -> optuna.Study:
     """The study (created when it does not exist), checked against the data: the settings must
     mean something for its task, and a stored study must have been made for the same task and
     fingerprint (a new one records them). Every way into a study goes through these checks:
     :func:`open_study`, and the command line before it starts a study's MLflow run."""
     check_task_settings(settings, data.task)
-    study = create_study(settings, storage=storage, study_name=study_name, worker=worker)
+    study = create_study(settings, storage=storage, study_name=study_name, worker=worker, new=new)
     check_study_task(study, data.task)
     check_study_fingerprint(study, data, settings)
     return study
 
 
-def _close_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorage | None) -> None:
-    """Trials left RUNNING by a process that died are marked failed so the budget counts them
-    once and a resumed search does not wait on them. ``storage`` is the study's storage (None:
-    a new in-memory study, which has none)."""
+def _close_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorage | None, trials: StoredTrials) -> None:
+    """Trials left RUNNING by a process that died (``kill -9``, a crash) are failed with what
+    they tried, and each is queued once more with its parameters, as a dead worker's trial is on
+    a database server (:class:`~strategy_search.study_budget.RetryStaleTrial`): the retry takes
+    its place in the budget, so the killed trial costs none, and an interrupted portfolio
+    strategy is still tried. ``storage`` is the study's storage (None: a new in-memory study)."""
     running_trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     if not running_trials or storage is None:
         return
     study_id = storage.get_study_id_from_name(study.study_name)
     for trial in running_trials:
-        close_as_interrupted(storage, study_id, trial.number)
+        close_as_interrupted(storage, study_id, trial.number, strategy=_replayed_strategy(trials, trial))
         study.tell(trial.number, state=TrialState.FAIL)
+        RetryStaleTrial()(study, trial)
+
+
+def _replayed_strategy(trials: StoredTrials, trial: FrozenTrial) -> dict[str, Any] | None:
+    """What an interrupted trial was trying, replayed from the parameters it had drawn (None: it
+    died before drawing them all)."""
+    try:
+        return trials.strategy_of(trial).to_dict()
+    except Exception:  # a parameter it never drew: the replay cannot tell what it was
+        return None
 
 
 def _enqueue_portfolio(study: optuna.Study, settings: SearchSettings, data: PreparedData) -> None:
@@ -194,7 +220,8 @@ def open_study(
     study = open_checked_study(data, settings, storage=opened, study_name=study_name, worker=worker)
     if create:
         if not is_server_storage(opened):
-            _close_interrupted(study, opened)  # one process per SQLite study: nobody else's trial is running
+            hold_sqlite_study(study)  # one process per SQLite study: nobody else's trial is running
+            _close_interrupted(study, opened, StoredTrials(study=study, data=data, settings=settings))
         _enqueue_portfolio(study, settings, data)
         left_out = settings.space.left_out_for_size(
             has_categorical=data.profile.has_categorical, multiclass=data.task.multiclass

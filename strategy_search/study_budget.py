@@ -87,7 +87,9 @@ class RetryStaleTrial:
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if retried_number(trial) is not None:
             return
-        study.enqueue_trial(trial.params, user_attrs=retry_attrs(trial))
+        # A queued (portfolio) trial that died before drawing every parameter: its queued ones too.
+        params = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
+        study.enqueue_trial(params, user_attrs=retry_attrs(trial))
 
 
 def never_ran(trial: FrozenTrial) -> bool:

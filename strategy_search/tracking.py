@@ -67,6 +67,7 @@ from strategy_search.run_contents import (
     trial_run_name,
     trial_tags,
 )
+from strategy_search.sqlite_files import artifact_folder_notes, sqlite_file, sqlite_store_lock, store_write_problem
 from strategy_search.study_budget import never_ran
 from strategy_search.trial_record import TrialRecord
 
@@ -172,10 +173,18 @@ class SearchTracker:
         os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         check_reachable(tracking_uri)
         self.tracking_uri = tracking_uri
-        self.client = MlflowClient(tracking_uri)
         self.experiment_name = experiment
-        self.experiment_id = _ensure_experiment(
-            self.client, experiment, artifact_location or _default_artifact_location(tracking_uri)
+        problem = store_write_problem(tracking_uri)
+        if problem:
+            raise TrackingError(f"Cannot write the MLflow store: {problem}.")
+        # A new SQLite store is created (migrated) by its first user: one process at a time.
+        with sqlite_store_lock(tracking_uri):
+            self.client = MlflowClient(tracking_uri)
+            expected = artifact_location or _default_artifact_location(tracking_uri)
+            self.experiment_id = _ensure_experiment(self.client, experiment, expected)
+        made = self.client.get_experiment(self.experiment_id)
+        self.notes = artifact_folder_notes(
+            made.artifact_location, experiment=made.name, tracking_uri=tracking_uri, expected=expected
         )
         self.parent_run_id: str | None = None
         self._trial_runs: dict[int, str] = {}
@@ -496,11 +505,8 @@ class SearchTracker:
 def _default_artifact_location(tracking_uri: str) -> str | None:
     """Artifacts of a new experiment in a local sqlite store go next to the database file
     (MLflow's default is ``./mlruns`` in whatever folder the process happens to run in)."""
-    prefix = "sqlite:///"
-    if not tracking_uri.startswith(prefix) or tracking_uri.endswith(":memory:"):
-        return None
-    database = Path(tracking_uri[len(prefix) :].split("?", 1)[0])
-    return (database.parent.absolute() / "mlartifacts").as_uri()
+    database = sqlite_file(tracking_uri)
+    return None if database is None else (database.parent / "mlartifacts").as_uri()
 
 
 def _ensure_experiment(client: MlflowClient, name: str, artifact_location: str | None) -> str:

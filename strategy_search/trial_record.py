@@ -58,6 +58,7 @@ class StudyAttr(StrEnum):
     CONFIG_NAME = "config_name"
     CREATED_AT = "created_at"
     MLFLOW_PARENT_RUN = "mlflow_parent_run_id"
+    HOLDER = "holder"  # the process searching a SQLite study: host, pid and its start time
 
 
 # What a retry keeps of the dead trial's attributes: how to replay it, not what it measured.
@@ -225,11 +226,16 @@ def retry_attrs(trial: FrozenTrial) -> dict[str, Any]:
     return {**kept, TrialAttr.RETRY_OF.value: trial.number}
 
 
-def close_as_interrupted(storage: optuna.storages.BaseStorage, study_id: int, number: int) -> None:
-    """Mark the trial of a process that died as interrupted, through the storage (the trial
-    object of a dead process is gone)."""
+def close_as_interrupted(
+    storage: optuna.storages.BaseStorage, study_id: int, number: int, *, strategy: Mapping[str, Any] | None
+) -> None:
+    """Mark the trial of a process that died as interrupted, with the ``strategy`` it was trying
+    when known, through the storage (the trial object of a dead process is gone)."""
     trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
-    storage.set_trial_user_attr(trial_id, TrialAttr.FAIL_REASON.value, "interrupted")
+    reason = "interrupted: the process running it ended without closing it (killed?); retried once"
+    storage.set_trial_user_attr(trial_id, TrialAttr.FAIL_REASON.value, reason)
+    if strategy is not None:
+        storage.set_trial_user_attr(trial_id, TrialAttr.STRATEGY.value, dict(strategy))
 
 
 # -- study attributes ---------------------------------------------------------------------------

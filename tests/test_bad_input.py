@@ -144,6 +144,56 @@ def python_tag(folder: Path) -> list[str]:
     return ["run", str(folder / "config.yaml")]
 
 
+def stray_strings() -> pd.DataFrame:
+    table = frame().astype({"b": object})
+    table.loc[[3, 8, 13], "b"] = "abc"
+    table.loc[[20, 21, 22, 23, 24], "b"] = "?"  # a missing marker by default (data.na_values)
+    return table
+
+
+def validating(make: Callable[[Path], list[str]]) -> Callable[[Path], list[str]]:
+    def validate(folder: Path) -> list[str]:
+        return ["validate", make(folder)[1]]
+
+    return validate
+
+
+def trailing_delimiter(folder: Path) -> list[str]:
+    text = frame().to_csv(index=False)
+    (folder / "table.csv").write_text("".join(line + ",\n" for line in text.splitlines()))
+    return config(folder)
+
+
+def semicolons(folder: Path) -> list[str]:
+    frame().to_csv(folder / "table.csv", index=False, sep=";")
+    return config(folder)
+
+
+def gzip_named_csv(folder: Path) -> list[str]:
+    frame().to_csv(folder / "table.csv", index=False, compression="gzip")
+    return config(folder)
+
+
+def with_dates() -> pd.DataFrame:
+    table = frame()
+    table.insert(0, "signed_up", pd.date_range("2024-01-05", periods=len(table)).strftime("%Y-%m-%d"))
+    return table
+
+
+def regression_target() -> pd.DataFrame:
+    return frame().assign(target=np.round(np.random.default_rng(1).gamma(2.0, 10.0, 120), 2))
+
+
+def many_classes() -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    return pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200), "target": np.repeat(np.arange(50), 4)})
+
+
+def target_only(folder: Path) -> list[str]:
+    frame()[["target"]].to_csv(folder / "table.csv", index=False)
+    return config(folder)
+
+
 # -- prediction inputs: an exported model on a table with a categorical column ----------------------
 @pytest.fixture(scope="module")
 def exported_model(tmp_path_factory) -> Path:
@@ -170,6 +220,17 @@ def predict_with(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Pa
 
 def new_level(table: pd.DataFrame) -> pd.DataFrame:
     table.loc[:2, "colour"] = "purple"
+    return table
+
+
+def stray_predict_cells(table: pd.DataFrame) -> pd.DataFrame:
+    table = table.astype({"b": object})
+    table.loc[[0, 1], "b"] = "n/a?"
+    return table
+
+
+def infinite_predict_cells(table: pd.DataFrame) -> pd.DataFrame:
+    table.loc[[0, 5], "a"] = np.inf
     return table
 
 
@@ -377,6 +438,86 @@ CASES = [
         ("config.yaml", "!!python/object"),
     ),
     Case(
+        "stray-strings",
+        "a numeric column with a few non-numeric cells ('?', 'abc')",
+        "read as numeric; `?` is missing by default (`data.na_values`), other cells become missing, named in a note",
+        with_table(stray_strings()),
+        0,
+        ("column 'b' is numeric but 3 cell(s) are not numbers ('abc': 3)",),
+    ),
+    Case(
+        "validate-notes",
+        "the same table, `validate`",
+        "the same data checks and notes as `run`, then OK",
+        validating(with_table(stray_strings())),
+        0,
+        ("column 'b' is numeric but 3 cell(s)", "config.yaml: OK"),
+    ),
+    Case(
+        "trailing-delimiter",
+        "a CSV with a delimiter at the end of every line",
+        "the empty unnamed column dropped with a note (a model never requires it at predict time)",
+        trailing_delimiter,
+        0,
+        ("dropped empty column(s) without a name: ['Unnamed: 3']",),
+    ),
+    Case(
+        "semicolon-csv",
+        "a CSV separated by semicolons",
+        "the delimiter guessed from the header row (`data.sep` sets it)",
+        semicolons,
+        0,
+        ("data: 120 rows, 2 features",),
+    ),
+    Case(
+        "gzip-named-csv",
+        "a gzip-compressed file named `.csv`",
+        "error naming the cause and the name to give it",
+        gzip_named_csv,
+        2,
+        ("gzip-compressed", "table.csv.gz"),
+    ),
+    Case(
+        "target-only",
+        "a table with only the target column",
+        "error naming the file and what is missing (not `data.drop`, which was not set)",
+        target_only,
+        2,
+        ("data.path", "no column but the target 'target'"),
+    ),
+    Case(
+        "date-column",
+        "a column of dates as text",
+        "error naming the column with an example and what to do, before any store is created",
+        with_table(with_dates()),
+        2,
+        ("['signed_up'] hold dates", "2024-01-05"),
+    ),
+    Case(
+        "one-positive",
+        "a two-class target with a single positive row",
+        "error with the class counts, from `validate` and `run` alike, before any store is created",
+        with_table(frame(positives=1)),
+        2,
+        ("classes with a single row (1: 1",),
+    ),
+    Case(
+        "regression-target",
+        "a target of fractional numbers (a regression target)",
+        "error that says it looks like a quantity to predict",
+        with_table(regression_target()),
+        2,
+        ("looks like a quantity to predict (regression)",),
+    ),
+    Case(
+        "many-classes",
+        "a target with 50 classes in 200 rows, `validate`",
+        "a note before any long search: few rows per class, one model per class per trial",
+        validating(with_table(many_classes())),
+        0,
+        ("50 classes in 200 rows",),
+    ),
+    Case(
         "predict-missing-columns",
         "a prediction file with missing columns",
         "error naming the missing columns and listing the expected ones",
@@ -401,6 +542,33 @@ CASES = [
         predict_with(new_level),
         0,
         ("not seen in training ['purple']",),
+        needs_model=True,
+    ),
+    Case(
+        "predict-stray-cells",
+        "a prediction file with text in a numeric column",
+        "scored with those cells missing, as training read them; the column, values and count noted",
+        predict_with(stray_predict_cells),
+        0,
+        ("column 'b' is numeric but 2 cell(s) are not numbers ('n/a?': 2)",),
+        needs_model=True,
+    ),
+    Case(
+        "predict-inf",
+        "a prediction file with +/-inf in a numeric column",
+        "error naming the column and the row count",
+        predict_with(infinite_predict_cells),
+        2,
+        ("['a']", "+/-inf"),
+        needs_model=True,
+    ),
+    Case(
+        "predict-all-missing",
+        "a prediction file with a column missing in every row",
+        "scored as missing, with a note",
+        predict_with(lambda t: t.assign(b=np.nan)),
+        0,
+        ("no value in any row", "['b']"),
         needs_model=True,
     ),
     Case(
@@ -458,6 +626,64 @@ def test_bad_input_through_the_cli(case, tmp_path, capsys, request):
     )
 
 
+# Faults that take processes, mounts or two runs at once: each is a test of its own (named here),
+# and the page lists what the user sees.
+FAULTS = [
+    (
+        "two `run`s of one config started in the same second, on a new store",
+        "a study each (`NAME-<time>`, `NAME-<time>-2`: the name is taken atomically) and an MLflow parent "
+        "each; the new SQLite stores are created by one process at a time, so neither dies in MLflow's migration",
+        "test_faults.py::test_two_runs_of_one_config_started_together_get_a_study_each",
+    ),
+    (
+        "`kill -9` of a run",
+        "its worker processes end within a second (each watches its parent); `--resume` fails the killed trial with "
+        "the strategy it was trying (its MLflow run is named after it) and retries it once: the retry takes its "
+        "place in the budget, so the budget is reached and every portfolio strategy tried",
+        "test_faults.py::test_a_killed_search_leaves_no_worker_and_resumes_to_its_budget",
+    ),
+    (
+        "`--resume` of a SQLite study that another live process is searching",
+        "refused, naming that process (SQLite serves one searching process per study)",
+        "test_faults.py::test_a_sqlite_study_held_by_a_live_process_is_refused_with_its_pid",
+    ),
+    (
+        "a new MLflow store in a read-only folder; a read-only `mlartifacts/`",
+        "refused within seconds, exit 2, naming the path and that it is read-only; no study and no run left behind",
+        "test_faults.py::test_stores_that_cannot_be_written_are_named_with_their_cause_in_seconds",
+    ),
+    (
+        "a run that ends well past `search.timeout` (e.g. 50 classes in 200 rows)",
+        "the trials keep the deadline; a note says how long the run took and what came on top of the trials",
+        "test_cli.py::test_a_run_well_past_its_timeout_says_where_the_time_went",
+    ),
+    (
+        "a store copied to another folder",
+        "a warning that the experiment's artifacts still go to the original folder, and how to keep them beside "
+        "the copy (`tracking.experiment`)",
+        "test_faults.py::test_a_copied_store_warns_that_its_artifacts_still_go_to_the_original_folder",
+    ),
+]
+
+
+def test_every_fault_on_the_page_has_its_test():
+    for _, _, test in FAULTS:
+        module, name = test.split("::")
+        assert f"def {name}(" in (ROOT / "tests" / module).read_text(), test
+        assert f"`{test}`" in DOCS.read_text(), test
+
+
+def fault_rows() -> list[str]:
+    return [
+        "",
+        "## Faults",
+        "",
+        "| fault | what happens | test |",
+        "|---|---|---|",
+        *(f"| {fault} | {handling} | `{test}` |" for fault, handling, test in FAULTS),
+    ]
+
+
 def test_the_docs_table_has_every_case():
     documented = DOCS.read_text()
     for case in CASES:
@@ -504,7 +730,7 @@ def write_docs() -> None:
         print(case.id, code, file=sys.stderr)
     table = ["| input | what happens | exit | message (verbatim) |", "|---|---|---|---|", *rows]
     DOCS.parent.mkdir(exist_ok=True)
-    DOCS.write_text(HEADER + "\n" + "\n".join(table) + "\n")
+    DOCS.write_text(HEADER + "\n" + "\n".join(table + fault_rows()) + "\n")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import mlflow.pyfunc
 import numpy as np
@@ -296,6 +297,22 @@ def test_the_console_says_when_the_timeout_ended_the_search(tmp_path, monkeypatc
     assert "trials: 2 complete" in out and "ended the search" not in out  # the trials ran out first
 
 
+def test_a_run_well_past_its_timeout_says_where_the_time_went():
+    from types import SimpleNamespace
+
+    from strategy_search.cli.finished_search import OVERRUN_NOTE_SECONDS, overrun_text
+
+    def result(timeout: float | None) -> Any:
+        timings = SimpleNamespace(wall_seconds=31.0)
+        return SimpleNamespace(settings=SimpleNamespace(timeout=timeout), summary=SimpleNamespace(timings=timings))
+
+    text = overrun_text(result(30.0), elapsed=75.0)
+    assert text is not None and "75 s for search.timeout 30 s" in text and "the trials ran 31 s" in text
+    assert "do-nothing comparison (at most 30 s)" in text
+    assert overrun_text(result(30.0), elapsed=30.0 + OVERRUN_NOTE_SECONDS - 1) is None  # within the margin
+    assert overrun_text(result(None), elapsed=500.0) is None  # no timeout, nothing to overrun
+
+
 def test_an_unquoted_yes_label_gets_the_yaml_hint(tmp_path):
     frame = pd.DataFrame({"a": range(40), "target": ["yes"] * 10 + ["no"] * 30})
     frame.to_csv(tmp_path / "t.csv", index=False)
@@ -450,11 +467,13 @@ def _listening_hosts(port: int) -> set[str]:
     return hosts
 
 
-def _start_ui(config: Path, port: int, *extra: str, stderr: int = subprocess.DEVNULL) -> subprocess.Popen:
+def _start_ui(
+    config: Path, port: int, *extra: str, stderr: int = subprocess.DEVNULL, stdout: Any = subprocess.DEVNULL
+) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "strategy_search", "ui", str(config), "--port", str(port), *extra],
         cwd=config.parent,
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         stderr=stderr,
         text=True,
     )
@@ -466,15 +485,16 @@ def test_ui_serves_the_tracking_store_on_localhost_only(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = _start_ui(config, port)
+    printed = tmp_path / "ui-output.txt"
+    with printed.open("w") as out:
+        process = _start_ui(config, port, stdout=out)
     try:
-        deadline, status = time.monotonic() + 60, None
-        while time.monotonic() < deadline and status is None:
-            try:
-                status = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status
-            except OSError:
-                time.sleep(0.5)
-        assert status == 200
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and "MLflow UI at" not in printed.read_text():
+            time.sleep(0.2)
+        assert f"MLflow UI at http://127.0.0.1:{port}" in printed.read_text(), printed.read_text()
+        # The link is printed only once the server answers: one request, no retry, is served.
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).status == 200
         assert _listening_hosts(port) == {"127.0.0.1"}
         found = urllib.request.urlopen(
             f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name?experiment_name=made-before-the-ui",

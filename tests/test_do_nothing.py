@@ -122,6 +122,25 @@ def test_an_answer_whose_treatment_alone_helps_is_credited(small_minority_boosti
     assert stored == comparison  # another process reads the same attribution
 
 
+def test_a_do_nothing_cv_that_cannot_finish_in_its_allowance_is_not_started(small_numeric, monkeypatch):
+    """Started, it would only be stopped at the deadline: with the source trial's fits taking
+    longer than the allowance, the comparison is skipped at once, saying why, and no CV runs."""
+    import strategy_search.answer as answer
+
+    X, y = small_numeric
+
+    def never(*args, **kwargs):
+        raise AssertionError("the do-nothing CV was started")
+
+    monkeypatch.setattr(answer, "_expected_seconds", lambda trial, n_jobs: 1e6)
+    monkeypatch.setattr(answer, "_scored", never)
+    space = {"models": {"logistic_regression": {}}}
+    result = strategy_search.search(X, y, n_trials=2, timeout=600, n_jobs=1, space=space, seed=0)
+    comparison = result.do_nothing
+    assert comparison is not None and comparison.skipped is not None
+    assert "would take about 1000000 s" in comparison.skipped and "60 s allowed" in comparison.skipped
+
+
 @pytest.fixture(scope="module")
 def small_minority_boosting_table():
     from sklearn.datasets import make_classification

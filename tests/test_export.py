@@ -108,7 +108,8 @@ def test_missing_columns_are_named_and_extra_ones_ignored(exported, small_yeast)
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['Alm', 'Nuc'\].*expected columns: \['Mcg'"):
         predict_table(out, X.drop(columns=["Alm", "Nuc"]))
     shuffled = X.iloc[:20, ::-1].assign(comment="ignored")
-    table = predict_table(out, shuffled)
+    with pytest.warns(UserWarning, match=r"columns the model does not use, ignored: \['comment'\]"):
+        table = predict_table(out, shuffled)  # the note `predict` prints, in Python
     assert list(table.columns[-2:]) == ["score", "prediction"] and "comment" in table
     np.testing.assert_allclose(table["score"], predict_table(out, X.iloc[:20])["score"], rtol=0, atol=1e-12)
 

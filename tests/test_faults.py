@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 import yaml
@@ -151,3 +154,246 @@ def test_a_full_disk_during_export_keeps_the_earlier_export_and_the_study(tmp_pa
     assert (tmp_path / "again" / "strategy.yaml").read_text().split("created_at")[0] == (
         tmp_path / "first.yaml"
     ).read_text().split("created_at")[0]
+
+
+def _run_in_fork(barrier: Any, argv: list[str], output: Path) -> None:
+    """A child process: the CLI with a fixed study-name stamp, waiting at ``barrier`` just before
+    it first opens the (new) MLflow store, so two children create the stores and the study at once."""
+    import os
+
+    import strategy_search.cli.search_commands as search_commands
+    import strategy_search.tracking as tracking
+
+    search_commands.new_study_stamp = lambda: "20260101-000000"
+    original = tracking.SearchTracker.__init__
+
+    def synchronised(self: Any, **kwargs: Any) -> None:
+        barrier.wait(timeout=120)
+        original(self, **kwargs)
+
+    tracking.SearchTracker.__init__ = synchronised  # type: ignore[method-assign]
+    with output.open("w") as out:
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+        sys.stdout = sys.stderr = out  # the child inherits pytest's capture objects
+        try:
+            code = main(argv)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            code = 99
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def test_two_runs_of_one_config_started_together_get_a_study_each(tmp_path):
+    """Same config, same second, a new store: each run creates its own study (the second takes
+    the next free name) and its own MLflow parent, and neither dies creating the stores."""
+    import multiprocessing
+
+    from mlflow.tracking import MlflowClient
+
+    config = _config(tmp_path, _frame())
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(2)
+    children = [
+        context.Process(target=_run_in_fork, args=(barrier, ["run", str(config)], tmp_path / f"out{i}.txt"))
+        for i in range(2)
+    ]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(timeout=300)
+    outputs = [(tmp_path / f"out{i}.txt").read_text() for i in range(2)]
+    assert [c.exitcode for c in children] == [0, 0], outputs
+    assert not any("Traceback" in o for o in outputs), outputs
+    names = sorted(s.study_name for s in optuna.get_all_study_summaries(f"sqlite:///{tmp_path / 'optuna.db'}"))
+    assert names == ["faults-20260101-000000", "faults-20260101-000000-2"]
+    for name in names:
+        study = optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+        assert len([t for t in study.trials if t.state.is_finished()]) == 3  # each its own budget
+        assert sum(name in o for o in outputs) >= 1
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("faults").experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert sorted(r.info.run_name for r in parents) == names
+    assert len(runs) == 2 + 6
+
+
+def _search_until_trial_2_then_hang(argv: list[str], ready: Path, output: Path) -> None:
+    """A child process: the CLI's search, whose trial 2 signals ``ready`` once its folds are with
+    the workers and then never finishes (so the test can kill the process mid-trial, certainly)."""
+    import os
+    import time
+
+    import strategy_search.objective as objective
+
+    original = objective.Objective._finish
+
+    def finish(self: Any, trial: Any, strategy: Any, pending: Any) -> Any:
+        if trial.number == 2:
+            ready.write_text(str(os.getpid()))
+            while True:
+                time.sleep(1)
+        return original(self, trial, strategy, pending)
+
+    objective.Objective._finish = finish  # type: ignore[method-assign]
+    with output.open("w") as out:
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+        sys.stdout = sys.stderr = out  # the child inherits pytest's capture objects
+        os._exit(main(argv))
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_a_killed_search_leaves_no_worker_and_resumes_to_its_budget(tmp_path, capsys):
+    """``kill -9`` mid-trial: the workers end within seconds; ``--resume`` retries the killed
+    trial once (its portfolio strategy is still tried), reaches the budget of complete trials, and
+    the killed trial's MLflow run is named after its strategy."""
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    from mlflow.tracking import MlflowClient
+
+    config = _config(tmp_path, _frame(300), n_trials=8, n_jobs=2)
+    ready = tmp_path / "ready"
+    context = multiprocessing.get_context("fork")
+    child = context.Process(
+        target=_search_until_trial_2_then_hang, args=(["run", str(config)], ready, tmp_path / "killed.txt")
+    )
+    child.start()
+    deadline = time.monotonic() + 180
+    while not ready.exists() and child.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ready.exists(), (tmp_path / "killed.txt").read_text()
+    workers = _children(child.pid)
+    assert len(workers) >= 2, workers  # the loky workers (and their resource tracker)
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    gone_by = time.monotonic() + 5
+    while any(_alive(p) for p in workers) and time.monotonic() < gone_by:
+        time.sleep(0.1)
+    assert not [p for p in workers if _alive(p)], "worker processes outlived their search by more than 5 s"
+
+    code, output = _run(["run", str(config), "--resume"], capsys)
+    assert code == 0, output
+    study = optuna.load_study(
+        study_name=optuna.get_all_study_names(f"sqlite:///{tmp_path / 'optuna.db'}")[0],
+        storage=f"sqlite:///{tmp_path / 'optuna.db'}",
+    )
+    killed = study.trials[2]
+    assert killed.state == optuna.trial.TrialState.FAIL
+    retries = [t for t in study.trials if t.user_attrs.get("retry_of") == 2]
+    assert len(retries) == 1 and retries[0].params == killed.params
+    finished = [t for t in study.trials if t.state.is_finished() and t.number != 2 and not t.user_attrs.get("surplus")]
+    ran = [t for t in finished if t.state != optuna.trial.TrialState.FAIL]
+    assert len(ran) == 8, [(t.number, t.state.name) for t in study.trials]
+    portfolio = {t.user_attrs.get("portfolio") for t in ran} - {None}
+    queued = {t.user_attrs.get("portfolio") for t in study.trials} - {None}
+    assert portfolio == queued  # the killed trial's portfolio strategy was tried after all
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("faults").experiment_id])
+    named = {r.info.run_name for r in runs}
+    assert any(n.startswith("#2 balanced_random_forest") and n.endswith("(failed)") for n in named), named
+    assert not any("no strategy" in n for n in named), named
+
+
+@pytest.mark.skipif(not _private_mounts_work(), reason="needs `unshare -rm` and tmpfs mounts for a read-only folder")
+def test_stores_that_cannot_be_written_are_named_with_their_cause_in_seconds(tmp_path):
+    """A read-only folder for a new MLflow store, and a read-only artifact folder (real read-only
+    mounts, which bind root too): each is refused within seconds naming the path, with no study
+    and no RUNNING run left behind."""
+    import shlex
+    import subprocess
+    import sys
+
+    _config(tmp_path, _frame(), n_trials=2)
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    (tmp_path / "ro-store.yaml").write_text(yaml.safe_dump({**config, "tracking": {"uri": "sqlite:///ro/mlflow.db"}}))
+    cli = f"{shlex.quote(sys.executable)} -m strategy_search"
+    script = (
+        "mkdir ro mlartifacts && mount -t tmpfs -o ro,size=64k tmpfs ro && "
+        "mount -t tmpfs -o ro,size=64k tmpfs mlartifacts || exit 99\n"
+        f"{cli} run ro-store.yaml 2>store.err; echo $? > store.rc\n"
+        f"{cli} run config.yaml 2>artifacts.err; echo $? > artifacts.rc\n"
+    )
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    store_error = (tmp_path / "store.err").read_text()
+    assert (tmp_path / "store.rc").read_text().strip() == "2", store_error
+    assert f"{tmp_path / 'ro'}" in store_error and "read-only" in store_error and "Traceback" not in store_error
+    artifacts_error = (tmp_path / "artifacts.err").read_text()
+    assert (tmp_path / "artifacts.rc").read_text().strip() == "2", artifacts_error
+    assert f"{tmp_path / 'mlartifacts'}" in artifacts_error and "read-only" in artifacts_error
+    assert not optuna.get_all_study_names(f"sqlite:///{tmp_path / 'optuna.db'}")  # no empty study left
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiments = client.search_experiments()
+    assert not [r for e in experiments for r in client.search_runs([e.experiment_id])]  # no run left RUNNING
+
+
+def test_a_copied_store_warns_that_its_artifacts_still_go_to_the_original_folder(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    original = tmp_path / "original"
+    original.mkdir()
+    config = _config(original, _frame(), n_trials=1)
+    monkeypatch.chdir(original)
+    code, output = _run(["run", str(config)], capsys)
+    assert code == 0 and "keeps its artifacts" not in output
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy, ignore=shutil.ignore_patterns("mlartifacts"))
+    monkeypatch.chdir(copy)
+    code, output = _run(["run", str(copy / "config.yaml")], capsys)
+    assert code == 0, output
+    assert "warning: MLflow experiment 'faults' keeps its artifacts in" in output
+    assert str(original / "mlartifacts") in output and "tracking.experiment" in output
+
+
+def test_a_sqlite_study_held_by_a_live_process_is_refused_with_its_pid(tmp_path):
+    import subprocess
+
+    from strategy_search.errors import StorageError
+    from strategy_search.study_holder import _this_process, hold_sqlite_study
+    from strategy_search.trial_record import StudyAttr, set_study_attr
+
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'optuna.db'}", study_name="held")
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        holder = {**_this_process(), "pid": other.pid}
+        holder["started"] = int(Path(f"/proc/{other.pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        set_study_attr(study, StudyAttr.HOLDER, holder)
+        with pytest.raises(StorageError, match=rf"searched by process {other.pid} on this machine"):
+            hold_sqlite_study(study)
+    finally:
+        other.kill()
+        other.wait()
+    hold_sqlite_study(study)  # the holder is gone: this process takes the study
+    assert study.user_attrs["holder"] == _this_process()
+    hold_sqlite_study(study)  # and holding it again is no conflict

@@ -105,7 +105,7 @@ def test_the_task_is_decided_once_from_the_target(three_classes):
     np.testing.assert_array_equal(task.labels(codes), y.to_numpy())
     codes, task = encode_classes(pd.Series([10, 9, 10, 9, 2, 2]))
     assert task.classes == (2, 9, 10)  # numeric order, not text order
-    _, binary = encode_classes(pd.Series([0, 1, 0, 0]))
+    _, binary = encode_classes(pd.Series([0, 1, 0, 0, 1]))  # (one row of a class is refused: no CV can use it)
     assert binary.kind == "binary" and binary.classes == (0, 1)
     data = prepare_data(*three_classes)
     assert data.profile.task == data.task and data.profile.multiclass

@@ -386,3 +386,38 @@ def test_a_failed_trial_says_one_line_and_keeps_its_traceback_for_mlflow(small_n
     traceback = client.download_artifacts(failed.info.run_id, "traceback.txt", str(tmp_path))
     text = Path(traceback).read_text()
     assert "Traceback" in text and "LightGBMError" in text
+
+
+def test_the_choice_importances_are_drawn_only_when_they_say_something():
+    """fANOVA over one varied choice gives it 1.0 by construction, and over a handful of trials
+    it is noise: neither is drawn (no ``param_importances.png``)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from strategy_search.plots import MIN_TRIALS_FOR_IMPORTANCE, slot_importances
+
+    n = MIN_TRIALS_FOR_IMPORTANCE + 2
+    rng = np.random.default_rng(0)
+
+    def result(**choices: list[str]) -> SimpleNamespace:
+        board = pd.DataFrame(
+            {
+                "state": ["COMPLETE"] * n,
+                "pr_auc": rng.uniform(0.5, 0.9, n),
+                "resampler": ["none"] * n,
+                "weighting": ["none"] * n,
+                "objective": ["logloss"] * n,
+                "model": ["lightgbm"] * n,
+            }
+        )
+        for slot, values in choices.items():
+            board[slot] = [values[i % len(values)] for i in range(n)]
+        return SimpleNamespace(leaderboard=board, settings=SimpleNamespace(primary_metric="pr_auc"))
+
+    assert slot_importances(result(model=["lightgbm", "random_forest"])) == {}  # one varied choice
+    two = slot_importances(result(model=["lightgbm", "random_forest"], resampler=["none", "smote", "random_under"]))
+    assert set(two) == {"model", "resampler"} and abs(sum(two.values()) - 1) < 1e-6
+    few = result(model=["lightgbm", "random_forest"], resampler=["none", "smote"])
+    few.leaderboard = few.leaderboard.head(MIN_TRIALS_FOR_IMPORTANCE - 1)
+    assert slot_importances(few) == {}  # too few trials

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from strategy_search.answer import do_nothing_allowance
 from strategy_search.cli.console import say, stdout_console, warn_about_threshold
 from strategy_search.masking import mask_secrets
 from strategy_search.progress import shown_metrics
@@ -85,6 +86,26 @@ def _timeout_text(result: SearchResult) -> str | None:
         return None
     of = f" of the {budget.n_trials} asked for" if budget.n_trials is not None else ""
     return f"the timeout ({timeout:g} s) ended the search after {ran} trials{of}"
+
+
+# A run that ends this long after its timeout says where the time went.
+OVERRUN_NOTE_SECONDS = 10.0
+
+
+def overrun_text(result: SearchResult, *, elapsed: float) -> str | None:
+    """Where the time beyond ``search.timeout`` went, as one sentence, when the whole run
+    (``elapsed`` seconds) ended well after it; None otherwise."""
+    timeout = result.settings.timeout
+    if timeout is None or elapsed <= timeout + OVERRUN_NOTE_SECONDS:
+        return None
+    timings = result.summary.timings
+    trials = f"the trials ran {timings.wall_seconds:.0f} s of it; " if timings is not None else ""
+    allowance = do_nothing_allowance(timeout)
+    return (
+        f"this run took {elapsed:.0f} s for search.timeout {timeout:g} s: {trials}reading and checking the table "
+        "came before the deadline's clock, and after the trials the do-nothing comparison "
+        f"(at most {allowance:.0f} s), the answer's calibration and plots and the MLflow logging came on top"
+    )
 
 
 def _print_answer(result: SearchResult) -> None:

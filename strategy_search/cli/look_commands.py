@@ -18,7 +18,7 @@ from strategy_search.cli.arguments import CommandTable
 from strategy_search.cli.console import console, print_notes, say, stdout_console
 from strategy_search.cli.exits import EXIT_USAGE
 from strategy_search.cli.inputs import read_data, require_stores
-from strategy_search.config import load_config, validate_config
+from strategy_search.config import check_config, load_config
 from strategy_search.errors import SpaceError, UsageError
 from strategy_search.masking import mask_secrets
 from strategy_search.prepared import prepare_data
@@ -55,8 +55,10 @@ def _inspect_options(inspect: argparse.ArgumentParser) -> None:
 
 # -- validate -----------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
-    errors = validate_config(args.config, overrides=args.set)
+    errors, notes = check_config(args.config, overrides=args.set)
     if not errors:
+        for note in notes:
+            say("note", note)
         print(f"{args.config}: OK")
         return 0
     print(f"{args.config}: {len(errors)} error(s)", file=sys.stderr)

@@ -8,6 +8,7 @@ happened and how to go on."""
 from __future__ import annotations
 
 import argparse
+import itertools
 import secrets
 import signal
 import subprocess
@@ -22,15 +23,16 @@ from rich.markup import escape
 from strategy_search.cli.arguments import CommandTable, at_least_one
 from strategy_search.cli.console import console, print_data_summary, say
 from strategy_search.cli.exits import EXIT_INTERRUPTED, search_failed
-from strategy_search.cli.finished_search import print_finished_search
+from strategy_search.cli.finished_search import overrun_text, print_finished_search
 from strategy_search.cli.inputs import STUDY_NAME_TAG, prepared
 from strategy_search.config import RunConfig, load_config
-from strategy_search.errors import SearchFailed, UsageError
+from strategy_search.errors import SearchFailed, StorageError, UsageError
 from strategy_search.masking import mask_secrets
 from strategy_search.prepared import PreparedData
 from strategy_search.progress import ProgressCallback, failures_to, progress_bar
 from strategy_search.result import SearchResult
 from strategy_search.search import run_search, run_worker
+from strategy_search.sqlite_files import store_write_problem
 from strategy_search.storage import latest_study_name, require_shared_storage
 from strategy_search.study import finish_study, open_checked_study, open_study
 from strategy_search.study_budget import never_ran
@@ -87,6 +89,7 @@ def _finish_options(finish: argparse.ArgumentParser) -> None:
 
 # -- run ----------------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
     config = load_config(args.config, overrides=args.set)
     data = prepared(config)
     if args.workers > 1:
@@ -116,6 +119,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _interrupted(args, study_name)
     tracker.finish(result)
     print_finished_search(result, config=args.config, parent=parent)
+    overrun = overrun_text(result, elapsed=time.monotonic() - started)
+    if overrun:
+        say("note", overrun)
     return 0
 
 
@@ -128,10 +134,18 @@ def _start_study(
     from strategy_search.tracking import SearchTracker
 
     # Before the study: an unreachable tracking server is reported before any study is stored.
+    problem = store_write_problem(storage)
+    if problem:
+        raise StorageError(f"Cannot write the Optuna storage: {problem}.")
     tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
-    study_name = _study_name(config, storage, resume=resume)
+    for note in tracker.notes:
+        say("warning", note)
     # Before the parent run: a study refused for other data or another task leaves no run behind.
-    study = open_checked_study(data, settings, storage=storage, study_name=study_name)
+    if resume:
+        study_name = _resumed_study_name(config, storage)
+        study = open_checked_study(data, settings, storage=storage, study_name=study_name)
+    else:
+        study, study_name = _new_study(config, data)
     set_study_attr(study, StudyAttr.CONFIG_NAME, config.name)
     if study_attr(study, StudyAttr.CREATED_AT) is None:
         set_study_attr(study, StudyAttr.CREATED_AT, time.time())
@@ -152,16 +166,32 @@ def _start_study(
     return study, tracker, study_name, parent
 
 
-def _study_name(config: RunConfig, storage: str, *, resume: bool) -> str:
-    if resume:
-        name = latest_study_name(storage, config_name=config.name)
-        if name is None:
-            raise UsageError(
-                f"--resume: no earlier search of config {config.name!r} in storage {storage}; "
-                "run it once without --resume"
-            )
-        return name
-    return f"{config.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+def _resumed_study_name(config: RunConfig, storage: str) -> str:
+    name = latest_study_name(storage, config_name=config.name)
+    if name is None:
+        raise UsageError(
+            f"--resume: no earlier search of config {config.name!r} in storage {storage}; run it once without --resume"
+        )
+    return name
+
+
+def new_study_stamp() -> str:
+    """The time part of a new study's name (a function, so a test can make two runs collide)."""
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
+def _new_study(config: RunConfig, data: PreparedData) -> tuple[optuna.Study, str]:
+    """A study of its own for this run, named after the config and the time: a run started in
+    the same second as another gets the next free name (``...-2``), never the other's study."""
+    base = f"{config.name}-{new_study_stamp()}"
+    for attempt in itertools.count(1):
+        name = base if attempt == 1 else f"{base}-{attempt}"
+        try:
+            study = open_checked_study(data, config.settings(), storage=config.storage_url, study_name=name, new=True)
+            return study, name
+        except optuna.exceptions.DuplicatedStudyError:
+            continue
+    raise AssertionError("unreachable")
 
 
 def _raise_on_sigterm() -> None:
