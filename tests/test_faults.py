@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import optuna
@@ -156,58 +155,53 @@ def test_a_full_disk_during_export_keeps_the_earlier_export_and_the_study(tmp_pa
     ).read_text().split("created_at")[0]
 
 
-def _run_in_fork(barrier: Any, argv: list[str], output: Path) -> None:
-    """A child process: the CLI with a fixed study-name stamp, waiting at ``barrier`` just before
-    it first opens the (new) MLflow store, so two children create the stores and the study at once."""
-    import os
+# A fresh process (not a fork of the test's, whose loky executor and pytest capture it would
+# inherit): the CLI with a fixed study-name stamp, waiting just before it first opens the (new)
+# MLflow store until both processes got there, so the two create the stores and the study at once.
+BARRIER_THEN_RUN = """
+import sys, time
+from pathlib import Path
+import strategy_search.cli.search_commands as search_commands
+import strategy_search.tracking as tracking
+from strategy_search import cli
 
-    import strategy_search.cli.search_commands as search_commands
-    import strategy_search.tracking as tracking
+folder, me = Path(sys.argv[1]), sys.argv[2]
+search_commands.new_study_stamp = lambda: "20260101-000000"
+original = tracking.SearchTracker.__init__
 
-    search_commands.new_study_stamp = lambda: "20260101-000000"
-    original = tracking.SearchTracker.__init__
+def synchronised(self, **kwargs):
+    (folder / f"arrived-{me}").touch()
+    deadline = time.monotonic() + 120
+    while len(list(folder.glob("arrived-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    original(self, **kwargs)
 
-    def synchronised(self: Any, **kwargs: Any) -> None:
-        barrier.wait(timeout=120)
-        original(self, **kwargs)
-
-    tracking.SearchTracker.__init__ = synchronised  # type: ignore[method-assign]
-    with output.open("w") as out:
-        os.dup2(out.fileno(), 1)
-        os.dup2(out.fileno(), 2)
-        sys.stdout = sys.stderr = out  # the child inherits pytest's capture objects
-        try:
-            code = main(argv)
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-            code = 99
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(code)
+tracking.SearchTracker.__init__ = synchronised
+sys.exit(cli.main(sys.argv[3:]))
+"""
 
 
 def test_two_runs_of_one_config_started_together_get_a_study_each(tmp_path):
     """Same config, same second, a new store: each run creates its own study (the second takes
     the next free name) and its own MLflow parent, and neither dies creating the stores."""
-    import multiprocessing
+    import subprocess
 
     from mlflow.tracking import MlflowClient
 
     config = _config(tmp_path, _frame())
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(2)
+    (tmp_path / "barrier").mkdir()
     children = [
-        context.Process(target=_run_in_fork, args=(barrier, ["run", str(config)], tmp_path / f"out{i}.txt"))
+        subprocess.Popen(
+            [sys.executable, "-c", BARRIER_THEN_RUN, str(tmp_path / "barrier"), str(i), "run", str(config)],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for i in range(2)
     ]
-    for child in children:
-        child.start()
-    for child in children:
-        child.join(timeout=300)
-    outputs = [(tmp_path / f"out{i}.txt").read_text() for i in range(2)]
-    assert [c.exitcode for c in children] == [0, 0], outputs
+    outputs = [child.communicate(timeout=300)[0] for child in children]
+    assert [c.returncode for c in children] == [0, 0], outputs
     assert not any("Traceback" in o for o in outputs), outputs
     names = sorted(s.study_name for s in optuna.get_all_study_summaries(f"sqlite:///{tmp_path / 'optuna.db'}"))
     assert names == ["faults-20260101-000000", "faults-20260101-000000-2"]
@@ -222,29 +216,27 @@ def test_two_runs_of_one_config_started_together_get_a_study_each(tmp_path):
     assert len(runs) == 2 + 6
 
 
-def _search_until_trial_2_then_hang(argv: list[str], ready: Path, output: Path) -> None:
-    """A child process: the CLI's search, whose trial 2 signals ``ready`` once its folds are with
-    the workers and then never finishes (so the test can kill the process mid-trial, certainly)."""
-    import os
-    import time
+# A fresh process running the CLI's search, whose trial 2 signals readiness (a file) once its
+# folds are with the workers and then never finishes: the test kills it mid-trial, certainly.
+HANG_IN_TRIAL_2 = """
+import os, sys, time
+from pathlib import Path
+import strategy_search.objective as objective
+from strategy_search import cli
 
-    import strategy_search.objective as objective
+ready = Path(sys.argv[1])
+original = objective.Objective._finish
 
-    original = objective.Objective._finish
+def finish(self, trial, strategy, pending):
+    if trial.number == 2:
+        ready.write_text(str(os.getpid()))
+        while True:
+            time.sleep(1)
+    return original(self, trial, strategy, pending)
 
-    def finish(self: Any, trial: Any, strategy: Any, pending: Any) -> Any:
-        if trial.number == 2:
-            ready.write_text(str(os.getpid()))
-            while True:
-                time.sleep(1)
-        return original(self, trial, strategy, pending)
-
-    objective.Objective._finish = finish  # type: ignore[method-assign]
-    with output.open("w") as out:
-        os.dup2(out.fileno(), 1)
-        os.dup2(out.fileno(), 2)
-        sys.stdout = sys.stderr = out  # the child inherits pytest's capture objects
-        os._exit(main(argv))
+objective.Objective._finish = finish
+sys.exit(cli.main(sys.argv[2:]))
+"""
 
 
 def _children(pid: int) -> list[int]:
@@ -271,28 +263,28 @@ def test_a_killed_search_leaves_no_worker_and_resumes_to_its_budget(tmp_path, ca
     """``kill -9`` mid-trial: the workers end within seconds; ``--resume`` retries the killed
     trial once (its portfolio strategy is still tried), reaches the budget of complete trials, and
     the killed trial's MLflow run is named after its strategy."""
-    import multiprocessing
-    import os
-    import signal
+    import subprocess
     import time
 
     from mlflow.tracking import MlflowClient
 
     config = _config(tmp_path, _frame(300), n_trials=8, n_jobs=2)
     ready = tmp_path / "ready"
-    context = multiprocessing.get_context("fork")
-    child = context.Process(
-        target=_search_until_trial_2_then_hang, args=(["run", str(config)], ready, tmp_path / "killed.txt")
-    )
-    child.start()
+    with (tmp_path / "killed.txt").open("w") as printed:
+        child = subprocess.Popen(
+            [sys.executable, "-c", HANG_IN_TRIAL_2, str(ready), "run", str(config)],
+            cwd=tmp_path,
+            stdout=printed,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 180
-    while not ready.exists() and child.is_alive() and time.monotonic() < deadline:
+    while not ready.exists() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert ready.exists(), (tmp_path / "killed.txt").read_text()
     workers = _children(child.pid)
     assert len(workers) >= 2, workers  # the loky workers (and their resource tracker)
-    os.kill(child.pid, signal.SIGKILL)
-    child.join()
+    child.kill()  # SIGKILL: no clean-up runs in the search's process
+    child.wait()
     gone_by = time.monotonic() + 5
     while any(_alive(p) for p in workers) and time.monotonic() < gone_by:
         time.sleep(0.1)
