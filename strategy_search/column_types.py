@@ -23,6 +23,7 @@ from strategy_search.errors import DataError
 __all__ = [
     "DEFAULT_NA_VALUES",
     "MOSTLY_NUMERIC_SHARE",
+    "infinite_cells",
     "numeric_cells",
     "stray_cells_note",
     "typed_columns",
@@ -88,6 +89,13 @@ def numeric_cells(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         return values, values.iloc[:0]
     numbers = pd.to_numeric(values, errors="coerce")
     return numbers, values[values.notna() & numbers.isna()]
+
+
+def infinite_cells(frame: pd.DataFrame, columns: Iterable[str]) -> dict[str, int]:
+    """How many +/-inf cells each of ``columns`` holds, for the columns that hold any (training
+    refuses them, and so does ``predict``: no model saw such a value)."""
+    counts = {c: int(np.isinf(frame[c].to_numpy(dtype=float, na_value=np.nan)).sum()) for c in columns}
+    return {c: n for c, n in counts.items() if n}
 
 
 def stray_cells_note(

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from strategy_search.column_types import typed_columns
+from strategy_search.column_types import infinite_cells, typed_columns
 from strategy_search.errors import DataError
 from strategy_search.task import Task, label_order
 
@@ -137,8 +137,7 @@ def check_features(X: Any) -> tuple[pd.DataFrame, list[str]]:
     X, notes = typed_columns(X.rename(columns=str))
     if X.shape[1] == 0:
         raise DataError("X has no feature columns.")
-    numeric = X.select_dtypes(include=["number"])
-    infinite = [c for c in numeric.columns if np.isinf(numeric[c].to_numpy(dtype=float, na_value=np.nan)).any()]
+    infinite = list(infinite_cells(X, X.select_dtypes(include=["number"]).columns))
     if infinite:
         raise DataError(f"Columns {infinite} contain +/-inf; replace it with NaN or a finite value.")
     return X, notes

@@ -32,7 +32,7 @@ import pandas as pd
 import yaml
 
 from strategy_search.calibration import Calibration
-from strategy_search.column_types import numeric_cells, stray_cells_note
+from strategy_search.column_types import infinite_cells, numeric_cells, stray_cells_note
 from strategy_search.data import DataProfile, FeatureSchema, plain
 from strategy_search.do_nothing import DoNothingComparison
 from strategy_search.errors import ExportError
@@ -109,11 +109,10 @@ def _numeric_read_as_trained(features: pd.DataFrame, meta: Mapping[str, Any]) ->
     numbers are missing (:func:`input_notes` names them); +/-inf is refused, naming the columns."""
     numeric = [c for c in _numeric_columns(meta) if c in features.columns]
     features = features.assign(**{c: numeric_cells(features[c])[0] for c in numeric})
-    infinite = [c for c in numeric if np.isinf(features[c].to_numpy(dtype=float, na_value=np.nan)).any()]
-    if infinite:
-        counts = {c: int(np.isinf(features[c].to_numpy(dtype=float, na_value=np.nan)).sum()) for c in infinite}
+    counts = infinite_cells(features, numeric)
+    if counts:
         raise ExportError(
-            f"Column(s) {infinite} contain +/-inf (rows: {counts}), which the model never saw in training; "
+            f"Column(s) {list(counts)} contain +/-inf (rows: {counts}), which the model never saw in training; "
             "replace it with NaN (scored as missing) or a finite value."
         )
     return features

@@ -9,7 +9,10 @@ Two things the engine needs have no public API in Optuna:
 * running trials outside ``Study.optimize`` (:mod:`strategy_search.trial_loop` asks for the
   next trial while the current one fits): ``Study.stop()`` works only inside an optimisation
   loop (``_thread_local.in_optimize_loop``, ``_stop_flag``), and the heartbeat that lets a
-  dead worker's trial be retried is started by ``optimize``'s own helpers.
+  dead worker's trial be retried is started by ``optimize``'s own helpers;
+* the parameters a queued trial was given (``enqueue_trial`` keeps them in the trial's
+  ``fixed_params`` system attribute until it draws them), so the retry of a trial that died
+  before drawing them all replays the queued ones too.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from typing import Any
 
 import optuna
 from optuna.storages._heartbeat import BaseHeartbeatThread, get_heartbeat_thread, is_heartbeat_enabled
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 __all__ = [
     "BaseHeartbeatThread",
     "backend_of",
     "heartbeat_enabled",
     "optimize_loop",
+    "queued_params",
     "start_heartbeat",
     "still_running",
     "stop_requested",
@@ -81,3 +85,8 @@ def start_heartbeat(study: optuna.Study, trial: optuna.Trial) -> BaseHeartbeatTh
 def still_running(study: optuna.Study, trial: optuna.Trial) -> bool:
     """Whether the storage still has ``trial`` running (nobody told it yet)."""
     return study._storage.get_trial(trial._trial_id).state == TrialState.RUNNING
+
+
+def queued_params(trial: FrozenTrial) -> dict[str, Any]:
+    """The parameters ``enqueue_trial`` gave ``trial`` (empty for a trial that was not queued)."""
+    return dict(trial.system_attrs.get("fixed_params", {}))

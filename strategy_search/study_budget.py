@@ -18,6 +18,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from strategy_search.optuna_internals import queued_params
 from strategy_search.trial_record import (
     AnyTrial,
     StudyAttr,
@@ -88,7 +89,7 @@ class RetryStaleTrial:
         if retried_number(trial) is not None:
             return
         # A queued (portfolio) trial that died before drawing every parameter: its queued ones too.
-        params = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
+        params = {**queued_params(trial), **trial.params}
         study.enqueue_trial(params, user_attrs=retry_attrs(trial))
 
 

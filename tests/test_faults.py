@@ -372,14 +372,13 @@ def test_a_sqlite_study_held_by_a_live_process_is_refused_with_its_pid(tmp_path)
     import subprocess
 
     from strategy_search.errors import StorageError
-    from strategy_search.study_holder import _this_process, hold_sqlite_study
+    from strategy_search.study_holder import _start_time, _this_process, hold_sqlite_study
     from strategy_search.trial_record import StudyAttr, set_study_attr
 
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'optuna.db'}", study_name="held")
     other = subprocess.Popen(["sleep", "60"])
     try:
-        holder = {**_this_process(), "pid": other.pid}
-        holder["started"] = int(Path(f"/proc/{other.pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        holder = {**_this_process(), "pid": other.pid, "started": _start_time(other.pid)}
         set_study_attr(study, StudyAttr.HOLDER, holder)
         with pytest.raises(StorageError, match=rf"searched by process {other.pid} on this machine"):
             hold_sqlite_study(study)

@@ -67,3 +67,13 @@ def test_a_heartbeat_storage_beats(tmp_path):
     beat = internals.start_heartbeat(study, trial)
     beat.join()
     assert internals.still_running(study, trial)
+
+
+def test_a_queued_trials_parameters_are_read_before_it_draws_them(study):
+    study.enqueue_trial({"x": 0.25, "model": "lightgbm"})
+    trial = study.ask()
+    frozen = study.trials[trial.number]
+    assert internals.queued_params(frozen) == {"x": 0.25, "model": "lightgbm"}  # nothing drawn yet
+    assert frozen.params == {}
+    other = study.ask()
+    assert internals.queued_params(study.trials[other.number]) == {}
