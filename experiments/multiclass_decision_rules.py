@@ -46,7 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from strategy_search.data import FeatureSchema, encode_classes  # noqa: E402
-from strategy_search.scoring import cv_splits, score_pipeline  # noqa: E402
+from strategy_search.scoring import score_pipeline  # noqa: E402
+from strategy_search.splits import outer_splits as cv_splits  # noqa: E402
 from strategy_search.strategy import Strategy, build_pipeline  # noqa: E402
 from strategy_search.thresholds import choose_class_weights, confusion_matrix, predict_classes  # noqa: E402
 

@@ -34,6 +34,13 @@ from strategy_search.do_nothing import (
 )
 from strategy_search.ensemble import TrialEnsemble, average_cv, clearly_better, select_ensemble
 from strategy_search.errors import NoCompletedTrial
+from strategy_search.explain import (
+    FeatureImportance,
+    FoldImportanceTask,
+    expected_importance_seconds,
+    fold_importance,
+    importance_of,
+)
 from strategy_search.parallel import TaskRunner
 from strategy_search.prepared import PreparedData, scoring_plan
 from strategy_search.ranking import best_first
@@ -41,7 +48,7 @@ from strategy_search.scoring import CVResult, score_pipeline
 from strategy_search.settings import SearchSettings
 from strategy_search.shared_table import shared as shared_table
 from strategy_search.slots import MODEL, get_slot
-from strategy_search.strategy import Strategy, build_pipeline
+from strategy_search.strategy import Ensemble, Strategy, build_pipeline
 from strategy_search.trial_record import StudyAttr, TrialRecord, metric_of, set_study_attr, study_attr
 from strategy_search.trial_scores import ScoreStore, ScoringPlan, decode_scores, store_of
 
@@ -117,16 +124,19 @@ class Answer:
     ensemble: TrialEnsemble | None
     do_nothing: DoNothingComparison | None
     calibration: AnswerCalibration | None = None
+    importance: FeatureImportance | None = None
 
     @classmethod
     def from_study(cls, study: optuna.Study, settings: SearchSettings) -> Answer:
         ensemble = study_attr(study, StudyAttr.ENSEMBLE)
         do_nothing = study_attr(study, StudyAttr.DO_NOTHING)
         calibration = study_attr(study, StudyAttr.CALIBRATION)
+        importance = study_attr(study, StudyAttr.IMPORTANCE)
         return cls(
             TrialEnsemble.from_attr(ensemble) if ensemble and settings.ensembling else None,
             DoNothingComparison.from_attr(do_nothing) if do_nothing else None,
             AnswerCalibration.from_attr(calibration) if calibration and settings.calibration != "none" else None,
+            FeatureImportance.from_attr(importance) if importance else None,
         )
 
     def store(self, study: optuna.Study, settings: SearchSettings) -> None:
@@ -136,6 +146,21 @@ class Answer:
             set_study_attr(study, StudyAttr.DO_NOTHING, self.do_nothing.to_attr())
         if self.calibration is not None:
             set_study_attr(study, StudyAttr.CALIBRATION, self.calibration.to_attr())
+        if self.importance is not None:
+            set_study_attr(study, StudyAttr.IMPORTANCE, self.importance.to_attr())
+
+    def strategy(self, trials: StoredTrials) -> Strategy | Ensemble:
+        """The answer as plain data: the ensemble's strategy, or the best trial's."""
+        if self.ensemble is None:
+            return trials.strategy_of(trials.best())
+        return self.ensemble.strategy(lambda number: trials.strategy_of(trials.study.trials[number]))
+
+    def importance_for(self, trials: StoredTrials) -> FeatureImportance | None:
+        """The feature importance measured for this answer's trials (None: none recorded for them)."""
+        importance = self.importance
+        if importance is None or importance.answer_trials != tuple(self.trial_numbers(trials)):
+            return None
+        return importance
 
     def calibration_for(self, trials: StoredTrials) -> Calibration | None:
         """The calibration fitted for this answer's trials (None: none recorded for them)."""
@@ -187,13 +212,19 @@ def choose_answer(trials: StoredTrials, *, stored: Answer) -> Answer:
     if not trials.completed():
         return answer  # no answer to compare (the search says why)
     numbers = tuple(answer.trial_numbers(trials))
+    # The do-nothing comparison and the importance share one allowance after the search.
+    allowance = do_nothing_allowance(trials.settings.timeout)
+    deadline = None if allowance is None else time.monotonic() + allowance
     do_nothing = stored.do_nothing
     if do_nothing is None or tuple(do_nothing.answer_trials) != numbers:
-        do_nothing = DoNothingComparison.from_attr(_do_nothing_comparison(trials, answer).to_attr())
+        do_nothing = DoNothingComparison.from_attr(_do_nothing_comparison(trials, answer, deadline).to_attr())
     calibration = stored.calibration
     if calibration is None or calibration.answer_trials != numbers:
         calibration = _calibration(trials, answer)
-    return Answer(ensemble, do_nothing, calibration)
+    importance = stored.importance
+    if importance is None or importance.answer_trials != numbers:
+        importance = FeatureImportance.from_attr(_importance(trials, answer, deadline).to_attr())
+    return Answer(ensemble, do_nothing, calibration, importance)
 
 
 def _calibration(trials: StoredTrials, answer: Answer) -> AnswerCalibration | None:
@@ -238,6 +269,32 @@ def _treats_nothing_itself(trial: FrozenTrial) -> bool:
     return not (model.tag("balances_itself") or model.tag("anomaly_detector"))
 
 
+def _importance(trials: StoredTrials, answer: Answer, deadline: float | None) -> FeatureImportance:
+    """The answer's permutation importance on its fold models' own validation parts (the search's
+    first CV repeat; :mod:`strategy_search.explain`), by ``deadline`` (what is left of the
+    allowance after the search)."""
+    numbers = tuple(answer.trial_numbers(trials))
+    settings, data, plan = trials.settings, trials.data, trials.plan
+    runner = TaskRunner(n_jobs=settings.n_jobs)
+    fit_seconds = sum(_expected_seconds(trials.study.trials[n], 1) for n in numbers) / max(plan.repeats, 1)
+    expected = expected_importance_seconds(fit_seconds, n_columns=data.X.shape[1], n_jobs=runner.n_jobs)
+    left = None if deadline is None else deadline - time.monotonic()
+    if left is not None and expected > left:
+        why = f"it would take about {expected:.0f} s, more than the {max(left, 0):.0f} s left after the search"
+        return FeatureImportance(numbers, skipped=why)
+    pipeline = build_pipeline(answer.strategy(trials), data.profile.schema)
+    n_classes = data.task.n_classes
+    with shared_table(data.X, share=runner.n_jobs > 1) as table:
+        tasks = [
+            FoldImportanceTask(pipeline, table, data.codes, train, validation, n_classes, settings.seed + i)
+            for i, (train, validation) in enumerate(plan.splits[: plan.folds])
+        ]
+        found, stopped = runner.start(fold_importance, tasks, deadline=deadline).finish()
+    if stopped or len(found) < len(tasks):
+        return FeatureImportance(numbers, skipped="it did not finish in the time allowed after the search")
+    return importance_of(numbers, [str(c) for c in data.X.columns], found)
+
+
 def do_nothing_allowance(timeout: float | None) -> float | None:
     """Seconds the do-nothing comparison (the baseline and the untreated members) may run after
     the trials of a search with this ``timeout``: 10 % of it, at least ``DO_NOTHING_MIN_SECONDS``
@@ -245,7 +302,7 @@ def do_nothing_allowance(timeout: float | None) -> float | None:
     return None if timeout is None else max(DO_NOTHING_MIN_SECONDS, 0.1 * timeout)
 
 
-def _do_nothing_comparison(trials: StoredTrials, answer: Answer) -> DoNothingComparison:
+def _do_nothing_comparison(trials: StoredTrials, answer: Answer, deadline: float | None) -> DoNothingComparison:
     """Cross-validate the do-nothing strategy on the search's folds against the answer, then the
     answer's own members untreated (the treatment's part, :mod:`strategy_search.do_nothing`)."""
     answer_trials = tuple(answer.trial_numbers(trials))
@@ -259,7 +316,6 @@ def _do_nothing_comparison(trials: StoredTrials, answer: Answer) -> DoNothingCom
     strategy = do_nothing_strategy(trials.strategy_of(source))
     settings, data, splits = trials.settings, trials.data, trials.plan.splits
     allowance = do_nothing_allowance(settings.timeout)
-    deadline = None if allowance is None else time.monotonic() + allowance
     runner = TaskRunner(n_jobs=settings.n_jobs)
     expected = _expected_seconds(source, runner.n_jobs)
     if allowance is not None and expected > allowance:
@@ -322,6 +378,7 @@ def _scored(
         runner=runner,
         deadline=deadline,
         threshold_rule=settings.threshold,
+        split_by=trials.plan.split_by,
     )
     return None if cv.stopped or len(cv.folds) < len(splits) else cv
 

@@ -175,6 +175,7 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "cv_folds": [Interval(Integral, 2, None, closed="left")],
         "cv_repeats": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "cv_gap": [Interval(Integral, 0, None, closed="left")],
         "threshold_folds": [Interval(Integral, 0, None, closed="left")],
         "threshold": [str, ThresholdRule],
         "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
@@ -203,6 +204,7 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         random_state: Any = 0,
         cv_folds: int = 5,
         cv_repeats: int | str = 1,
+        cv_gap: int = 0,
         threshold_folds: int = 1,
         threshold: Any = "best_f1",
         n_jobs: int | None = None,
@@ -227,6 +229,7 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.cv_folds = cv_folds
         self.cv_repeats = cv_repeats
+        self.cv_gap = cv_gap
         self.threshold_folds = threshold_folds
         self.threshold = threshold
         self.n_jobs = n_jobs
@@ -255,7 +258,7 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any) -> StrategySearchClassifier:
+    def fit(self, X: Any, y: Any, groups: Any = None, time: Any = None) -> StrategySearchClassifier:
         """Search for the best strategy for ``(X, y)`` and fit its answer on all rows.
 
         Parameters
@@ -265,6 +268,12 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
             be numeric; NaN is allowed.
         y : array-like of shape (n_samples,)
             The target: two or more classes.
+        groups : array-like of shape (n_samples,), optional
+            A group per row: the CV keeps each group on one side of every split (as
+            scikit-learn's ``groups``), so the scores are on groups the model never saw.
+        time : array-like of shape (n_samples,), optional
+            A date, time or ordered number per row: the CV chains forward in time
+            (``cv_gap`` rows between training and validation rows). Not with ``groups``.
 
         Returns
         -------
@@ -278,7 +287,7 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         from strategy_search.search import search
 
         self.seed_ = self._seed()
-        result = search(frame, labels, **self._search_arguments())
+        result = search(frame, labels, groups=groups, time=time, **self._search_arguments())
         self._keep(result, classes=np.unique(labels))
         return self
 

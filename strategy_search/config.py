@@ -17,7 +17,6 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-import pandas as pd
 import yaml
 from pydantic import (
     BaseModel,
@@ -36,25 +35,18 @@ from pydantic import (
 )
 
 from strategy_search.column_types import DEFAULT_NA_VALUES
-from strategy_search.data import (
-    class_count_problem,
-    describe_counts,
-    find_label,
-    multiclass_positive_label_problem,
-)
+from strategy_search.config_table import Errors, load_data
 from strategy_search.errors import ConfigError, DataError, SpaceError
 from strategy_search.masking import register_secret
-from strategy_search.prepared import prepare_data, task_setting_problems
+from strategy_search.prepared import task_setting_problems
 from strategy_search.settings import SearchSettings, spec_of
 from strategy_search.space import builtin_space_names, load_space
 from strategy_search.sqlite_files import sqlite_file
-from strategy_search.table_file import DELIMITERS, data_file_problem, read_table
+from strategy_search.table_file import DELIMITERS, data_file_problem
 
 DEFAULT_STORAGE = "sqlite:///optuna.db"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 SPACE_SUFFIXES = (".yaml", ".yml")
-
-Errors = list[tuple[str, str]]
 
 
 def _field(default: Any = ..., *, allowed: str, **kwargs: Any) -> Any:
@@ -157,12 +149,39 @@ def _checker(check: Any) -> Any:
     return validate
 
 
+class _CVSection(_Section):
+    """The ``cv`` section: the settings whose config key starts with ``cv.``, plus the column the
+    splits keep apart by (groups or time), which is data, not a setting: the Python API takes
+    the values themselves (``groups=``, ``time=``)."""
+
+    groups: StrictStr | None = _field(
+        None,
+        min_length=1,
+        allowed="the name of a column of group labels (rows of one group never sit on both sides of a split), or null",
+    )
+    time: StrictStr | None = _field(
+        None,
+        min_length=1,
+        allowed="the name of a date/time or ordered numeric column (each validation block later than its "
+        "training rows), or null",
+    )
+
+    @field_validator("groups", "time", mode="before")
+    @classmethod
+    def _number_as_name(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @property
+    def split_column(self) -> str | None:
+        return self.groups or self.time
+
+
 if TYPE_CHECKING:  # built at run time from the settings' fields, which type checkers cannot follow
     SearchConfig: TypeAlias = Any
     CVConfig: TypeAlias = Any
 else:
     SearchConfig = _settings_section("search", _SearchSection, own_checks=("space",))
-    CVConfig = _settings_section("cv", _Section)
+    CVConfig = _settings_section("cv", _CVSection)
 
 
 class TrackingConfig(_Section):
@@ -480,39 +499,6 @@ def _space_errors(raw: Mapping[str, Any], base: Path) -> Errors:
     return []
 
 
-# -- data ------------------------------------------------------------------------------------
-def load_table(config: RunConfig) -> tuple[pd.DataFrame, pd.Series]:
-    """The feature table and target the config names, ``data.drop`` columns removed.
-
-    Raises :class:`ConfigError` (key paths ``data.*``) when the file or its columns do not
-    match the config, or the target is not a column of two or more classes (holding
-    ``positive_label`` when one is given).
-    """
-    source = config.source_path or "<config>"
-    frame = read_table(config.data.path, source, na_values=config.data.na_values, sep=config.data.sep)
-    data, path = config.data, config.data.path
-    available = f"available columns: {', '.join(map(str, frame.columns))}"
-    errors: Errors = []
-    if data.target not in frame.columns:
-        errors.append(("data.target", f"got {data.target!r}; no such column in {path}; {available}"))
-    missing = [c for c in data.drop if c not in frame.columns]
-    if missing:
-        errors.append(("data.drop", f"got {missing}; no such column(s) in {path}; {available}"))
-    if data.target in data.drop:
-        errors.append(("data.drop", f"drops the target column {data.target!r}; remove it from data.drop"))
-    elif not missing and data.target in frame.columns and frame.shape[1] - len(data.drop) < 2:
-        if data.drop:
-            errors.append(("data.drop", f"no feature columns would be left in {path}; drop fewer columns"))
-        else:
-            only = f"{path} has no column but the target {data.target!r}"
-            errors.append(("data.path", f"{only}; a classifier needs feature columns beside it"))
-    if data.target in frame.columns:
-        errors += _target_errors(frame[data.target], data.target, data.positive_label)
-    if errors:
-        raise ConfigError(source, errors)
-    return frame.drop(columns=[*data.drop, data.target]), frame[data.target]
-
-
 def _data_file_errors(raw: Mapping[str, Any], base: Path) -> Errors:
     """A data file that is missing or of the wrong kind, found together with the config's other
     mistakes (reading it is left to :func:`load_table`)."""
@@ -521,34 +507,6 @@ def _data_file_errors(raw: Mapping[str, Any], base: Path) -> Errors:
         return []  # a missing or mistyped path is reported by validation
     problem = data_file_problem((base / Path(value).expanduser()).resolve())
     return [("data.path", problem)] if problem else []
-
-
-def _target_errors(y: pd.Series, target: str, positive_label: Any) -> Errors:
-    errors: Errors = []
-    n_missing = int(y.isna().sum())
-    if n_missing:
-        errors.append(("data.target", f"column {target!r} has {n_missing} missing value(s); drop those rows"))
-    counts = y.value_counts()
-    problem = class_count_problem(counts)
-    if problem:
-        errors.append(("data.target", f"column {target!r} {problem}"))
-    if positive_label is not None and len(counts) > 2:
-        errors.append(("data.positive_label", multiclass_positive_label_problem(positive_label, counts)))
-    elif positive_label is not None and find_label(counts.index, positive_label) is None:
-        errors.append(
-            (
-                "data.positive_label",
-                f"got {positive_label!r}; must be one of the target's classes ({describe_counts(counts)})"
-                + (_YAML_BOOLEAN_HINT if isinstance(positive_label, bool) else ""),
-            )
-        )
-    return errors
-
-
-# YAML 1.1 (PyYAML) reads an unquoted yes/no/on/off/true/false as a boolean.
-_YAML_BOOLEAN_HINT = (
-    '; YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote the label, e.g. positive_label: "yes"'
-)
 
 
 def validate_config(path: str | Path, *, overrides: Sequence[str] = ()) -> list[tuple[str, str]]:
@@ -563,13 +521,12 @@ def check_config(path: str | Path, *, overrides: Sequence[str] = ()) -> tuple[li
     about the data (what reading its columns changed, suspicious columns and classes)."""
     try:
         config = load_config(path, overrides=overrides)
-        X, y = load_table(config)
+        # The search's own checks on the table (e.g. +/-inf values), so `validate` misses none.
+        data = load_data(config)
     except ConfigError as exc:
         return exc.errors, []
-    try:
-        # The search's own checks on the table (e.g. +/-inf values), so `validate` misses none.
-        data = prepare_data(X, y, positive_label=config.data.positive_label)
     except DataError as exc:
         return [("data", str(exc))], []
-    problems = [(f"search.{name}", why) for name, why in task_setting_problems(config.settings(), data.task)]
+    keys = {f.name: spec_of(f).config for f in fields(SearchSettings)}
+    problems = [(keys[name], why) for name, why in task_setting_problems(config.settings(), data)]
     return problems, [] if problems else list(data.profile.notes)

@@ -38,6 +38,7 @@ from strategy_search.do_nothing import DoNothingComparison
 from strategy_search.errors import ExportError
 from strategy_search.estimators.decision.bagged import FoldBaggedClassifier
 from strategy_search.estimators.decision.thresholded import ClassWeightedClassifier, ThresholdedClassifier
+from strategy_search.explain import FeatureImportance, baselines, row_contributions, top_contributions
 from strategy_search.model_card import model_card
 from strategy_search.model_folder import (
     STRATEGY_FILE,
@@ -78,26 +79,56 @@ _MAX_RECORDED_LEVELS = 1000
 
 
 # -- scoring ----------------------------------------------------------------------------------
-def predict_table(model_dir: Path, data: pd.DataFrame) -> pd.DataFrame:
+def predict_table(model_dir: Path, data: pd.DataFrame, *, explain: int = 0) -> pd.DataFrame:
     """``data`` plus ``score`` and ``prediction`` columns (replacing any of that name); a
     multi-class model adds ``score_<class>`` for each class instead of ``score``: what
-    ``strategy-search predict`` writes, with its notes as warnings.
+    ``strategy-search predict`` writes, with its notes as warnings. ``explain`` K adds each
+    row's K largest column contributions (:func:`explanation_columns`).
 
     Columns the model does not use are ignored; a missing one is a ``ValueError`` that names
     it and lists the expected columns. Columns the model reads as numbers are read as training
     read them, and category levels unseen in training are scored as one "unknown" level
     (:func:`input_notes` says which, in a ``UserWarning`` each)."""
     classifier, meta = load_exported(model_dir)
-    scored = score_table(classifier, meta, data)
+    scored = score_table(classifier, meta, data, explain=explain)
     for note in input_notes(meta, data):
         warnings.warn(note, UserWarning, stacklevel=2)
     return scored
 
 
-def score_table(classifier: Classifier, meta: Mapping[str, Any], data: pd.DataFrame) -> pd.DataFrame:
+def score_table(
+    classifier: Classifier, meta: Mapping[str, Any], data: pd.DataFrame, *, explain: int = 0
+) -> pd.DataFrame:
     """:func:`predict_table` for an export already loaded with :func:`load_exported`."""
     features = _numeric_read_as_trained(_features(data, expected_columns(meta)), meta)
-    return data.assign(**score_frame(classifier, features))
+    scored = data.assign(**score_frame(classifier, features))
+    if explain:
+        scored = scored.assign(**explanation_columns(classifier, meta, features, explain))
+    return scored
+
+
+def explanation_columns(
+    classifier: Classifier, meta: Mapping[str, Any], features: pd.DataFrame, k: int
+) -> pd.DataFrame:
+    """Each row's ``k`` largest contributions by size (``explain_1_feature``,
+    ``explain_1_contribution``, ...): the row's score minus its expected score with the column
+    drawn from its training distribution (:func:`strategy_search.explain.row_contributions`). The
+    score is the positive class's probability (multi-class: the predicted class's)."""
+    stored = meta.get("baselines")
+    if stored is None:
+        raise ExportError(
+            "This export keeps no column baselines, so its predictions cannot be explained; export it again "
+            "with this version (`strategy-search export CONFIG`)."
+        )
+    probabilities, _ = classifier.proba_and_labels(features)
+    predicted = np.argmax(probabilities, axis=1)
+
+    def score(frame: pd.DataFrame) -> np.ndarray:
+        found = classifier.proba_and_labels(frame)[0]
+        return found[:, 1] if found.shape[1] == 2 else found[np.arange(len(frame)), predicted]
+
+    contributions = row_contributions(score, features, stored, columns=list(features.columns))
+    return top_contributions(contributions, min(k, features.shape[1]))
 
 
 def _numeric_columns(meta: Mapping[str, Any]) -> list[str]:
@@ -267,19 +298,18 @@ def export_model(
     do_nothing: DoNothingComparison | None = None,
     summary: SearchSummary | None = None,
     calibration: Calibration | None = None,
+    importance: FeatureImportance | None = None,
 ) -> Path:
     """Write the export folder for a fitted ``classifier`` (replacing an earlier export there).
 
-    ``X`` is the training table: its first rows become the input example and signature, and
-    the model card describes its columns. ``source`` says where the model came from (run id,
-    study, config path). ``oof`` (out-of-fold scores and 0/1 labels of the training rows, from
-    the search's CV) is kept in the folder so ``predict --threshold`` can re-pick the threshold
-    by another rule; ``threshold_rule`` is the rule that picked the classifier's;
-    ``class_metrics`` (multi-class) each class's CV metrics, in class-code order;
-    ``do_nothing`` the answer against doing nothing about the imbalance; ``summary`` the
-    search that found it (:mod:`strategy_search.summary`) and ``calibration`` the one the
-    classifier applies, for the model card. The folder is built beside ``out_dir`` and moved
-    into place at the end, so a failed export never leaves a half-written folder.
+    ``X`` is the training table (its first rows the input example and signature; the card
+    describes its columns, whose distributions are kept for ``predict --explain``); ``source``
+    where the model came from (run id, study, config path); ``oof`` the search's out-of-fold
+    scores and 0/1 labels, kept so ``predict --threshold`` can re-pick the threshold that
+    ``threshold_rule`` picked. For the card: ``class_metrics`` (multi-class, in class-code
+    order), ``do_nothing``, ``summary`` (:mod:`strategy_search.summary`), ``calibration`` (the
+    one the classifier applies) and ``importance``. Built beside ``out_dir``, moved into place
+    at the end: a failed export never leaves a half-written folder.
     """
     out_dir = Path(out_dir)
     _check_replaceable(out_dir)
@@ -298,7 +328,7 @@ def export_model(
             source=source,
             model_file=model_file,
         )
-        meta["category_levels"] = category_levels(features, profile.schema)
+        meta.update(_column_meta(features, profile, importance))
         meta.update(_search_meta(threshold_rule, class_metrics, do_nothing, summary))
         meta.update(_deployment_meta(classifier, calibration))
         if oof is not None:
@@ -311,6 +341,16 @@ def export_model(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def _column_meta(features: pd.DataFrame, profile: DataProfile, importance: FeatureImportance | None) -> dict[str, Any]:
+    """What ``strategy.yaml`` keeps of the columns: the category levels seen in training, each
+    column's distribution for ``predict --explain`` and the answer's importance (for the card)."""
+    meta: dict[str, Any] = {"category_levels": category_levels(features, profile.schema)}
+    meta["baselines"] = plain(baselines(features, profile.schema.categorical))
+    if importance is not None:
+        meta["feature_importance"] = importance.to_attr()
+    return meta
 
 
 def _deployment_meta(classifier: Classifier, calibration: Calibration | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import pandas as pd
 from strategy_search.calibration import Calibration
 from strategy_search.data import DataProfile
 from strategy_search.do_nothing import TABLE_HEADER, TREATMENT_HEADER, DoNothingComparison
+from strategy_search.explain import FeatureImportance
 from strategy_search.model_folder import score_column
 from strategy_search.scoring import METRIC_LABELS, METRICS
 from strategy_search.slots import all_slots
@@ -50,6 +51,7 @@ def model_card(
         _metrics_section(meta["cv_metrics"]["mean"], meta["cv_metrics"]["std"]),
         _class_metrics_section(profile, meta.get("class_metrics") or {}),
         _do_nothing_section(meta.get("do_nothing")),
+        _importance_section(meta.get("feature_importance")),
         _decision_section(strategy.threshold, profile, str(meta.get("threshold_rule", "best_f1")), oof),
         _usage_section(model_dir, profile.the_task),
         _versions_section(meta["versions"]),
@@ -152,20 +154,31 @@ def _deployment_section(deployment: Mapping[str, Any] | None) -> str:
     if not deployment or deployment.get("answer") != "bagged":
         return (
             "## How it was fitted\n\n"
-            "Fitted once on all training rows (`answer: refit`). Its threshold was chosen on out-of-fold "
-            "scores of models fitted on part of the rows, whose scores may sit on another scale."
+            "Fitted once on all training rows (`answer: refit`, or a time-ordered CV, whose splits each score "
+            "a model trained on all rows before its block, as this one is for the rows to come). Its threshold "
+            "was chosen on out-of-fold scores of models fitted on part of the rows, whose scores may sit on "
+            "another scale."
         )
     bagging = deployment["bagging"]
     n_models = deployment.get("fold_models") or bagging["folds"] * bagging["repeats"]
     return (
         "## How it was fitted\n\n"
         f"The average of {n_models} fold models (`answer: bagged`): the strategy fitted on the training part of "
-        f"each fold of the search's stratified {bagging['folds']}-fold cross-validation"
+        f"each fold of the search's {_split_words(bagging)}"
         + (f", repeated {bagging['repeats']} times" if bagging["repeats"] > 1 else "")
         + f" (seed {bagging['seed']}), the very models whose validation scores were measured and on whose "
         "out-of-fold scores the decision was chosen. Refit them on new data with "
-        "`strategy_search.export.rebuild_classifier`."
+        "`strategy_search.export.rebuild_classifier`" + _refit_keyword(bagging) + "."
     )
+
+
+def _split_words(bagging: Mapping[str, Any]) -> str:
+    grouped = bagging.get("split") == "group"
+    return f"stratified {'group ' if grouped else ''}{bagging['folds']}-fold cross-validation"
+
+
+def _refit_keyword(bagging: Mapping[str, Any]) -> str:
+    return " (its `fit` takes the rows' `groups=`)" if bagging.get("split") == "group" else ""
 
 
 def _calibration_section(stored: Mapping[str, Any] | None, deployment: Mapping[str, Any] | None) -> str:
@@ -202,8 +215,8 @@ def _metrics_section(means: Mapping[str, float], stds: Mapping[str, float]) -> s
     rows = [[m, _number(means.get(m)), _number(stds.get(m))] for m in METRICS if m in means]
     return (
         "## Cross-validated performance\n\n"
-        "Mean and standard deviation over the validation folds of the search's stratified "
-        "cross-validation; each fold's threshold was chosen on its training part only.\n\n"
+        "Mean and standard deviation over the validation folds of the search's cross-validation (how it "
+        "split the rows: see Search); each fold's threshold was chosen on its training part only.\n\n"
         + _table(["metric", "mean", "std"], rows)
     )
 
@@ -221,6 +234,17 @@ def _do_nothing_section(stored: Mapping[str, Any] | None) -> str:
 
 # Per-class metrics in the model card, and how they are headed there.
 _CLASS_COLUMNS = {"pr_auc": "PR-AUC", "roc_auc": "ROC-AUC", "precision": "precision", "recall": "recall", "f1": "F1"}
+
+
+def _importance_section(stored: Mapping[str, Any] | None) -> str:
+    if not stored:
+        return ""
+    importance = FeatureImportance.from_attr(stored)
+    text = importance.describe()
+    ranked = importance.ranked(_MAX_CARD_COLUMNS)
+    rows = [[f"`{column}`", _number(mean), _number(std)] for column, mean, std in ranked]
+    table = "\n\n" + _table(["column", "PR-AUC lost (mean)", "std over folds"], rows) if rows else ""
+    return "## Why it decides\n\n" + text[0].upper() + text[1:] + "." + table
 
 
 def _class_metrics_section(profile: DataProfile, class_metrics: Mapping[str, list[float]]) -> str:

@@ -116,6 +116,7 @@ class Objective:
             on_fold=None if self.fidelities.active else self._pruning_reporter(trial),
             deadline=self.deadline,
             threshold_rule=self.settings.threshold,
+            split_by=self.plan.split_by,
         )
 
     def _climb(self, trial: optuna.Trial, strategy: Strategy, pipeline: Any, pending: PendingCV) -> Values:

@@ -10,6 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from strategy_search.data import DataProfile
+from strategy_search.explain import FeatureImportance
 from strategy_search.result import SearchResult
 from strategy_search.slots import slot_names
 
@@ -247,6 +248,18 @@ def importance_figure(importances: dict[str, float], metric: str) -> Figure:
     return figure
 
 
+def feature_importance_figure(importance: FeatureImportance) -> Figure:
+    ranked = importance.ranked(IMPORTANCE_COLUMNS_DRAWN)[::-1]
+    figure = _figure(6.0, 1.4 + 0.3 * len(ranked))
+    axes = figure.add_subplot()
+    axes.barh([c for c, _, _ in ranked], [m for _, m, _ in ranked], xerr=[s for _, _, s in ranked], color="#1f77b4")
+    axes.axvline(0.0, color="#52606d", linewidth=0.8)
+    axes.set_xlabel("PR-AUC lost when the column is shuffled (out of fold)")
+    axes.set_title(f"Why the answer decides: permutation importance over {importance.folds} folds", fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
 def reliability_figure(y: np.ndarray, curves: list[tuple[str, np.ndarray]], *, multiclass: bool = False) -> Figure:
     """A reliability diagram: in equal-width bins of the predicted probability (multi-class: the
     most probable class's), the observed rate (the share of rows of that class) against the mean
@@ -311,7 +324,13 @@ FIGURE_CAPTIONS = {
     "pareto_front.png": "PR-AUC against F1 for every complete trial; the answer is the star.",
     "choices.png": "Scores of the complete trials by each choice of resampler, weighting, objective and model.",
     "param_importances.png": "How much each choice explains the score (Optuna's fANOVA importances).",
+    "feature_importance.png": (
+        "Which columns the answer's scores rest on: the PR-AUC it loses when a column is shuffled, each fold "
+        "model on its own validation part (mean and spread over the folds)."
+    ),
 }
+# The columns drawn in feature_importance.png (the report's and the model card's tables list more).
+IMPORTANCE_COLUMNS_DRAWN = 20
 
 
 def search_figures(result: SearchResult) -> dict[str, Figure]:
@@ -347,6 +366,9 @@ def search_figures(result: SearchResult) -> dict[str, Figure]:
     importances = slot_importances(result)
     if importances:
         figures["param_importances.png"] = importance_figure(importances, metric)
+    importance = result.feature_importance
+    if importance is not None and importance.columns:
+        figures["feature_importance.png"] = feature_importance_figure(importance)
     return figures
 
 

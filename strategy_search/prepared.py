@@ -4,7 +4,7 @@ checked against, and the settings that have no meaning for the data's task."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -12,7 +12,8 @@ import pandas as pd
 
 from strategy_search.data import DataProfile, check_features, check_usable_features, encode_classes, profile
 from strategy_search.errors import DataError, SettingsError
-from strategy_search.settings import SearchSettings
+from strategy_search.settings import SearchSettings, spec_of
+from strategy_search.splits import SplitBy, group_codes, group_fold_problem, time_key
 from strategy_search.task import Task
 from strategy_search.trial_scores import ScoringPlan, fingerprint
 
@@ -30,48 +31,94 @@ __all__ = [
 @dataclass
 class PreparedData:
     """The checked table: ``codes`` are the target's class codes (0/1 for a binary target, 1 =
-    positive); ``profile.task`` maps them back to labels."""
+    positive); ``profile.task`` maps them back to labels. ``groups`` (group codes) or ``time``
+    (order keys), when given, shape the CV splits (:mod:`strategy_search.splits`);
+    ``split_column`` names their column for people."""
 
     X: pd.DataFrame
     y: pd.Series
     codes: np.ndarray
     profile: DataProfile
+    groups: np.ndarray | None = None
+    time: np.ndarray | None = None
+    split_column: str | None = None
 
     @property
     def task(self) -> Task:
         return self.profile.the_task
 
+    def split_by(self, settings: SearchSettings) -> SplitBy:
+        return SplitBy(groups=self.groups, time=self.time, gap=settings.cv_gap, column=self.split_column)
 
-def prepare_data(X: Any, y: Any, *, positive_label: Any = None, settings: SearchSettings | None = None) -> PreparedData:
+
+def prepare_data(
+    X: Any,
+    y: Any,
+    *,
+    positive_label: Any = None,
+    settings: SearchSettings | None = None,
+    groups: Any = None,
+    time: Any = None,
+    split_column: str | None = None,
+) -> PreparedData:
     """Check the features and the target (every check a search makes of the data) and encode
-    the target's classes; with ``settings``, also refuse settings that mean nothing for the
-    data's task (:func:`check_task_settings`), so a caller can refuse them before it opens any
-    store."""
+    the target's classes; ``groups`` (a group per row) or ``time`` (a date, time or ordered
+    number per row) make the CV grouped or time-ordered (``split_column`` names their column in
+    messages). With ``settings``, also refuse settings that mean nothing for the data's task or
+    its split (:func:`check_task_settings`), so a caller can refuse them before it opens any store."""
     X, notes = check_features(X)
     X = X.reset_index(drop=True)
     y = pd.Series(y).reset_index(drop=True)
     if len(X) != len(y):
         raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
+    if groups is not None and time is not None:
+        raise DataError("Give groups or time for the CV splits, not both (cv.groups or cv.time).")
+    for what, values in (("groups", groups), ("time", time)):
+        if values is not None and len(values) != len(y):
+            raise DataError(f"{what} has {len(values)} values but the table has {len(y)} rows; give one per row.")
     codes, task = encode_classes(y, positive_label=positive_label)
     data_profile = profile(X, codes, task, notes=notes)
     check_usable_features(data_profile)
-    prepared = PreparedData(X, y, codes, data_profile)
+    name = split_column or ("groups" if groups is not None else "time")
+    prepared = PreparedData(
+        X,
+        y,
+        codes,
+        data_profile,
+        groups=None if groups is None else group_codes(_values(groups), name=name),
+        time=None if time is None else time_key(_values(time), name=name),
+        split_column=split_column,
+    )
     if settings is not None:
-        check_task_settings(settings, prepared.task)
+        check_task_settings(settings, prepared)
     return prepared
 
 
-def task_setting_problems(settings: SearchSettings, task: Task) -> list[tuple[str, str]]:
-    """Settings that have no meaning for the data's task, as ``(setting, why)``."""
-    problem = settings.threshold.multiclass_problem() if task.multiclass else None
-    return [("threshold", problem)] if problem else []
+def _values(values: Any) -> Any:
+    return values.reset_index(drop=True) if isinstance(values, pd.Series) else values
 
 
-def check_task_settings(settings: SearchSettings, task: Task) -> None:
-    """Refuse, before any work, settings that have no meaning for the data's task."""
-    problems = task_setting_problems(settings, task)
+def task_setting_problems(settings: SearchSettings, data: PreparedData) -> list[tuple[str, str]]:
+    """Settings that have no meaning for the data's task or its CV split, as ``(setting, why)``
+    (``setting`` is the settings field's name)."""
+    problem = settings.threshold.multiclass_problem() if data.task.multiclass else None
+    problems = [("threshold", problem)] if problem else []
+    if settings.cv_gap and data.time is None:
+        problems.append(("cv_gap", f"is {settings.cv_gap}, but a gap applies only to a time-ordered CV (cv.time)"))
+    if data.groups is not None:
+        folds = min(settings.cv_folds, data.profile.smallest_class_size)
+        found = group_fold_problem(data.codes, data.groups, folds=folds, column=data.split_column)
+        if found:
+            problems.append(("cv_folds", found))
+    return problems
+
+
+def check_task_settings(settings: SearchSettings, data: PreparedData) -> None:
+    """Refuse, before any work, settings that have no meaning for the data's task or split."""
+    problems = task_setting_problems(settings, data)
     if problems:
-        raise SettingsError("; ".join(f"{name}: {why}" for name, why in problems) + ".")
+        keys = {f.name: spec_of(f).config for f in fields(SearchSettings)}
+        raise SettingsError("; ".join(f"{name} ({keys[name]}): {why}" for name, why in problems) + ".")
 
 
 def too_many_rows(data: PreparedData, settings: SearchSettings) -> bool:
@@ -83,9 +130,13 @@ def too_many_rows(data: PreparedData, settings: SearchSettings) -> bool:
 
 def scoring_plan(data: PreparedData, settings: SearchSettings) -> ScoringPlan:
     return ScoringPlan.of(
-        data.codes, settings, smallest_class=data.profile.smallest_class_size, multiclass=data.task.multiclass
+        data.codes,
+        settings,
+        smallest_class=data.profile.smallest_class_size,
+        multiclass=data.task.multiclass,
+        split_by=data.split_by(settings),
     )
 
 
 def data_fingerprint(data: PreparedData, settings: SearchSettings) -> dict[str, str]:
-    return fingerprint(data.X, data.codes, data.task, settings.space, settings)
+    return fingerprint(data.X, data.codes, data.task, settings.space, settings, data.split_by(settings))

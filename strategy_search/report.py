@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # matplotlib is imported by plots, when a figure is drawn
     from matplotlib.figure import Figure
 
 LEADERBOARD_ROWS = 25
+IMPORTANCE_ROWS = 25
 # PR-AUC appears in two forms: the search's metric (each fold's average precision, averaged) and
 # the curves' legends (the average precision of all out-of-fold scores pooled).
 AP_NOTE = (
@@ -57,6 +58,7 @@ def build_report(result: SearchResult, *, title: str, config_text: str | None = 
         + f" &middot; written {dt.datetime.now():%Y-%m-%d %H:%M}</p>",
         _answer_section(result),
         _do_nothing_section(result),
+        _importance_section(result),
         _plots_section(search_figures(result)),
         _leaderboard_section(result),
         _data_section(result),
@@ -134,6 +136,20 @@ def _do_nothing_section(result: SearchResult) -> str:
     )
 
 
+def _importance_section(result: SearchResult) -> str:
+    importance = result.feature_importance
+    if importance is None:
+        return ""
+    text = importance.describe()
+    rows = [[column, _number(mean), _number(std)] for column, mean, std in importance.ranked(IMPORTANCE_ROWS)]
+    more = len(importance.columns) - IMPORTANCE_ROWS
+    return (
+        f'<h2 id="importance">Why the answer decides</h2><p>{_e(text[0].upper() + text[1:])}.</p>'
+        + (_table(rows, ["column", "PR-AUC lost (mean)", "std over folds"]) if rows else "")
+        + (f"<p>... and {more} more columns.</p>" if more > 0 else "")
+    )
+
+
 def _png(figure: Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
@@ -205,7 +221,7 @@ def _settings_section(result: SearchResult, config_text: str | None) -> str:
         ["space", settings.space.name],
         ["metric", ", ".join(settings.metrics)],
         ["threshold rule", settings.threshold],
-        ["CV", f"{result.plan.folds} folds x {result.plan.repeats} repeat(s), seed {settings.seed}"],
+        ["CV", f"{result.plan.describe()}, seed {settings.seed}"],
         ["budget", _budget_text(settings.n_trials, settings.timeout)],
     ]
     config = f"<p>Config:</p><pre>{_e(config_text)}</pre>" if config_text else ""

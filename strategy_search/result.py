@@ -22,6 +22,7 @@ from strategy_search.data import DataProfile
 from strategy_search.do_nothing import DoNothingComparison
 from strategy_search.ensemble import TrialEnsemble
 from strategy_search.errors import NoStoredScores
+from strategy_search.explain import FeatureImportance
 from strategy_search.export import export_model, rule_for_task
 from strategy_search.prepared import PreparedData, data_fingerprint
 from strategy_search.ranking import best_first
@@ -123,10 +124,7 @@ class SearchResult:
     def best_strategy(self) -> Strategy | Ensemble:
         """The search's answer, plain data: the :attr:`ensemble` of its best trials, or the best
         trial's strategy when that one is clearly better than their ensemble."""
-        ensemble = self.ensemble
-        if ensemble is None:
-            return self.strategy_of(self.best_trial)
-        return ensemble.strategy(lambda number: self.strategy_of(self.study.trials[number]))
+        return self.answer.strategy(self.trials)
 
     @property
     def answer_trials(self) -> list[int]:
@@ -168,12 +166,21 @@ class SearchResult:
         return self.answer.calibration_for(self.trials)
 
     @property
+    def feature_importance(self) -> FeatureImportance | None:
+        """The answer's permutation importance, measured out of fold (:mod:`strategy_search.explain`;
+        None: not recorded for this answer)."""
+        return self.answer.importance_for(self.trials)
+
+    @property
     def bagging(self) -> Bagging | None:
         """The search's CV split, when the answer deployed is its fold models (the ``answer``
-        setting ``bagged``); None when it is refitted on all rows."""
-        if self.settings.answer != "bagged":
+        setting ``bagged``); None when it is refitted on all rows: ``refit``, or a time-ordered
+        CV, whose every split scores a model trained on all rows before its block, which a refit
+        on all rows is for the rows to come (its fold models would deploy the oldest rows'
+        models: on a drifting table they score far below the refit, tests/test_splits.py)."""
+        if self.settings.answer != "bagged" or self.plan.split_by.kind == "time":
             return None
-        return Bagging(folds=self.plan.folds, repeats=self.plan.repeats, seed=self.settings.seed)
+        return Bagging(self.plan.requested_folds, self.plan.repeats, self.settings.seed, self.plan.split_by.kind)
 
     @cached_property
     def model(self) -> AnswerModel:
@@ -191,7 +198,8 @@ class SearchResult:
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return classifier.fit(self.data.X, self.data.y)
+            fit_params = self.plan.split_by.fit_params() if self.bagging is not None else {}
+            return classifier.fit(self.data.X, self.data.y, **fit_params)
 
     def best_pipeline(self) -> AnswerModel:
         """:attr:`model` (fitted once; kept for earlier code that called this)."""
@@ -243,6 +251,7 @@ class SearchResult:
             do_nothing=self.do_nothing,
             summary=self.summary,
             calibration=self.calibration,
+            importance=self.feature_importance,
         )
 
 
@@ -308,6 +317,7 @@ def _summarize(result: SearchResult, reasons_shown: int = 3) -> SearchSummary:
         timings=_timings(trials),
         do_nothing=result.do_nothing,
         classes=tuple(str(c) for c in result.profile.the_task.classes) if result.profile.multiclass else (),
+        cv=result.plan.describe(),
     )
 
 

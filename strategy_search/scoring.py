@@ -1,4 +1,4 @@
-"""Stratified cross-validation and imbalance-aware metrics; no Optuna, no MLflow.
+"""Cross-validation of a pipeline and imbalance-aware metrics; no Optuna, no MLflow.
 
 Honesty rules: every fitted thing (preprocessing, resampler, model, *and the decision
 threshold*) sees only the training part of a fold. The threshold behind ``f1`` is chosen on
@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.base import clone
-from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, StratifiedShuffleSplit
 
 from strategy_search.errors import DataError
 from strategy_search.parallel import Job, Stopped, TaskRunner
 from strategy_search.shared_table import Table, give_back_freed_memory, rows
+from strategy_search.splits import NO_SPLIT_BY, SplitBy, inner_splits
 from strategy_search.task import Decision, all_class_columns, class_scores, predict_classes
 from strategy_search.thresholds import (
     BEST_F1,
@@ -233,12 +233,6 @@ def cv_repeats_for(repeats: int | str, *, smallest_class: int, n_rows: int) -> i
     return int(min(MAX_AUTO_REPEATS, max(1, -(-AUTO_REPEAT_ROWS // max(smallest_class, 1)))))
 
 
-def cv_splits(y: np.ndarray, *, folds: int, repeats: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified (repeated) K-fold splits; the same seed gives the same splits."""
-    splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
-    return list(splitter.split(np.zeros(len(y)), y))
-
-
 # -- one fit ----------------------------------------------------------------------------------
 @dataclass
 class FitTask:
@@ -295,21 +289,6 @@ def _fit_and_score(task: FitTask) -> FitResult:
     if sampler is not None and getattr(sampler, "adaptations_", None):
         notes["resampler_adapted"] = sampler.adaptations_
     return FitResult(scores, seconds, notes)
-
-
-def inner_splits(y: np.ndarray, train: np.ndarray, *, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified splits *within* ``train`` (as row indices of the full data) for choosing the
-    threshold: ``folds >= 2`` gives K-fold out-of-fold predictions, ``1`` a single holdout of
-    a third of the rows, ``0`` (or a part too small to split) none, i.e. threshold 0.5."""
-    y_train = y[train]
-    smallest_class = int(np.bincount(y_train, minlength=max(int(y.max()) + 1, 2)).min())
-    if folds < 1 or smallest_class < 2:
-        return []
-    if folds == 1:
-        splitter = StratifiedShuffleSplit(n_splits=1, test_size=1 / 3, random_state=seed)
-    else:
-        splitter = StratifiedKFold(min(folds, smallest_class), shuffle=True, random_state=seed)
-    return [(train[a], train[b]) for a, b in splitter.split(np.zeros(len(train)), y_train)]
 
 
 @dataclass
@@ -489,6 +468,7 @@ def score_pipeline(
     on_fold: Callable[[int, dict[str, float]], bool] | None = None,
     deadline: float | None = None,
     threshold_rule: ThresholdRule = BEST_F1,
+    split_by: SplitBy = NO_SPLIT_BY,
 ) -> CVResult:
     """Score an unfitted pipeline on the given splits (labels: class codes; 0/1 for binary).
 
@@ -497,7 +477,8 @@ def score_pipeline(
     fold's threshold-free metrics (:data:`THRESHOLD_FREE`) in order and returns False to stop
     (pruning), so a hopeless strategy never pays for its inner fits. ``deadline`` (a
     ``time.monotonic()`` value) stops the CV, killing running fits when ``runner`` uses
-    worker processes.
+    worker processes. ``split_by`` makes the inner splits grouped or time-ordered as the outer
+    ones (:mod:`strategy_search.splits`).
     """
     return start_cv(
         pipeline,
@@ -510,6 +491,7 @@ def score_pipeline(
         on_fold=on_fold,
         deadline=deadline,
         threshold_rule=threshold_rule,
+        split_by=split_by,
     ).result()
 
 
@@ -545,13 +527,16 @@ def start_cv(
     on_fold: Callable[[int, dict[str, float]], bool] | None,
     deadline: float | None,
     threshold_rule: ThresholdRule,
+    split_by: SplitBy = NO_SPLIT_BY,
 ) -> PendingCV:
     """:func:`score_pipeline` in two steps: the fits start now (in ``runner``'s workers, behind
     any other CV still running there) and ``on_fold`` is called when :meth:`PendingCV.result`
     collects them, so a search can prepare its next trial meanwhile."""
     y = np.asarray(y, dtype=int)
     n_classes = _n_classes(y)
-    plan = [inner_splits(y, train, folds=threshold_folds, seed=seed + i) for i, (train, _) in enumerate(splits)]
+    plan = [
+        inner_splits(y, train, folds=threshold_folds, seed=seed + i, by=split_by) for i, (train, _) in enumerate(splits)
+    ]
     tasks = [FitTask(pipeline, X, y, train, validation, n_classes) for train, validation in splits]
     tasks += [FitTask(pipeline, X, y, a, b, n_classes) for inner in plan for a, b in inner]
 

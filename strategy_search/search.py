@@ -50,6 +50,15 @@ y : array-like
 {settings}
 positive_label : optional
     The label of the positive class of a binary target (default: the minority).
+groups : array-like, optional
+    A group per row (a customer, a patient): the CV splits, the threshold folds inside each
+    training part and the deployed fold models keep each group's rows on one side (stratified
+    group K-fold), so a score is one on groups the model never saw. Not a column of ``X``.
+time : array-like, optional
+    A date, time or ordered number per row: the CV chains forward in time (each validation
+    block later than every training row of its split, ``cv_gap`` rows between), and the
+    threshold is chosen on the latest rows of each training part. Not a column of ``X``; at
+    most one of ``groups`` and ``time``.
 storage : str or optuna.storages.BaseStorage, optional
     Optuna storage (a URL such as ``sqlite:///optuna.db``, or an object); with
     ``study_name``, an existing study is resumed. Default: in memory.
@@ -83,6 +92,7 @@ def search(
     seed: int = 0,
     cv_folds: int = 5,
     cv_repeats: int | str = 1,
+    cv_gap: int = 0,
     threshold_folds: int = 1,
     threshold: str | ThresholdRule = "best_f1",
     n_jobs: int | None = None,
@@ -94,6 +104,8 @@ def search(
     calibration: str = "auto",
     heartbeat_interval: int = 30,
     positive_label: Any = None,
+    groups: Any = None,
+    time: Any = None,
     storage: Any = None,
     study_name: str | None = None,
     callbacks: Sequence[Callback] = (),
@@ -108,7 +120,7 @@ def search(
         )
     given = locals()
     checked = SearchSettings.create(**{f.name: given[f.name] for f in fields(SearchSettings)})
-    data = prepare_data(X, y, positive_label=positive_label, settings=checked)
+    data = prepare_data(X, y, positive_label=positive_label, settings=checked, groups=groups, time=time)
     with contextlib.ExitStack() as stack:
         observers = list(callbacks)
         if progress:
@@ -186,6 +198,8 @@ def load_search(
     y: Any = None,
     positive_label: Any = None,
     settings: Mapping[str, Any] | None = None,
+    groups: Any = None,
+    time: Any = None,
 ) -> SearchResult:
     """Reopen a stored search (after a kernel restart, on another machine) as the
     :class:`SearchResult` it finished with, rebuilt from its study alone.
@@ -193,14 +207,15 @@ def load_search(
     With ``config`` (a run config's path), its data, settings and storage are used, and its
     latest study unless ``study_name`` names one. Without it, give the ``storage`` URL, the
     ``study_name`` (optional when the storage holds one study), the data ``X``, ``y`` (and
-    ``positive_label``) and the ``settings`` the search was given (a mapping of :func:`search`'s
-    setting keywords): the study refuses other data, another space or other CV settings."""
+    ``positive_label``), the ``settings`` the search was given (a mapping of :func:`search`'s
+    setting keywords) and its ``groups`` or ``time``: the study refuses other data, another
+    space or other CV settings."""
     if config is not None:
-        from strategy_search.config import load_config, load_table
+        from strategy_search.config import load_config
+        from strategy_search.config_table import load_data
 
         loaded = load_config(Path(config))
-        X, y = load_table(loaded)
-        data = prepare_data(X, y, positive_label=loaded.data.positive_label)
+        data = load_data(loaded)
         name = study_name or latest_study_name(loaded.storage_url, config_name=loaded.name)
         if name is None:
             raise UsageError(f"No search of config {loaded.name!r} is stored; run it first.")
@@ -209,7 +224,8 @@ def load_search(
         raise UsageError("load_search needs a config path, or storage=, X= and y= (and the settings the search had).")
     name = study_name or _only_study(storage)
     checked = SearchSettings.create(**dict(settings or {}))
-    return load_result(prepare_data(X, y, positive_label=positive_label), checked, storage=storage, study_name=name)
+    data = prepare_data(X, y, positive_label=positive_label, groups=groups, time=time)
+    return load_result(data, checked, storage=storage, study_name=name)
 
 
 def _only_study(storage: Any) -> str:

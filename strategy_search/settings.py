@@ -164,6 +164,14 @@ class SearchSettings:
         check=_repeats,
         config="cv.repeats",
     )
+    cv_gap: int = _integer_setting(
+        0,
+        0,
+        doc="Time-ordered CV only (cv.time, or search's time=): rows left out between each training part and "
+        "the later rows it is validated on, so that a model is judged as it would be deployed some time after "
+        "its data.",
+        config="cv.gap",
+    )
     threshold_folds: int = _integer_setting(
         1,
         0,

@@ -272,25 +272,32 @@ def _model(strategy: Strategy, component: Mapping[str, Component[Any]], context:
 class Bagging:
     """The search's CV split, for deploying its fold models
     (:class:`~strategy_search.estimators.decision.bagged.FoldBaggedClassifier`): ``folds``
-    stratified folds (fewer when the smallest class is smaller), ``repeats`` times, ``seed``."""
+    folds (fewer when the smallest class is smaller), ``repeats`` times, ``seed``; ``split``
+    says how (stratified, or group: the fold models' ``fit`` takes ``groups=``)."""
 
     folds: int
     repeats: int
     seed: int
+    split: str = "stratified"
 
-    def to_dict(self) -> dict[str, int]:
-        return {"folds": self.folds, "repeats": self.repeats, "seed": self.seed}
+    def to_dict(self) -> dict[str, Any]:
+        plain: dict[str, Any] = {"folds": self.folds, "repeats": self.repeats, "seed": self.seed}
+        if self.split != "stratified":  # an export made before grouped splits has no such key
+            plain["split"] = self.split
+        return plain
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Bagging:
-        return cls(int(data["folds"]), int(data["repeats"]), int(data["seed"]))
+        return cls(int(data["folds"]), int(data["repeats"]), int(data["seed"]), str(data.get("split", "stratified")))
 
     @classmethod
     def of(cls, bag: FoldBaggedClassifier) -> Bagging:
-        return cls(bag.n_splits, bag.n_repeats, bag.random_state)
+        return cls(bag.n_splits, bag.n_repeats, bag.random_state, bag.split)
 
     def bag(self, pipeline: Any) -> FoldBaggedClassifier:
-        return FoldBaggedClassifier(pipeline, n_splits=self.folds, n_repeats=self.repeats, random_state=self.seed)
+        return FoldBaggedClassifier(
+            pipeline, n_splits=self.folds, n_repeats=self.repeats, random_state=self.seed, split=self.split
+        )
 
 
 def build_classifier(

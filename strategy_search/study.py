@@ -143,7 +143,7 @@ def open_checked_study(
     mean something for its task, and a stored study must have been made for the same task and
     fingerprint (a new one records them). Every way into a study goes through these checks:
     :func:`open_study`, and the command line before it starts a study's MLflow run."""
-    check_task_settings(settings, data.task)
+    check_task_settings(settings, data)
     study = create_study(settings, storage=storage, study_name=study_name, worker=worker, new=new)
     check_study_task(study, data.task)
     check_study_fingerprint(study, data, settings)

@@ -60,6 +60,7 @@ class SearchSummary:
     timings: Timings | None = None
     do_nothing: DoNothingComparison | None = None
     classes: tuple[str, ...] = ()  # multi-class: the labels in code order, shown beside decision weights
+    cv: str = ""  # the split the trials were scored on (splits.SplitBy.describe); empty in older exports
 
     @property
     def primary_metric(self) -> str:
@@ -121,6 +122,8 @@ class SearchSummary:
     def markdown(self) -> str:
         """The model card's "Search" section."""
         lines = [f"- study: `{self.study}`", f"- trials: {self.counts_text()}"]
+        if self.cv:
+            lines.append(f"- scored by: {self.cv}")
         if self.timings is not None:
             lines.append(
                 f"- search wall time: {self.timings.wall_seconds:.1f} s "

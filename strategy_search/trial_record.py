@@ -54,6 +54,7 @@ class StudyAttr(StrEnum):
     ENSEMBLE = "ensemble"  # the answer's ensemble (None: the best trial answers alone)
     DO_NOTHING = "do_nothing"
     CALIBRATION = "calibration"  # the answer's probability map, with the answer's trials it was fitted for
+    IMPORTANCE = "feature_importance"  # the answer's permutation importance, with its answer's trials
     ANSWER_OOF = "answer_oof"  # written by versions before the score store; read for their studies
     CONFIG_NAME = "config_name"
     CREATED_AT = "created_at"

@@ -28,9 +28,10 @@ import pandas as pd
 
 from strategy_search.errors import DataError
 from strategy_search.optuna_internals import backend_of, storage_of
-from strategy_search.scoring import CVResult, cv_repeats_for, cv_splits, effective_folds, fold_from_scores, inner_splits
+from strategy_search.scoring import CVResult, cv_repeats_for, effective_folds, fold_from_scores
 from strategy_search.settings import SearchSettings
 from strategy_search.space import SearchSpace
+from strategy_search.splits import NO_SPLIT_BY, SplitBy, inner_splits, outer_splits
 from strategy_search.task import Task
 
 TABLE = "strategy_search_trial_scores"
@@ -39,28 +40,44 @@ TABLE = "strategy_search_trial_scores"
 # -- the folds a search scores on ---------------------------------------------------------------
 @dataclass(frozen=True)
 class ScoringPlan:
-    """The outer CV splits of a search and, for each, the inner splits its decision is chosen on."""
+    """The outer CV splits of a search and, for each, the inner splits its decision is chosen on;
+    ``split_by`` says what they keep apart (groups, a time order; :mod:`strategy_search.splits`)."""
 
     codes: np.ndarray
     splits: list[tuple[np.ndarray, np.ndarray]]
     inner: list[list[tuple[np.ndarray, np.ndarray]]]
     repeats: int = 1
+    split_by: SplitBy = NO_SPLIT_BY
+    requested_folds: int = 0  # the folds asked of the splitter (a time split may merge blocks)
 
     @property
     def folds(self) -> int:
-        """Folds per repeat."""
+        """Folds (time: splits) per repeat."""
         return len(self.splits) // self.repeats
 
+    def describe(self) -> str:
+        return self.split_by.describe(self.folds, self.repeats)
+
     @classmethod
-    def of(cls, codes: np.ndarray, settings: SearchSettings, *, smallest_class: int, multiclass: bool) -> ScoringPlan:
+    def of(
+        cls,
+        codes: np.ndarray,
+        settings: SearchSettings,
+        *,
+        smallest_class: int,
+        multiclass: bool,
+        split_by: SplitBy = NO_SPLIT_BY,
+    ) -> ScoringPlan:
         folds = effective_folds(smallest_class, settings.cv_folds, multiclass=multiclass)
         repeats = cv_repeats_for(settings.cv_repeats, smallest_class=smallest_class, n_rows=len(codes))
-        splits = cv_splits(codes, folds=folds, repeats=repeats, seed=settings.seed)
+        if split_by.kind == "time":
+            repeats = 1  # forward chaining has one order: a repeat would be the same splits
+        splits = outer_splits(codes, folds=folds, repeats=repeats, seed=settings.seed, by=split_by)
         inner = [
-            inner_splits(codes, train, folds=settings.threshold_folds, seed=settings.seed + i)
+            inner_splits(codes, train, folds=settings.threshold_folds, seed=settings.seed + i, by=split_by)
             for i, (train, _) in enumerate(splits)
         ]
-        return cls(codes, splits, inner, repeats)
+        return cls(codes, splits, inner, repeats, split_by, folds)
 
 
 def encode_scores(result: CVResult) -> bytes:
@@ -187,7 +204,12 @@ def storage_url(storage: Any) -> str | None:
 
 # -- fingerprints -------------------------------------------------------------------------------
 def fingerprint(
-    X: pd.DataFrame, codes: np.ndarray, task: Task, space: SearchSpace, settings: SearchSettings
+    X: pd.DataFrame,
+    codes: np.ndarray,
+    task: Task,
+    space: SearchSpace,
+    settings: SearchSettings,
+    split_by: SplitBy = NO_SPLIT_BY,
 ) -> dict[str, str]:
     """Short digests of what a study's stored scores depend on: the data, the space, the CV."""
     rows = pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes()
@@ -199,6 +221,8 @@ def fingerprint(
         "threshold_folds": settings.threshold_folds,
         "threshold": str(settings.threshold),
     }
+    if split_by.values is not None:  # left out of stratified studies, whose stored digest had no such keys
+        cv.update(split=split_by.kind, gap=split_by.gap, by=_digest(np.asarray(split_by.values, np.int64).tobytes()))
     return {
         "data": _digest(data + json.dumps(list(X.columns)).encode()),
         "space": _digest(json.dumps(space.to_plain(), sort_keys=True, default=str).encode()),
@@ -213,7 +237,7 @@ def _digest(data: bytes) -> str:
 _WHAT = {
     "data": "other data (rows, columns or target)",
     "space": "another search space",
-    "cv": "other cross-validation settings (cv folds/repeats, seed, threshold_folds or threshold)",
+    "cv": "other cross-validation settings (cv folds/repeats/groups/time/gap, seed, threshold_folds or threshold)",
 }
 
 

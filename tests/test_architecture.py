@@ -170,7 +170,7 @@ def test_every_setting_is_a_config_key_and_an_mlflow_param(tmp_path):
         "  expensive_row_limit: 5000",
         "  answer: refit",
         "  calibration: none",
-        "cv: {folds: 3, repeats: 2}",
+        "cv: {folds: 3, repeats: 2, gap: 7}",
     ]
     (tmp_path / "c.yaml").write_text("\n".join(lines) + "\n")
     settings = load_config(tmp_path / "c.yaml").settings()
@@ -183,6 +183,7 @@ def test_every_setting_is_a_config_key_and_an_mlflow_param(tmp_path):
         "seed": 4,
         "cv_folds": 3,
         "cv_repeats": 2,
+        "cv_gap": 7,
         "threshold_folds": 2,
         "n_jobs": 1,
         "pruning": False,

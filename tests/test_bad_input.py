@@ -194,6 +194,38 @@ def target_only(folder: Path) -> list[str]:
     return config(folder)
 
 
+def with_cv(
+    table: pd.DataFrame, validate: bool = False, data_keys: dict | None = None, **cv_keys: object
+) -> Callable[[Path], list[str]]:
+    """A config whose ``cv`` section has ``cv_keys`` beside its folds (``data_keys``: and its ``data``)."""
+
+    def make(folder: Path) -> list[str]:
+        table.to_csv(folder / "table.csv", index=False)
+        argv = config(folder, **(data_keys or {}))
+        content = yaml.safe_load((folder / "config.yaml").read_text())
+        content["cv"].update(cv_keys)
+        (folder / "config.yaml").write_text(yaml.safe_dump(content))
+        return ["validate", argv[1]] if validate else argv
+
+    return make
+
+
+def with_customers(positive_customers: int = 10) -> pd.DataFrame:
+    """30 customers, the positive rows among the first ``positive_customers`` of them."""
+    table = frame()
+    customer = np.arange(len(table)) % 30
+    owner = np.where(table["target"] == 1, customer % positive_customers, customer)
+    table.insert(0, "customer", [f"K{c}" for c in owner])
+    return table
+
+
+def with_signup_text() -> pd.DataFrame:
+    table = frame()
+    table.insert(0, "day", pd.date_range("2024-01-05", periods=len(table)).strftime("%Y-%m-%d"))
+    table.loc[[4, 9], "day"] = "soon"
+    return table
+
+
 # -- prediction inputs: an exported model on a table with a categorical column ----------------------
 @pytest.fixture(scope="module")
 def exported_model(tmp_path_factory) -> Path:
@@ -516,6 +548,46 @@ CASES = [
         validating(with_table(many_classes())),
         0,
         ("50 classes in 200 rows",),
+    ),
+    Case(
+        "groups-missing-column",
+        "cv.groups (or cv.time) names no column, beside other mistakes",
+        "every mistake at once, with the available columns",
+        with_cv(frame(), data_keys={"drop": ["region"]}, groups="customer"),
+        2,
+        ("cv.groups", "'customer'", "available columns: a, b, target", "data.drop", "['region']"),
+    ),
+    Case(
+        "groups-fewer-than-folds",
+        "fewer groups holding the minority class than CV folds",
+        "error with the count and the folds that would work, before any trial runs",
+        with_cv(with_customers(positive_customers=2), groups="customer"),
+        2,
+        ("cv.folds", "hold the minority class, fewer than the 3 CV folds", "set cv.folds to 2 or fewer"),
+    ),
+    Case(
+        "time-not-dates",
+        "cv.time column with values that are neither dates nor numbers",
+        "error naming the column, the count and a bad value",
+        with_cv(with_signup_text(), time="day"),
+        2,
+        ("cv.time", "'day'", "2 value(s)", "'soon'"),
+    ),
+    Case(
+        "groups-and-time",
+        "both cv.groups and cv.time",
+        "error: the splits keep one of them apart",
+        with_cv(with_customers(), groups="customer", time="a"),
+        2,
+        ("cv.groups ('customer') and cv.time ('a') were both given",),
+    ),
+    Case(
+        "gap-without-time",
+        "cv.gap without cv.time",
+        "error: a gap applies only to a time-ordered CV",
+        with_cv(frame(), gap=5),
+        2,
+        ("cv.gap", "only to a time-ordered CV"),
     ),
     Case(
         "predict-missing-columns",

@@ -15,9 +15,9 @@ import strategy_search
 from strategy_search.answer import do_nothing_allowance
 from strategy_search.data import duplicated_columns
 from strategy_search.fidelity import AUTO_MIN_ROWS, ETA, MIN_RUNG_ROWS, plan_fidelities, subsample
-from strategy_search.scoring import cv_splits
 from strategy_search.shared_table import TableRef, rows, shared
 from strategy_search.space import load_space
+from strategy_search.splits import outer_splits as cv_splits
 from strategy_search.study_budget import Budget
 
 QUADRATIC = {"resampler svm_smote", "resampler tomek", "resampler enn", "resampler smote_enn", "resampler smote_tomek"}

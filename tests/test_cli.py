@@ -112,6 +112,7 @@ PLOTS = {
     "optimization_history.png",
     "pareto_front.png",
     "choices.png",
+    "feature_importance.png",
 }
 
 
@@ -141,7 +142,16 @@ def test_report_writes_one_self_contained_html_file(quickstart_run, tmp_path, ca
     assert main(["report", str(folder / "quickstart.yaml"), "--out", str(out)]) == 0
     assert str(out) in capsys.readouterr().out
     text = out.read_text()
-    sections = ("Answer", "Did treating the imbalance help?", "Plots", "Leaderboard", "Data", "Settings", "Timings")
+    sections = (
+        "Answer",
+        "Did treating the imbalance help?",
+        "Why the answer decides",
+        "Plots",
+        "Leaderboard",
+        "Data",
+        "Settings",
+        "Timings",
+    )
     for section in sections:
         assert f">{section}</h2>" in text, section
     # Nothing outside the file: every src/href is inline data or a link within the page.
@@ -159,6 +169,10 @@ def test_report_writes_one_self_contained_html_file(quickstart_run, tmp_path, ca
         with Image.open(io.BytesIO(base64.b64decode(image))) as decoded:
             assert min(decoded.size) >= 200
     _check_report_cells(text)
+    # The importance table lists every column of the table, a PR-AUC loss beside each.
+    importance = text[text.index(">Why the answer decides</h2>") : text.index(">Plots</h2>")]
+    columns = re.findall(r"<tr><td>([^<]+)</td><td>(-?[0-9.]+)</td><td>([0-9.]+)</td></tr>", importance)
+    assert {c for c, _, _ in columns} == set(pd.read_csv(folder / "data" / "yeast5.csv").columns) - {"target"}
 
 
 def _check_report_cells(text: str) -> None:

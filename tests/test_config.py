@@ -11,7 +11,8 @@ import pytest
 import yaml
 from conftest import yaml_params
 
-from strategy_search.config import ConfigError, load_config, load_table, validate_config
+from strategy_search.config import ConfigError, load_config, validate_config
+from strategy_search.config_table import load_table
 from strategy_search.errors import SpaceError
 from strategy_search.space import _builtin_folder, load_space, parse_space
 
@@ -74,6 +75,7 @@ def test_valid_config_resolves_paths_relative_to_the_config_file(config_path: Pa
         "seed": 0,
         "cv_folds": 3,
         "cv_repeats": 1,
+        "cv_gap": 0,
         "metric": ("pr_auc",),
         "n_jobs": None,
         "ensemble_size": 8,
@@ -278,8 +280,25 @@ def _generated_fraud_table(folder: Path) -> None:
     module.make_fraud_table(2_000).to_parquet(folder / "data" / "fraud-1m.parquet")
 
 
-# Configs whose data a script generates (too big to ship): validated beside a small version of it.
-GENERATED = {"fraud.yaml": _generated_fraud_table}
+def _split_demo_tables(folder: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "make_split_demo_data", ROOT / "experiments" / "make_split_demo_data.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (folder / "data").mkdir()
+    module.customers().to_csv(folder / "data" / "customers.csv", index=False)
+    module.drifting().to_csv(folder / "data" / "drifting.csv", index=False)
+
+
+# Configs whose data a script generates (too big to ship, or made to show one thing): validated
+# beside a version of it written to a fresh folder.
+GENERATED = {
+    "fraud.yaml": _generated_fraud_table,
+    "customers.yaml": _split_demo_tables,
+    "drifting.yaml": _split_demo_tables,
+}
 
 
 @pytest.mark.parametrize("path", yaml_params(CONFIGS))

@@ -12,10 +12,10 @@ from strategy_search.export import export_model, load_model
 from strategy_search.prepared import prepare_data
 from strategy_search.scoring import (
     CVResult,
-    cv_splits,
     fold_from_scores,
     score_pipeline,
 )
+from strategy_search.splits import outer_splits as cv_splits
 from strategy_search.strategy import (
     Ensemble,
     Strategy,

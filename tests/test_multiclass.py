@@ -37,9 +37,10 @@ from strategy_search.estimators.decision.thresholded import ClassWeightedClassif
 from strategy_search.estimators.samplers.adaptive import TargetRatio
 from strategy_search.export import load_model, predict_table
 from strategy_search.prepared import prepare_data
-from strategy_search.scoring import cv_splits, fold_from_scores, per_class_metrics, score_pipeline, score_predictions
+from strategy_search.scoring import fold_from_scores, per_class_metrics, score_pipeline, score_predictions
 from strategy_search.slots import get_slot
 from strategy_search.space import load_space
+from strategy_search.splits import outer_splits as cv_splits
 from strategy_search.strategy import Strategy, build_pipeline
 from strategy_search.thresholds import BEST_F1, ThresholdRule, choose_class_weights, predict_classes
 

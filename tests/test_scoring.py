@@ -6,13 +6,13 @@ import pytest
 from strategy_search.data import FeatureSchema
 from strategy_search.scoring import (
     CVResult,
-    cv_splits,
     effective_folds,
     fold_from_scores,
-    inner_splits,
     score_pipeline,
     score_predictions,
 )
+from strategy_search.splits import inner_splits
+from strategy_search.splits import outer_splits as cv_splits
 from strategy_search.strategy import Strategy, build_pipeline
 from strategy_search.thresholds import best_f1_threshold
 

@@ -194,7 +194,7 @@ def test_a_fresh_process_exports_the_answer_the_finishing_process_chose(shared_s
 
 
 def _table(config):
-    from strategy_search.config import load_table
+    from strategy_search.config_table import load_table
 
     return load_table(config)
 

@@ -38,7 +38,15 @@ def stdout_console() -> Console:
     return plain if plain.is_terminal else Console(width=140)
 
 
-def print_data_summary(data_profile: Any) -> None:
+def print_data_summary(data_profile: Any, *, split: str | None = None) -> None:
+    """The data line and notes; ``split`` (a grouped or time-ordered CV's description) a line after."""
+    _print_classes(data_profile)
+    if split:
+        console.print(escape(f"cv: {split}"), highlight=False)
+    print_notes(data_profile)
+
+
+def _print_classes(data_profile: Any) -> None:
     if data_profile.multiclass:
         counts = ", ".join(
             f"{label!r}: {n} ({n / data_profile.n_rows:.1%})" for label, n in data_profile.class_counts.items()
@@ -50,7 +58,6 @@ def print_data_summary(data_profile: Any) -> None:
             ),
             highlight=False,
         )
-        print_notes(data_profile)
         return
     share = data_profile.n_positive / data_profile.n_rows
     console.print(
@@ -61,7 +68,6 @@ def print_data_summary(data_profile: Any) -> None:
         ),
         highlight=False,
     )
-    print_notes(data_profile)
 
 
 def print_notes(data_profile: Any) -> None:

@@ -29,6 +29,7 @@ def print_finished_search(result: SearchResult, *, config: str, parent: str) -> 
     _print_trial_counts(result)
     _print_answer(result)
     _print_do_nothing(result)
+    _print_importance(result)
     warn_about_threshold(result.best_strategy.threshold)
     print(f"MLflow run id: {parent}")
     print(
@@ -120,6 +121,18 @@ def _print_do_nothing(result: SearchResult) -> None:
     text = result.summary.do_nothing_text()
     if text is not None:
         print(text)
+
+
+def _print_importance(result: SearchResult, n: int = 5) -> None:
+    """Which columns the answer's scores rest on (out of fold; the report and card list them all)."""
+    importance = result.feature_importance
+    if importance is None:
+        return
+    if importance.skipped:
+        print(importance.describe())
+        return
+    ranked = ", ".join(f"{column} {mean:+.3f}" for column, mean, _ in importance.ranked(n))
+    print(f"columns it rests on (PR-AUC lost when shuffled, out of fold): {ranked}")
 
 
 def _print_top(result: SearchResult, n: int = 5) -> None:

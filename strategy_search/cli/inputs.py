@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from strategy_search.config import RunConfig, load_table, missing_store
+from strategy_search.config import RunConfig, missing_store
+from strategy_search.config_table import load_data
 from strategy_search.errors import ConfigError, UsageError
-from strategy_search.prepared import PreparedData, prepare_data
+from strategy_search.prepared import PreparedData
 from strategy_search.table_file import read_table
 
 __all__ = ["STUDY_NAME_TAG", "prepared", "read_data", "require_stores"]
@@ -20,8 +21,7 @@ STUDY_NAME_TAG = "strategy_search.study_name"
 def prepared(config: RunConfig) -> PreparedData:
     """The config's table with every check the search makes of it and of the settings, so a
     mistake is refused before any store is opened."""
-    X, y = load_table(config)
-    return prepare_data(X, y, positive_label=config.data.positive_label, settings=config.settings())
+    return load_data(config, check_settings=True)
 
 
 def read_data(path: str) -> Any:

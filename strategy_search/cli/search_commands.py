@@ -17,6 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import optuna
 from rich.markup import escape
 
@@ -28,10 +29,11 @@ from strategy_search.cli.inputs import STUDY_NAME_TAG, prepared
 from strategy_search.config import RunConfig, load_config
 from strategy_search.errors import SearchFailed, StorageError, UsageError
 from strategy_search.masking import mask_secrets
-from strategy_search.prepared import PreparedData
+from strategy_search.prepared import PreparedData, scoring_plan
 from strategy_search.progress import ProgressCallback, failures_to, progress_bar
 from strategy_search.result import SearchResult
 from strategy_search.search import run_search, run_worker
+from strategy_search.settings import SearchSettings
 from strategy_search.sqlite_files import store_write_problem
 from strategy_search.storage import latest_study_name, require_shared_storage
 from strategy_search.study import finish_study, open_checked_study, open_study
@@ -88,6 +90,14 @@ def _finish_options(finish: argparse.ArgumentParser) -> None:
 
 
 # -- run ----------------------------------------------------------------------------------------
+def _split_text(data: PreparedData, settings: SearchSettings) -> str | None:
+    """A grouped or time-ordered CV, described with its folds (None for the usual stratified one)."""
+    if data.split_by(settings).kind == "stratified":
+        return None
+    plan = scoring_plan(data, settings)
+    return plan.describe() + (f", {len(np.unique(data.groups))} groups" if data.groups is not None else "")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     config = load_config(args.config, overrides=args.set)
@@ -96,7 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_with_workers(args, config, data)
     settings = config.settings()
     study, tracker, study_name, parent = _start_study(args, config, data, resume=args.resume)
-    print_data_summary(data.profile)
+    print_data_summary(data.profile, split=_split_text(data, settings))
     done = len([t for t in study.trials if t.state.is_finished()])
     verb = "resuming" if args.resume else "starting"
     console.print(f"{verb} study [bold]{escape(study_name)}[/] ({done} trials done) - MLflow run {parent}")
@@ -217,7 +227,7 @@ def _run_with_workers(args: argparse.Namespace, config: RunConfig, data: Prepare
 
     def search() -> list[int]:
         open_study(data, config.settings(), storage=config.storage_url, study_name=study_name, create=True)
-        print_data_summary(data.profile)
+        print_data_summary(data.profile, split=_split_text(data, config.settings()))
         console.print(f"study [bold]{escape(study_name)}[/]: starting {args.workers} workers - MLflow run {parent}")
         return _wait_for(_start_workers(args, config, study_name))
 

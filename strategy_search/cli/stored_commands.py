@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from strategy_search.cli.arguments import CommandTable, threshold_rule
+from strategy_search.cli.arguments import CommandTable, at_least_one, threshold_rule
 from strategy_search.cli.console import say, warn_about_threshold
 from strategy_search.cli.inputs import STUDY_NAME_TAG, prepared, read_data, require_stores
 from strategy_search.config import RunConfig, load_config
@@ -77,6 +77,14 @@ def _predict_options(predict: argparse.ArgumentParser) -> None:
         metavar="RULE",
         help="use a threshold picked by RULE on the model's stored out-of-fold scores instead of the exported one: "
         "best_f1, argmax, 'precision>=0.9', 'recall>=0.8' or fn_cost=5 (multi-class: best_f1 or argmax)",
+    )
+    predict.add_argument(
+        "--explain",
+        type=at_least_one,
+        metavar="K",
+        default=0,
+        help="add each row's K largest column contributions (explain_1_feature, explain_1_contribution, ...): "
+        "the row's score minus its expected score with that column drawn from its training distribution",
     )
 
 
@@ -151,7 +159,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             "model's stored out-of-fold scores) instead of the exported one",
         )
         warn_about_threshold(threshold)
-    predictions = score_table(classifier, meta, data)
+    predictions = score_table(classifier, meta, data, explain=args.explain)
     for note in input_notes(meta, data):
         say("note", note)
     if args.out is None:

@@ -19,11 +19,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
-from sklearn.model_selection import RepeatedStratifiedKFold
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from strategy_search.estimators._meta import checked_input, checked_target, inherit_input_tags
+from strategy_search.splits import SplitBy, group_codes, outer_splits
 from strategy_search.task import all_class_columns
 
 __all__ = ["FoldBaggedClassifier"]
@@ -36,13 +36,15 @@ def _rows(X: Any, index: NDArray[np.intp]) -> Any:
 
 
 class FoldBaggedClassifier(ClassifierMixin, BaseEstimator):
-    """Fits a clone of ``estimator`` on the training part of every fold of
-    ``RepeatedStratifiedKFold(n_splits, n_repeats, random_state)`` over the rows it is fitted on
-    (no more folds than the smallest class has rows, as the search); ``predict_proba``
-    is the mean of the fold models' probabilities.
+    """Fits a clone of ``estimator`` on the training part of every fold of the search's split
+    over the rows it is fitted on (:func:`strategy_search.splits.outer_splits`: ``split``
+    stratified, or stratified group K-fold by the ``groups`` given to ``fit``; repeated
+    ``n_repeats`` times), no more folds than the smallest class has rows, as the search;
+    ``predict_proba`` is the mean of the fold models' probabilities. (A time-ordered search
+    deploys no fold models: see :attr:`strategy_search.result.SearchResult.bagging`.)
 
     The labels are coded ``0 .. K-1`` in sorted order before splitting, so fitted on a
-    search's class codes the splits are exactly the search's (``scoring.cv_splits``).
+    search's class codes (and groups) the splits are exactly the search's.
     """
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
@@ -50,19 +52,29 @@ class FoldBaggedClassifier(ClassifierMixin, BaseEstimator):
         "n_splits": [Interval(Integral, 2, None, closed="left")],
         "n_repeats": [Interval(Integral, 1, None, closed="left")],
         "random_state": [Interval(Integral, 0, None, closed="left")],
+        "split": [StrOptions({"stratified", "group"})],
     }
 
-    def __init__(self, estimator: Any = None, *, n_splits: int = 5, n_repeats: int = 1, random_state: int = 0):
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        n_splits: int = 5,
+        n_repeats: int = 1,
+        random_state: int = 0,
+        split: str = "stratified",
+    ):
         self.estimator = estimator
         self.n_splits = n_splits
         self.n_repeats = n_repeats
         self.random_state = random_state
+        self.split = split
 
     def __sklearn_tags__(self) -> Any:
         return inherit_input_tags(super().__sklearn_tags__(), [self.estimator])
 
     @_fit_context(prefer_skip_nested_validation=False)  # the pipeline is the user's
-    def fit(self, X: Any, y: ArrayLike) -> FoldBaggedClassifier:
+    def fit(self, X: Any, y: ArrayLike, groups: ArrayLike | None = None) -> FoldBaggedClassifier:
         X = checked_input(self, X, reset=True)
         y = checked_target(self, y)
         check_consistent_length(X, y)
@@ -71,14 +83,18 @@ class FoldBaggedClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"FoldBaggedClassifier needs two classes or more; got 1 class: {self.classes_.tolist()}.")
         # As scoring.effective_folds: no more folds than the smallest class has rows, and two at least.
         self.n_splits_ = max(min(self.n_splits, int(np.bincount(codes).min())), 2)
-        splitter = RepeatedStratifiedKFold(
-            n_splits=self.n_splits_, n_repeats=self.n_repeats, random_state=self.random_state
+        splits = outer_splits(
+            codes, folds=self.n_splits_, repeats=self.n_repeats, seed=self.random_state, by=self._split_by(groups)
         )
-        self.estimators_ = [
-            clone(self.estimator).fit(_rows(X, train), codes[train])
-            for train, _ in splitter.split(np.zeros(len(codes)), codes)
-        ]
+        self.estimators_ = [clone(self.estimator).fit(_rows(X, train), codes[train]) for train, _ in splits]
         return self
+
+    def _split_by(self, groups: ArrayLike | None) -> SplitBy:
+        if self.split == "stratified":
+            return SplitBy()
+        if groups is None:
+            raise ValueError("split='group' needs fit(X, y, groups=...): one group per row of X.")
+        return SplitBy(groups=group_codes(groups))
 
     def predict_proba(self, X: Any) -> NDArray[np.float64]:
         check_is_fitted(self, "estimators_")
