@@ -9,7 +9,8 @@ Writes to docs/images/:
   strategy, sorted by PR-AUC);
 * ``mlflow-ui-plots.png``: the search's parent run in the MLflow UI, its plots among the artifacts;
 * ``report-top.png``: the top of `strategy-search report`'s HTML file;
-* ``pr_curves.png`` and ``choices.png``: two of the plots the search logged, as logged.
+* ``pr_curves.png``, ``choices.png`` and ``feature_importance.png``: three of the plots the
+  search logged, as logged.
 
 Needs the `strategy-search` command, selenium (the test extra) and Debian's `chromium` and
 `chromium-driver`: the same browser code as tests/test_browser.py.
@@ -62,7 +63,7 @@ def main() -> None:
     runs = client.search_runs([found], max_results=1000)
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
     trials = [r.info.run_name for r in runs if "mlflow.parentRunId" in r.data.tags]
-    for name in ("pr_curves.png", "choices.png"):
+    for name in ("pr_curves.png", "choices.png", "feature_importance.png"):
         shutil.copy(client.download_artifacts(parent.info.run_id, name, tempfile.mkdtemp()), args.out / name)
     report = folder / "report.html"
     subprocess.run(["strategy-search", "report", str(folder / "quickstart.yaml"), "--out", str(report)], check=True)

@@ -113,6 +113,8 @@ class SearchSummary:
             tags["left_out"] = "; ".join(f"{component}: {why}" for component, why in self.left_out.items())
         if self.do_nothing is not None:
             tags["do_nothing"] = self.do_nothing.summary(METRIC_LABELS)
+        if self.cv:
+            tags["cv"] = self.cv
         return tags
 
     @property

@@ -106,20 +106,17 @@ def test_predict_explain_through_the_command_line(tmp_path, capsys):
     with contextlib.chdir(tmp_path):
         assert main(["run", "config.yaml"]) == 0
         assert main(["export", "config.yaml", "--out", "model"]) == 0
-        assert main(["predict", "model", "new.csv", "--explain", "2", "--out", "p.parquet"]) == 0
+        assert main(["predict", "model", "new.csv", "--explain", "3", "--out", "p.parquet"]) == 0
         capsys.readouterr()
         with pytest.raises(SystemExit) as refused:
             main(["predict", "model", "new.csv", "--explain", "0"])
     assert refused.value.code == 2
     assert "--explain: must be an integer >= 1" in capsys.readouterr().err
     written = pd.read_parquet(tmp_path / "p.parquet")
-    assert list(written.columns[-4:]) == [
-        "explain_1_feature",
-        "explain_1_contribution",
-        "explain_2_feature",
-        "explain_2_contribution",
+    assert list(written.columns[-6:]) == [
+        f"explain_{k}_{what}" for k in (1, 2, 3) for what in ("feature", "contribution")
     ]
-    assert written["explain_1_feature"].isin(X.columns).all()
+    assert (written["explain_1_feature"] == "decides").all()  # the one column that decides the label
 
 
 def test_an_export_without_baselines_cannot_be_explained_and_says_what_to_do(decided, tmp_path):

@@ -107,7 +107,7 @@ def test_time_ordered_cv_scores_what_the_next_months_will_look_like():
         for fit, holdout in inner:
             assert set(fit) | set(holdout) <= set(train) and moment[fit].max() < moment[holdout].min()
     assert result.bagging is None  # forward chaining scores a model trained on all earlier rows: a refit
-    assert "forward-chaining" in result.summary.markdown()
+    assert "forward-chaining" in result.summary.markdown() and "forward-chaining" in result.summary.tags()["cv"]
 
 
 # -- splits --------------------------------------------------------------------------------------
