@@ -233,7 +233,7 @@ def _calibration(trials: StoredTrials, answer: Answer) -> AnswerCalibration | No
     cv = answer.cv(trials)
     if trials.settings.calibration == "none" or cv is None:
         return None
-    chosen = choose_calibration(trials.data.codes, cv.oof, seed=trials.settings.seed)
+    chosen = choose_calibration(trials.data.codes, cv.oof, seed=trials.settings.seed, groups=trials.data.groups)
     return AnswerCalibration.from_attr(AnswerCalibration(tuple(answer.trial_numbers(trials)), chosen).to_attr())
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from strategy_search.estimators.decision.probability_map import logit, map_scores
 from strategy_search.scoring import calibration_metrics, scored_rows
@@ -136,18 +136,24 @@ def _inverse_temperature(y: np.ndarray, probabilities: np.ndarray) -> float:
     return float(np.exp(minimize_scalar(loss, bounds=(low, high), method="bounded").x))
 
 
-def choose_calibration(y: np.ndarray, scores: np.ndarray, *, seed: int = 0) -> Calibration:
+def choose_calibration(
+    y: np.ndarray, scores: np.ndarray, *, seed: int = 0, groups: np.ndarray | None = None
+) -> Calibration:
     """The method with the lowest cross-validated log-loss on the out-of-fold ``scores`` (a
     more complex one only when it gains :data:`MIN_GAIN`), fitted on all of them. A method that
     raises the cross-validated Brier score above the scores' own is never chosen: log-loss
     rewards pulling the rare confident mistakes in, and on a small minority that can cost
-    more squared error over the many rows than it saves."""
+    more squared error over the many rows than it saves. With ``groups`` (a grouped search),
+    the comparison's folds keep each group on one side, as the search's did."""
+    every_y, every_score = y, scores  # cross_validated leaves the unscored rows out itself
     y, scores = _known(y, scores)
-    folds = _folds(y)
-    if folds < 2:
+    if _folds(y) < 2:
         return Calibration("none", cv_metrics={})
     methods = MULTICLASS_METHODS if scores.ndim == 2 else CALIBRATION_METHODS
-    found = {method: calibration_metrics(y, cross_validated(method, y, scores, seed=seed)) for method in methods}
+    found = {
+        method: calibration_metrics(y, cross_validated(method, every_y, every_score, seed=seed, groups=groups))
+        for method in methods
+    }
     chosen = "none"
     for method in methods[1:]:
         better = found[method]["log_loss"] < found[chosen]["log_loss"] - MIN_GAIN
@@ -158,7 +164,7 @@ def choose_calibration(y: np.ndarray, scores: np.ndarray, *, seed: int = 0) -> C
 
 
 def _known(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The rows some fold scored (a stopped CV leaves others NaN)."""
+    """The rows some fold scored (a stopped CV leaves others NaN, a time-ordered one its first block)."""
     y, scores = np.asarray(y, dtype=int), np.asarray(scores, dtype=float)
     known = scored_rows(scores)
     return y[known], scores[known]
@@ -168,13 +174,25 @@ def _folds(y: np.ndarray) -> int:
     return min(COMPARISON_FOLDS, int(np.bincount(y, minlength=2).min()))
 
 
-def cross_validated(method: str, y: np.ndarray, scores: np.ndarray, *, seed: int = 0) -> np.ndarray:
+def cross_validated(
+    method: str, y: np.ndarray, scores: np.ndarray, *, seed: int = 0, groups: np.ndarray | None = None
+) -> np.ndarray:
     """Each row's score mapped by ``method`` fitted on the other folds' rows (what the
-    calibration does to rows it never saw)."""
+    calibration does to rows it never saw); with ``groups`` (one per row of ``y``), no group is
+    on both sides."""
+    known = scored_rows(np.asarray(scores, dtype=float))
     y, scores = _known(y, scores)
     held_out = np.array(scores, dtype=float)
     if method == "none" or _folds(y) < 2:
         return held_out
-    for train, test in StratifiedKFold(_folds(y), shuffle=True, random_state=seed).split(scores, y):
+    for train, test in _comparison_splits(y, scores, None if groups is None else np.asarray(groups)[known], seed):
         held_out[test] = fit_calibration(method, y[train], scores[train])(scores[test])
     return held_out
+
+
+def _comparison_splits(y: np.ndarray, scores: np.ndarray, groups: np.ndarray | None, seed: int) -> Any:
+    if groups is None:
+        return StratifiedKFold(_folds(y), shuffle=True, random_state=seed).split(scores, y)
+    holding = min(len(np.unique(groups[y == k])) for k in np.unique(y))
+    splitter = StratifiedGroupKFold(max(min(_folds(y), holding), 2), shuffle=True, random_state=seed)
+    return splitter.split(scores, y, groups)

@@ -125,7 +125,11 @@ def explanation_columns(
 
     def score(frame: pd.DataFrame) -> np.ndarray:
         found = classifier.proba_and_labels(frame)[0]
-        return found[:, 1] if found.shape[1] == 2 else found[np.arange(len(frame)), predicted]
+        if found.shape[1] == 2:
+            return found[:, 1]
+        # ``frame`` is ``features`` itself or copies of it stacked (row_contributions): each row
+        # is read at the class predicted for the row it copies.
+        return found[np.arange(len(frame)), np.tile(predicted, len(frame) // len(predicted))]
 
     contributions = row_contributions(score, features, stored, columns=list(features.columns))
     return top_contributions(contributions, min(k, features.shape[1]))

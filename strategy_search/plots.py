@@ -304,7 +304,7 @@ def _calibration_figures(result: SearchResult, y: np.ndarray, answer: np.ndarray
     y, raw = y[seen], answer[seen]
     curves = [("as the model gives them", raw)]
     if calibration.method != "none":
-        after = cross_validated(calibration.method, y, raw, seed=result.settings.seed)
+        after = cross_validated(calibration.method, y, raw, seed=result.settings.seed, groups=result.data.groups)
         curves.append((f"calibrated ({calibration.method})", after))
     return {"calibration.png": reliability_figure(y, curves, multiclass=multiclass)}
 

@@ -88,8 +88,12 @@ class ThresholdRule:
     def choose(self, y: Any, scores: Any) -> Decision:
         """The decision this rule picks on (y, scores): for binary scores (one column) a
         threshold (:meth:`threshold`), for multi-class ones (a probability column per class) a
-        tuple of per-class weights (:func:`choose_class_weights`)."""
+        tuple of per-class weights (:func:`choose_class_weights`). Rows without a score (NaN: a
+        time-ordered CV never validates its first block, a stopped one leaves some out) are left
+        out."""
         scores = np.asarray(scores, dtype=float)
+        scored = ~np.isnan(scores) if scores.ndim == 1 else ~np.isnan(scores).any(axis=1)
+        y, scores = np.asarray(y)[scored], scores[scored]
         if scores.ndim == 1:
             return self.threshold(y, scores)
         problem = self.multiclass_problem()
@@ -103,10 +107,12 @@ class ThresholdRule:
         """The threshold this rule picks on binary (y, scores), placed halfway between the
         lowest score it accepts and the next lower one, so rows scored a hair lower on new data
         are not all lost; 0.5 when y holds a single class. Ties go to the higher threshold. A
-        bound no threshold meets gets the closest one (the highest precision, say)."""
+        bound no threshold meets gets the closest one (the highest precision, say). Rows without a
+        score (NaN) are left out."""
         if self.kind == "argmax":
             return 0.5
-        y = np.asarray(y, dtype=int)
+        scores = np.asarray(scores, dtype=float)
+        y, scores = np.asarray(y, dtype=int)[~np.isnan(scores)], scores[~np.isnan(scores)]
         positives = int(y.sum())
         if positives == 0 or positives == len(y):
             return 0.5
@@ -259,7 +265,10 @@ TRADE_OFF_RULES = tuple(
 
 
 def trade_off(y: Any, scores: Any) -> list[dict[str, Any]]:
-    """For each of :data:`TRADE_OFF_RULES`: the threshold it picks and what it gives on (y, scores)."""
+    """For each of :data:`TRADE_OFF_RULES`: the threshold it picks and what it gives on (y,
+    scores), rows without a score (NaN) left out."""
+    scores = np.asarray(scores, dtype=float)
+    y, scores = np.asarray(y, dtype=int)[~np.isnan(scores)], scores[~np.isnan(scores)]
     rows = []
     for rule in TRADE_OFF_RULES:
         threshold = rule.threshold(y, scores)

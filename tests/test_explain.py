@@ -157,3 +157,18 @@ def test_row_contributions_of_an_additive_score_are_its_terms():
 def test_a_column_with_no_value_has_a_missing_baseline(tmp_path: Path):
     drawn = baselines(pd.DataFrame({"a": [np.nan, np.nan], "b": [1.0, 2.0]}), [])
     assert drawn["a"] == {"values": [None], "weights": [1.0]}
+
+
+def test_a_multiclass_answer_explains_the_class_it_predicts(tmp_path):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(400, 3)), columns=["a", "b", "c"])
+    y = np.where(X["a"] > 1, "high", np.where(X["a"] < -1, "low", "middle"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = strategy_search.search(X, y, **SEARCH)
+    assert result.feature_importance.ranked(1)[0][0] == "a"
+    result.export(tmp_path / "model")
+    scored = predict_table(tmp_path / "model", X.head(30), explain=2)
+    assert (scored["explain_1_feature"] == "a").all()
+    # The predicted class's probability is what a's value holds up: positive contributions.
+    assert (scored["explain_1_contribution"] > 0).all()

@@ -264,3 +264,45 @@ def test_validate_names_a_missing_time_column_with_the_other_missing_columns(tmp
     problems = dict(validate_config(config))
     assert "'when'" in problems["cv.time"] and "available columns" in problems["cv.time"]
     assert "['nope']" in problems["data.drop"]
+
+
+def test_a_time_ordered_answer_picks_thresholds_on_the_rows_it_scored_only():
+    """The first time block is never validated, so its rows have no out-of-fold score: a rule
+    re-picked at export, and the model card's targets, count only the rows that have one."""
+    from strategy_search.thresholds import ThresholdRule, trade_off
+
+    X, y, when = drifting(600, 0.0, 1.0, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = strategy_search.search(X, y, time=when, cv_folds=3, **SEARCH)
+    oof = result.oof_scores
+    unscored = np.isnan(oof)
+    assert unscored.any() and not unscored.all()
+    rule = ThresholdRule.parse("recall>=0.8")
+    picked = rule.threshold(y.to_numpy(), oof)
+    assert picked == rule.threshold(y.to_numpy()[~unscored], oof[~unscored])
+    recall = ((oof[~unscored] >= picked) & (y.to_numpy()[~unscored] == 1)).sum() / y.to_numpy()[~unscored].sum()
+    assert recall >= 0.8
+    assert all(np.isfinite(row["threshold"]) for row in trade_off(y.to_numpy(), oof))
+
+
+def test_the_calibration_of_a_grouped_answer_is_compared_on_grouped_folds(monkeypatch):
+    import strategy_search.calibration as calibration
+
+    seen = []
+    real = calibration._comparison_splits
+
+    def spy(y, scores, groups, seed):
+        splits = list(real(y, scores, groups, seed))
+        seen.append((groups, splits))
+        return splits
+
+    monkeypatch.setattr(calibration, "_comparison_splits", spy)
+    X, y, customer = customers(60, 4, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        strategy_search.search(X, y, groups=customer, n_trials=2, space="fast", n_jobs=1, seed=0)
+    assert seen and all(groups is not None for groups, _ in seen)
+    for groups, splits in seen:
+        for train, test in splits:
+            assert not set(groups[train]) & set(groups[test])
