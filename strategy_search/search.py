@@ -20,7 +20,7 @@ from strategy_search.prepared import PreparedData, prepare_data
 from strategy_search.result import SearchResult, leaderboard, load_result
 from strategy_search.settings import DEFAULT_ENSEMBLE_SIZE, SearchSettings, settings_doc
 from strategy_search.space import SearchSpace
-from strategy_search.storage import latest_study_name, open_storage, require_shared_storage
+from strategy_search.storage import latest_study_name, open_storage, require_shared_storage, require_writable
 from strategy_search.study import Callback, finish_study, open_study, quiet_optuna, work_on_study
 from strategy_search.thresholds import ThresholdRule
 
@@ -121,6 +121,7 @@ def search(
     given = locals()
     checked = SearchSettings.create(**{f.name: given[f.name] for f in fields(SearchSettings)})
     data = prepare_data(X, y, positive_label=positive_label, settings=checked, groups=groups, time=time)
+    require_writable(storage)
     with contextlib.ExitStack() as stack:
         observers = list(callbacks)
         if progress:

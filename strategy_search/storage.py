@@ -10,12 +10,21 @@ import optuna
 
 from strategy_search.errors import StorageError
 from strategy_search.masking import mask_secrets
-from strategy_search.sqlite_files import sqlite_store_lock
+from strategy_search.sqlite_files import sqlite_store_lock, store_write_problem
 from strategy_search.study_budget import RetryStaleTrial
 from strategy_search.trial_record import StudyAttr, summary_attr
 from strategy_search.trial_scores import storage_url
 
-__all__ = ["is_server_storage", "latest_study_name", "open_storage", "require_shared_storage"]
+__all__ = ["is_server_storage", "latest_study_name", "open_storage", "require_shared_storage", "require_writable"]
+
+
+def require_writable(storage: Any) -> None:
+    """Refuse, before any work, an Optuna storage URL whose SQLite file or folder cannot be
+    written, naming the path and the cause (SQLite's own error names neither); a server URL or
+    an object passes (its errors name the server)."""
+    problem = store_write_problem(storage) if isinstance(storage, str) else None
+    if problem:
+        raise StorageError(f"Cannot write the Optuna storage: {problem}.")
 
 
 def require_shared_storage(storage: Any, *, what: str) -> None:

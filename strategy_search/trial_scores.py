@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import warnings
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -71,7 +72,13 @@ class ScoringPlan:
         folds = effective_folds(smallest_class, settings.cv_folds, multiclass=multiclass)
         repeats = cv_repeats_for(settings.cv_repeats, smallest_class=smallest_class, n_rows=len(codes))
         if split_by.kind == "time":
-            repeats = 1  # forward chaining has one order: a repeat would be the same splits
+            if settings.cv_repeats not in (1, "auto"):
+                warnings.warn(
+                    f"cv.repeats {settings.cv_repeats} does not apply to a time-ordered CV: forward chaining has one "
+                    "order, so its splits are made once.",
+                    stacklevel=2,
+                )
+            repeats = 1  # a repeat would be the same splits
         splits = outer_splits(codes, folds=folds, repeats=repeats, seed=settings.seed, by=split_by)
         inner = [
             inner_splits(codes, train, folds=settings.threshold_folds, seed=settings.seed + i, by=split_by)

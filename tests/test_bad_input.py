@@ -725,6 +725,11 @@ FAULTS = [
         "test_faults.py::test_stores_that_cannot_be_written_are_named_with_their_cause_in_seconds",
     ),
     (
+        "`search(storage=...)` in Python with a SQLite file in a missing (or read-only) folder",
+        "`StorageError` naming the folder and the cause before any work, as the command line does; nothing created",
+        "test_python_api.py::test_a_storage_that_cannot_be_written_is_named_before_any_work",
+    ),
+    (
         "a run that ends well past `search.timeout` (e.g. 50 classes in 200 rows)",
         "the trials keep the deadline; a note says how long the run took and what came on top of the trials",
         "test_cli.py::test_a_run_well_past_its_timeout_says_where_the_time_went",

@@ -88,3 +88,13 @@ def test_one_summary_is_what_the_model_card_and_the_report_show(small_numeric, t
     assert f"{summary.counts_text()};" in build_report(result, title="t")
     tags = summary.tags()
     assert tags["answer_trial_numbers"] == ",".join(map(str, result.answer_trials))
+
+
+def test_a_storage_that_cannot_be_written_is_named_before_any_work(small_numeric, tmp_path):
+    from strategy_search.errors import StorageError
+
+    X, y = small_numeric
+    missing = tmp_path / "no-such-folder" / "optuna.db"
+    with pytest.raises(StorageError, match=rf"the folder {missing.parent} for the store optuna.db does not exist"):
+        strategy_search.search(X, y, n_trials=1, space="fast", storage=f"sqlite:///{missing}")
+    assert not missing.parent.exists()

@@ -306,3 +306,14 @@ def test_the_calibration_of_a_grouped_answer_is_compared_on_grouped_folds(monkey
     for groups, splits in seen:
         for train, test in splits:
             assert not set(groups[train]) & set(groups[test])
+
+
+def test_repeats_asked_of_a_time_ordered_cv_are_made_once_with_a_warning():
+    from strategy_search.prepared import prepare_data, scoring_plan
+    from strategy_search.settings import SearchSettings
+
+    X, y, when = drifting(300, 0.0, 1.0, seed=2)
+    data = prepare_data(X, y, time=when, split_column="day")
+    with pytest.warns(UserWarning, match="cv.repeats 3 does not apply to a time-ordered CV"):
+        plan = scoring_plan(data, SearchSettings.create(cv_repeats=3, cv_folds=3))
+    assert plan.repeats == 1 and len(plan.splits) == 3

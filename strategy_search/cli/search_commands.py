@@ -27,15 +27,14 @@ from strategy_search.cli.exits import EXIT_INTERRUPTED, search_failed
 from strategy_search.cli.finished_search import overrun_text, print_finished_search
 from strategy_search.cli.inputs import STUDY_NAME_TAG, prepared
 from strategy_search.config import RunConfig, load_config
-from strategy_search.errors import SearchFailed, StorageError, UsageError
+from strategy_search.errors import SearchFailed, UsageError
 from strategy_search.masking import mask_secrets
 from strategy_search.prepared import PreparedData, scoring_plan
 from strategy_search.progress import ProgressCallback, failures_to, progress_bar
 from strategy_search.result import SearchResult
 from strategy_search.search import run_search, run_worker
 from strategy_search.settings import SearchSettings
-from strategy_search.sqlite_files import store_write_problem
-from strategy_search.storage import latest_study_name, require_shared_storage
+from strategy_search.storage import latest_study_name, require_shared_storage, require_writable
 from strategy_search.study import finish_study, open_checked_study, open_study
 from strategy_search.study_budget import never_ran
 from strategy_search.trial_record import StudyAttr, set_study_attr, study_attr
@@ -144,9 +143,7 @@ def _start_study(
     from strategy_search.tracking import SearchTracker
 
     # Before the study: an unreachable tracking server is reported before any study is stored.
-    problem = store_write_problem(storage)
-    if problem:
-        raise StorageError(f"Cannot write the Optuna storage: {problem}.")
+    require_writable(storage)
     tracker = SearchTracker(tracking_uri=config.tracking_uri, experiment=config.experiment_name)
     for note in tracker.notes:
         say("warning", note)
