@@ -191,8 +191,12 @@ def cross_validated(
 
 
 def _comparison_splits(y: np.ndarray, scores: np.ndarray, groups: np.ndarray | None, seed: int) -> Any:
+    """The comparison's folds; none (the scores left as they are) when a class sits in a single
+    group, which grouped folds cannot put on both sides."""
     if groups is None:
         return StratifiedKFold(_folds(y), shuffle=True, random_state=seed).split(scores, y)
     holding = min(len(np.unique(groups[y == k])) for k in np.unique(y))
-    splitter = StratifiedGroupKFold(max(min(_folds(y), holding), 2), shuffle=True, random_state=seed)
+    if holding < 2:
+        return []
+    splitter = StratifiedGroupKFold(min(_folds(y), holding), shuffle=True, random_state=seed)
     return splitter.split(scores, y, groups)

@@ -19,6 +19,7 @@ model's margin before averaging and calibration, not the score that is deployed.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
-from sklearn.model_selection import StratifiedShuffleSplit
 
 from strategy_search.scoring import threshold_free_metrics
 from strategy_search.shared_table import Table, rows
@@ -65,7 +65,7 @@ class FeatureImportance:
 
     def ranked(self, limit: int | None = None) -> list[tuple[str, float, float]]:
         """``(column, mean, std)``, the most important first."""
-        order = sorted(range(len(self.columns)), key=lambda i: -self.mean[i])
+        order = sorted(range(len(self.columns)), key=lambda i: (np.isnan(self.mean[i]), -self.mean[i]))
         return [(self.columns[i], self.mean[i], self.std[i]) for i in order[:limit]]
 
     def describe(self) -> str:
@@ -114,8 +114,6 @@ class FoldImportanceTask:
 
 def fold_importance(task: FoldImportanceTask) -> np.ndarray:
     """One fold's importances, one per column (the mean over :data:`PERMUTATION_REPEATS` shuffles)."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence and feature-name chatter of many fits
         model = clone(task.pipeline).fit(rows(task.X, task.train), task.codes[task.train])
@@ -139,22 +137,32 @@ def fold_importance(task: FoldImportanceTask) -> np.ndarray:
 
 
 def _sample(codes: np.ndarray, validation: np.ndarray, *, seed: int) -> np.ndarray:
+    """At most :data:`MAX_IMPORTANCE_ROWS` validation rows, each class in its share (a class
+    keeps one row at least: a fold may validate a single row of the rarest class)."""
     if len(validation) <= MAX_IMPORTANCE_ROWS:
         return validation
-    split = StratifiedShuffleSplit(n_splits=1, train_size=MAX_IMPORTANCE_ROWS, random_state=seed)
-    chosen, _ = next(split.split(np.zeros(len(validation)), codes[validation]))
-    return np.sort(validation[chosen])
+    rng = np.random.default_rng(seed)
+    kept = []
+    for k in np.unique(codes[validation]):
+        rows_k = validation[codes[validation] == k]
+        wanted = max(1, round(MAX_IMPORTANCE_ROWS * len(rows_k) / len(validation)))
+        kept.append(rng.choice(rows_k, size=min(wanted, len(rows_k)), replace=False))
+    return np.sort(np.concatenate(kept))
 
 
 def importance_of(
     answer_trials: Sequence[int], columns: Sequence[str], per_fold: Sequence[np.ndarray]
 ) -> FeatureImportance:
     stacked = np.vstack(per_fold)
+    with warnings.catch_warnings():
+        # A fold that validated no row of a class scores NaN: the other folds decide.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean, std = np.nanmean(stacked, axis=0), np.nanstd(stacked, axis=0)
     return FeatureImportance(
         tuple(answer_trials),
         tuple(columns),
-        tuple(float(v) for v in stacked.mean(axis=0)),
-        tuple(float(v) for v in stacked.std(axis=0)),
+        tuple(float(v) for v in mean),
+        tuple(float(v) for v in std),
         folds=len(per_fold),
     )
 
@@ -162,7 +170,7 @@ def importance_of(
 def expected_importance_seconds(fit_seconds: float, *, n_columns: int, n_jobs: int) -> float:
     """A guess at the importance's cost from the answer's recorded CV fit time: the fits again,
     plus the predictions of every shuffle (a prediction taken as a tenth of a fit)."""
-    return fit_seconds * (1 + 0.1 * PERMUTATION_REPEATS * n_columns / 10) / max(n_jobs, 1)
+    return fit_seconds * (1 + 0.1 * PERMUTATION_REPEATS * n_columns) / max(n_jobs, 1)
 
 
 # -- row by row ----------------------------------------------------------------------------------
@@ -193,13 +201,20 @@ def baselines(X: pd.DataFrame, categorical: Sequence[str]) -> dict[str, dict[str
 
 
 def row_contributions(
-    score: Any, X: pd.DataFrame, distributions: Mapping[str, Mapping[str, Sequence[Any]]], *, columns: Sequence[str]
+    score: Any,
+    X: pd.DataFrame,
+    distributions: Mapping[str, Mapping[str, Sequence[Any]]],
+    *,
+    columns: Sequence[str],
+    categorical: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Each row's score minus its expected score when one column is drawn from its training
     distribution and the others are kept (an interventional, one-column-at-a-time attribution):
     positive when the row's own value raises its score above what that column usually gives.
     ``score(frame)`` is the deployed model's score per row (binary: the positive class's
-    probability; multi-class: the predicted class's)."""
+    probability; multi-class: the predicted class's). ``categorical`` names the columns training
+    read as categories: their levels are set as text even where the rows to explain hold only
+    digits (a text column of ``X`` is read as categories too)."""
     own = np.asarray(score(X), dtype=float)
     found = {}
     for column in columns:
@@ -207,8 +222,8 @@ def row_contributions(
         values, weights = list(drawn["values"]), np.asarray(drawn["weights"], dtype=float)
         copies = pd.concat([X] * len(values), ignore_index=True)
         replacement = np.repeat(np.array(values, dtype=object), len(X))
-        numeric = pd.api.types.is_numeric_dtype(X[column])
-        copies[column] = pd.to_numeric(replacement, errors="coerce") if numeric else replacement
+        as_levels = column in categorical or not pd.api.types.is_numeric_dtype(X[column])
+        copies[column] = replacement if as_levels else pd.to_numeric(replacement, errors="coerce")
         scores = np.asarray(score(copies), dtype=float).reshape(len(values), len(X))
         found[column] = own - weights @ scores
     return pd.DataFrame(found, index=X.index)

@@ -120,6 +120,9 @@ def explanation_columns(
             "This export keeps no column baselines, so its predictions cannot be explained; export it again "
             "with this version (`strategy-search export CONFIG`)."
         )
+    k = min(k, features.shape[1])
+    if features.empty:
+        return top_contributions(pd.DataFrame(columns=features.columns, dtype=float), k)
     probabilities, _ = classifier.proba_and_labels(features)
     predicted = np.argmax(probabilities, axis=1)
 
@@ -131,8 +134,9 @@ def explanation_columns(
         # is read at the class predicted for the row it copies.
         return found[np.arange(len(frame)), np.tile(predicted, len(frame) // len(predicted))]
 
-    contributions = row_contributions(score, features, stored, columns=list(features.columns))
-    return top_contributions(contributions, min(k, features.shape[1]))
+    categorical = list((meta.get("schema") or {}).get("categorical", ()))
+    contributions = row_contributions(score, features, stored, columns=list(features.columns), categorical=categorical)
+    return top_contributions(contributions, k)
 
 
 def _numeric_columns(meta: Mapping[str, Any]) -> list[str]:

@@ -91,7 +91,9 @@ NO_SPLIT_BY = SplitBy()
 def group_codes(values: Any, *, name: str = "groups") -> np.ndarray:
     """One integer per row, the same for rows of the same group (sorted order, so codes map to
     themselves); a missing group is refused, naming the column."""
-    series = pd.Series(np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else values)
+    # Numbers stay numbers (sorted as numbers): codes read back give the same codes, so the
+    # deployed fold models, which convert the search's codes again, split exactly as it did.
+    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     missing = int(series.isna().sum())
     if missing:
         raise DataError(
@@ -180,15 +182,23 @@ def time_splits(codes: np.ndarray, time: np.ndarray, *, folds: int, gap: int = 0
     validation block without it scores nothing; fewer than two splits left is refused."""
     codes = np.asarray(codes, dtype=int)
     order = np.argsort(time, kind="stable")
-    blocks = _merged_blocks(codes[order], _time_blocks(time[order], folds + 1))
+    cut = _time_blocks(time[order], folds + 1)
+    blocks = _merged_blocks(codes[order], cut)
     named = f"cv.time {column!r}" if column else "the time order"
     if len(blocks) - 1 < folds:
-        message = (
-            f"{folds + 1 - len(blocks)} of the {folds + 1} time blocks of {named} held no row of the rarest class "
-            f"and were merged with their neighbours: {len(blocks) - 1} forward-chaining split(s) instead of {folds}."
-        )
+        causes = []
+        if len(cut) < folds + 1:
+            causes.append(f"equal times keep the rows of {named} in {len(cut)} time blocks, not {folds + 1}")
+        if len(blocks) < len(cut):
+            causes.append(
+                f"{len(cut) - len(blocks)} of the {len(cut)} time blocks of {named} held no row of the rarest class "
+                "and were merged with their neighbours"
+            )
+        message = "; ".join(causes) + f": {len(blocks) - 1} forward-chaining split(s) instead of {folds}."
+        message = message[0].upper() + message[1:]
         if len(blocks) < 3:
-            raise DataError(message + " Two are needed at least: the rarest class is too rare, or too bunched in time.")
+            why = "too few distinct times" if len(cut) < 3 else "the rarest class is too rare, or too bunched in time"
+            raise DataError(message + f" Two are needed at least: {why}.")
         warnings.warn(message, stacklevel=2)
     splits: Splits = []
     for start, end in blocks[1:]:

@@ -172,3 +172,27 @@ def test_a_multiclass_answer_explains_the_class_it_predicts(tmp_path):
     assert (scored["explain_1_feature"] == "a").all()
     # The predicted class's probability is what a's value holds up: positive contributions.
     assert (scored["explain_1_contribution"] > 0).all()
+
+
+def test_a_fold_with_one_row_of_the_rare_class_is_sampled_without_failing():
+    from strategy_search.explain import MAX_IMPORTANCE_ROWS, _sample
+
+    codes = np.zeros(30_000, dtype=int)
+    codes[[7, 9_000, 15_000, 21_000, 29_000]] = 1
+    picked = _sample(codes, np.arange(6_000), seed=0)
+    assert len(picked) <= MAX_IMPORTANCE_ROWS + 1 and 7 in picked and len(np.unique(picked)) == len(picked)
+
+
+def test_contributions_of_a_categorical_column_read_as_numbers_use_its_levels():
+    X = pd.DataFrame({"code": ["7", "A12", "7", "A12"], "x": [0.0, 1.0, 2.0, 3.0]})
+    drawn = baselines(X, ["code"])
+    seen = []
+
+    def score(frame: pd.DataFrame) -> np.ndarray:
+        seen.append(set(frame["code"].astype(str)))
+        return (frame["code"].astype(str) == "A12").to_numpy(dtype=float)
+
+    as_read = X.assign(code=[7, 7, 7, 7])  # a predict file whose rows are all digits
+    found = row_contributions(score, as_read, drawn, columns=["code"], categorical=["code"])
+    assert {"A12", "7"} <= set().union(*seen)  # the training levels, as text, not NaN or 7.0
+    assert np.allclose(found["code"], -0.5)

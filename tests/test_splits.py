@@ -129,6 +129,15 @@ def test_grouped_splits_are_repeatable_and_every_repeat_differs():
 def test_group_codes_map_to_themselves_and_refuse_missing_groups():
     codes = group_codes(["b", "a", "b", "c"])
     assert codes.tolist() == [1, 0, 1, 2] and (group_codes(codes) == codes).all()
+    # With more than ten groups too (codes sorted as text would renumber 10 before 2), so the
+    # deployed fold models, which convert the search's codes again, get the search's splits.
+    raw = np.random.default_rng(0).integers(0, 30, 600)
+    once = group_codes(raw)
+    assert (group_codes(once) == once).all() and (group_codes(pd.Series(raw)) == once).all()
+    labels = _labels(600)
+    first = outer_splits(labels, folds=5, repeats=1, seed=0, by=SplitBy(groups=once))
+    again = outer_splits(labels, folds=5, repeats=1, seed=0, by=SplitBy(groups=group_codes(once)))
+    assert all((a[0] == b[0]).all() for a, b in zip(first, again, strict=True))
     with pytest.raises(DataError, match=r"'customer' has 1 missing"):
         group_codes(pd.Series(["a", None, "b"]), name="customer")
 
@@ -162,6 +171,14 @@ def test_time_blocks_without_the_rare_class_merge_with_a_warning_or_are_refused(
     late[-10:] = 1
     with pytest.raises(DataError, match="Two are needed at least"):
         time_splits(late, np.arange(300), folds=5, column="day")
+    # Few distinct times: the message says so, not that the rare class is missing.
+    days = np.repeat([0, 1, 2], 100)
+    mixed = np.zeros(300, dtype=int)
+    mixed[::10] = 1
+    with pytest.warns(UserWarning, match=r"Equal times keep the rows of cv.time 'day' in 3 time blocks, not 6"):
+        assert len(time_splits(mixed, days, folds=5, column="day")) == 2
+    with pytest.raises(DataError, match="too few distinct times"):
+        time_splits(mixed, np.repeat([0, 1], 150), folds=5, column="day")
 
 
 def test_too_few_groups_holding_the_minority_are_refused_before_any_work():
@@ -317,3 +334,13 @@ def test_repeats_asked_of_a_time_ordered_cv_are_made_once_with_a_warning():
     with pytest.warns(UserWarning, match="cv.repeats 3 does not apply to a time-ordered CV"):
         plan = scoring_plan(data, SearchSettings.create(cv_repeats=3, cv_folds=3))
     assert plan.repeats == 1 and len(plan.splits) == 3
+
+
+def test_a_class_held_by_one_group_leaves_the_calibration_comparison_uncalibrated():
+    from strategy_search.calibration import cross_validated
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(10, dtype=int), np.zeros(90, dtype=int)]
+    scores = np.clip(0.6 * y + 0.3 * rng.random(100), 0.01, 0.99)
+    groups = np.r_[np.zeros(10, dtype=int), 1 + np.arange(90) % 9]  # every positive in group 0
+    assert np.allclose(cross_validated("sigmoid", y, scores, groups=groups), scores)
