@@ -63,7 +63,7 @@ def test_grouped_cv_scores_customers_it_never_saw_where_shuffled_cv_scores_memor
             warnings.simplefilter("ignore")
             result = strategy_search.search(X, y, groups=groups, **SEARCH)
         found[name] = (result.best_scores["pr_auc"], average_precision_score(y_new, result.predict_proba(X_new)[:, 1]))
-    print(found)  # measured: shuffled CV 0.990 vs 0.691 on new customers; grouped CV 0.795 vs 0.713
+    print(found)  # measured: shuffled CV 0.990 vs 0.691 on new customers; grouped CV 0.728 vs 0.704
     shuffled_cv, shuffled_new = found["shuffled"]
     grouped_cv, grouped_new = found["grouped"]
     assert shuffled_cv - shuffled_new > 0.2  # memorised customers
