@@ -45,9 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import strategy_search  # noqa: E402
-from strategy_search.scoring import calibration_metrics, scored_rows, threshold_free_metrics  # noqa: E402
+from strategy_search.scoring import calibration_metrics, threshold_free_metrics  # noqa: E402
 from strategy_search.strategy import build_classifier  # noqa: E402
-from strategy_search.thresholds import confusion_metrics  # noqa: E402
+from strategy_search.thresholds import confusion_metrics, scored_rows  # noqa: E402
 
 TABLE_SETS = {
     "keel": ROOT.parent / "shared" / "data" / "keel",

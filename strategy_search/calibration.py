@@ -26,7 +26,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from strategy_search.estimators.decision.probability_map import logit, map_scores
-from strategy_search.scoring import calibration_metrics, scored_rows
+from strategy_search.scoring import calibration_metrics
+from strategy_search.thresholds import scored_rows
 
 __all__ = ["CALIBRATION_METHODS", "MULTICLASS_METHODS", "Calibration", "choose_calibration"]
 

@@ -1,7 +1,8 @@
 """Why the answer decides as it does: which columns its scores rest on, over all rows and row by row.
 
-Over all rows, :func:`answer_importance`: the permutation importance of the answer, measured
-where it is honest, out of fold. The answer's strategy is fitted on each training part of the
+Over all rows, :func:`fold_importance` (one task per fold, run by
+:mod:`strategy_search.answer` after the search): the permutation importance of the answer,
+measured where it is honest, out of fold. The answer's strategy is fitted on each training part of the
 search's first CV repeat, and each fold model is scored on its own validation part with one
 column shuffled at a time (scikit-learn's ``permutation_importance``): a column's importance is
 the PR-AUC the answer loses without it, averaged over the folds. A model scored on rows it
@@ -35,8 +36,11 @@ from strategy_search.task import all_class_columns, class_scores
 
 __all__ = [
     "FeatureImportance",
+    "FoldImportanceTask",
     "baselines",
+    "expected_importance_seconds",
     "fold_importance",
+    "importance_of",
     "row_contributions",
     "top_contributions",
 ]

@@ -297,7 +297,7 @@ def _calibration_figures(result: SearchResult, y: np.ndarray, answer: np.ndarray
     calibration = result.calibration
     if calibration is None:
         return {}
-    from strategy_search.scoring import scored_rows
+    from strategy_search.thresholds import scored_rows
 
     multiclass = answer.ndim == 2
     seen = scored_rows(answer)

@@ -32,6 +32,7 @@ from strategy_search.thresholds import (
     confusion_metrics,
     multiclass_confusion_metrics,
     ranking_curve,
+    scored_rows,
     untuned_decision,
 )
 
@@ -437,12 +438,6 @@ class CVResult:
     @property
     def fit_seconds(self) -> float:
         return float(sum(f.fit_seconds for f in self.folds))
-
-
-def scored_rows(oof: np.ndarray) -> np.ndarray:
-    """The rows of out-of-fold scores (one per row, or a row of class scores) that some fold
-    scored: a stopped CV leaves the others NaN."""
-    return ~np.isnan(oof) if oof.ndim == 1 else ~np.isnan(oof).any(axis=1)
 
 
 def _n_classes(codes: np.ndarray) -> int:

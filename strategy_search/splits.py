@@ -29,7 +29,6 @@ from strategy_search.errors import DataError
 
 __all__ = [
     "NO_SPLIT_BY",
-    "SPLIT_KINDS",
     "SplitBy",
     "group_codes",
     "group_fold_problem",
@@ -39,7 +38,6 @@ __all__ = [
 ]
 
 Splits = list[tuple[np.ndarray, np.ndarray]]
-SPLIT_KINDS = ("stratified", "group", "time")
 # A threshold holdout takes this share of the training part (the latest rows of a time split).
 HOLDOUT_SHARE = 1 / 3
 

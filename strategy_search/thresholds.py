@@ -31,6 +31,12 @@ RULE_FORMS = (
 MULTICLASS_KINDS = ("best_f1", "argmax")
 
 
+def scored_rows(scores: np.ndarray) -> np.ndarray:
+    """The rows of out-of-fold scores (one per row, or a row of class scores) that some fold
+    scored: a stopped CV leaves the others NaN, a time-ordered one its first block."""
+    return ~np.isnan(scores) if scores.ndim == 1 else ~np.isnan(scores).any(axis=1)
+
+
 def ranking_curve(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct thresholds (descending) with the true and false positives at or above each."""
     order = np.argsort(-scores, kind="mergesort")
@@ -92,7 +98,7 @@ class ThresholdRule:
         time-ordered CV never validates its first block, a stopped one leaves some out) are left
         out."""
         scores = np.asarray(scores, dtype=float)
-        scored = ~np.isnan(scores) if scores.ndim == 1 else ~np.isnan(scores).any(axis=1)
+        scored = scored_rows(scores)
         y, scores = np.asarray(y)[scored], scores[scored]
         if scores.ndim == 1:
             return self.threshold(y, scores)
@@ -112,7 +118,8 @@ class ThresholdRule:
         if self.kind == "argmax":
             return 0.5
         scores = np.asarray(scores, dtype=float)
-        y, scores = np.asarray(y, dtype=int)[~np.isnan(scores)], scores[~np.isnan(scores)]
+        scored = scored_rows(scores)
+        y, scores = np.asarray(y, dtype=int)[scored], scores[scored]
         positives = int(y.sum())
         if positives == 0 or positives == len(y):
             return 0.5
@@ -268,7 +275,8 @@ def trade_off(y: Any, scores: Any) -> list[dict[str, Any]]:
     """For each of :data:`TRADE_OFF_RULES`: the threshold it picks and what it gives on (y,
     scores), rows without a score (NaN) left out."""
     scores = np.asarray(scores, dtype=float)
-    y, scores = np.asarray(y, dtype=int)[~np.isnan(scores)], scores[~np.isnan(scores)]
+    scored = scored_rows(scores)
+    y, scores = np.asarray(y, dtype=int)[scored], scores[scored]
     rows = []
     for rule in TRADE_OFF_RULES:
         threshold = rule.threshold(y, scores)
