@@ -100,16 +100,17 @@ class StoredTrials:
         metric = self.settings.primary_metric
         return min(completed, key=lambda t: best_first(metric_of(t, metric), t.number))
 
-    def strategy_of(self, trial: FrozenTrial) -> Strategy:
-        """Replay the trial's parameters through the space (Optuna ``FixedTrial``): the
-        strategy that was scored, rebuilt from its recorded parameters alone."""
+    def strategy_of(self, trial: FrozenTrial, *, params: Mapping[str, Any] | None = None) -> Strategy:
+        """Replay the trial's parameters (or ``params``) through the space (Optuna
+        ``FixedTrial``): the strategy that was scored, rebuilt from its recorded parameters alone."""
         profile = self.data.profile
+        params = trial.params if params is None else params
         strategy = self.settings.space.suggest(
-            optuna.trial.FixedTrial(trial.params),
+            optuna.trial.FixedTrial(dict(params)),
             has_categorical=profile.has_categorical,
             multiclass=profile.multiclass,
             seed=self.settings.seed,
-            only=set(trial.params),
+            only=set(params),
         )
         threshold = TrialRecord.of(trial).threshold
         return strategy if threshold is None else strategy.with_threshold(threshold)  # None: never scored

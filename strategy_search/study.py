@@ -21,7 +21,7 @@ from strategy_search.errors import DataError, SearchFailed, StorageError
 from strategy_search.fidelity import ETA, plan_fidelities
 from strategy_search.masking import mask_secrets
 from strategy_search.objective import Objective, report_failure
-from strategy_search.optuna_internals import storage_of
+from strategy_search.optuna_internals import queued_params, storage_of
 from strategy_search.parallel import TaskRunner
 from strategy_search.prepared import (
     PreparedData,
@@ -167,10 +167,12 @@ def _close_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorage
 
 
 def _replayed_strategy(trials: StoredTrials, trial: FrozenTrial) -> dict[str, Any] | None:
-    """What an interrupted trial was trying, replayed from the parameters it had drawn (None: it
-    died before drawing them all)."""
+    """What an interrupted trial was trying, replayed from the parameters it had drawn, or, for a
+    queued trial (a portfolio strategy, a retry) killed before it drew them, from the ones it was
+    queued with (None: neither tells). The trial loop asks for the next trial while the current
+    one fits, so a kill often leaves two RUNNING trials, the second with nothing drawn yet."""
     try:
-        return trials.strategy_of(trial).to_dict()
+        return trials.strategy_of(trial, params={**queued_params(trial), **trial.params}).to_dict()
     except Exception:  # a parameter it never drew: the replay cannot tell what it was
         return None
 

@@ -388,3 +388,30 @@ def test_a_sqlite_study_held_by_a_live_process_is_refused_with_its_pid(tmp_path)
     hold_sqlite_study(study)  # the holder is gone: this process takes the study
     assert study.user_attrs["holder"] == _this_process()
     hold_sqlite_study(study)  # and holding it again is no conflict
+
+
+def test_a_queued_trial_killed_before_drawing_is_closed_with_its_queued_strategy(tmp_path):
+    """The trial loop asks for the next trial while the current one fits, so a kill can leave a
+    queued (portfolio) trial RUNNING with nothing drawn: it is closed with the strategy it was
+    queued with, never as "no strategy" (deterministic: the trial is asked, not raced)."""
+    import strategy_search.study as study_module
+    from strategy_search.answer import StoredTrials
+    from strategy_search.prepared import prepare_data
+    from strategy_search.settings import SearchSettings
+    from strategy_search.strategy import Strategy
+    from strategy_search.trial_record import TrialRecord
+
+    table = _frame(120)
+    data = prepare_data(table.drop(columns="target"), table["target"])
+    settings = SearchSettings.create(space="fast", n_trials=4, n_jobs=1)
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'optuna.db'}")
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    study_module._enqueue_portfolio(study, settings, data)
+    queued = study.trials[0]
+    asked = study.ask()
+    assert asked.params == {}  # nothing drawn yet
+    study_module._close_interrupted(study, storage, StoredTrials(study=study, data=data, settings=settings))
+    closed = study.trials[asked.number]
+    assert closed.state == optuna.trial.TrialState.FAIL
+    replayed = Strategy.from_dict(TrialRecord.of(closed).strategy)
+    assert replayed.model == queued.system_attrs["fixed_params"]["model"]
