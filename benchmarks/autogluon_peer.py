@@ -4,7 +4,9 @@ AutoGluon 1.6 pins pandas < 2.4 while this project runs on pandas 3, so it canno
 project's environment: ``compare.py`` starts this script once with the AutoGluon environment's
 Python and sends it one outer fold at a time (JSON lines on stdin: the fold's train and test
 CSV files and the budget); it answers each with one JSON line (test scores and predictions,
-the calibrated threshold, the best model, fit seconds, or the error).
+the calibrated threshold, the best model, fit seconds, or the error). ``compare_multiclass.py``
+sends multi-class folds the same way (``"problem_type": "multiclass"``, AutoGluon's default
+multi-class metric, no threshold: its own ``predict``).
 
 Settings (issue 14): ``TabularPredictor(eval_metric="average_precision")``,
 ``fit(presets="best_quality", time_limit=budget, dynamic_stacking=False, num_cpus=2)``, then
@@ -33,15 +35,25 @@ LABEL = "target"
 
 
 def fit_one(request: dict) -> dict:
+    """One outer fold: a binary request gets minority scores and predictions at the F1-calibrated
+    threshold; a multi-class one (``"problem_type": "multiclass"``) gets every class's
+    probabilities (columns named by ``classes``) and AutoGluon's own (argmax) predictions."""
     import pandas as pd
     from autogluon.tabular import TabularPredictor
 
-    train, test = pd.read_csv(request["train"]), pd.read_csv(request["test"])
+    problem_type = request.get("problem_type", "binary")
+    # Class names stay text: a CSV column of digits would otherwise come back as integers.
+    dtype = {LABEL: str} if problem_type == "multiclass" else None
+    train, test = pd.read_csv(request["train"], dtype=dtype), pd.read_csv(request["test"], dtype=dtype)
     folder = tempfile.mkdtemp(prefix="autogluon-")
     try:
         started = time.perf_counter()
         predictor = TabularPredictor(
-            label=LABEL, eval_metric="average_precision", path=folder, verbosity=0, problem_type="binary"
+            label=LABEL,
+            eval_metric=request.get("eval_metric", "average_precision"),
+            path=folder,
+            verbosity=0,
+            problem_type=problem_type,
         )
         predictor.fit(
             train,
@@ -51,17 +63,25 @@ def fit_one(request: dict) -> dict:
             num_cpus=2,
         )
         fitted = time.perf_counter() - started
+        features = test.drop(columns=LABEL)
+        answer = {"model": str(predictor.model_best), "fit_seconds": fitted}
+        if problem_type == "multiclass":
+            proba = predictor.predict_proba(features)
+            return {
+                **answer,
+                "classes": [str(c) for c in proba.columns],
+                "proba": proba.to_numpy(dtype=float).tolist(),
+                "predicted": [str(p) for p in predictor.predict(features)],
+            }
         threshold = predictor.calibrate_decision_threshold(metric="f1", verbose=False)
         predictor.set_decision_threshold(threshold)
-        features = test.drop(columns=LABEL)
         scores = predictor.predict_proba(features)[1]
         predicted = predictor.predict(features)
         return {
+            **answer,
             "scores": [float(s) for s in scores],
             "predicted": [int(p) for p in predicted],
             "threshold": float(threshold),
-            "model": str(predictor.model_best),
-            "fit_seconds": fitted,
         }
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -300,19 +300,24 @@ class AutoGluonPeer:
         done = subprocess.run([str(python), "-c", "import autogluon.tabular"], capture_output=True, text=True)
         return None if done.returncode == 0 else done.stderr.strip().splitlines()[-1][:300]
 
-    def run(self, X_tr, y_tr, X_te, y_te, *, budget: float) -> Row:
+    def ask(self, X_tr, y_tr, X_te, y_te, *, budget: float, **options: Any) -> dict:
+        """Fit one outer fold in AutoGluon's process; its answer (``error`` when it failed)."""
         import json
 
+        paths = {"train": self.folder / "train.csv", "test": self.folder / "test.csv"}
+        X_tr.assign(target=y_tr).to_csv(paths["train"], index=False)
+        X_te.assign(target=y_te).to_csv(paths["test"], index=False)
+        assert self.process.stdin is not None and self.process.stdout is not None
+        request = {**{k: str(v) for k, v in paths.items()}, "budget": budget, **options}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline() or '{"error": "the AutoGluon process ended"}')
+
+    def run(self, X_tr, y_tr, X_te, y_te, *, budget: float) -> Row:
         row = Row(AUTOGLUON)
         started = time.perf_counter()
         try:
-            paths = {"train": self.folder / "train.csv", "test": self.folder / "test.csv"}
-            X_tr.assign(target=y_tr).to_csv(paths["train"], index=False)
-            X_te.assign(target=y_te).to_csv(paths["test"], index=False)
-            assert self.process.stdin is not None and self.process.stdout is not None
-            self.process.stdin.write(json.dumps({**{k: str(v) for k, v in paths.items()}, "budget": budget}) + "\n")
-            self.process.stdin.flush()
-            answer = json.loads(self.process.stdout.readline() or '{"error": "the AutoGluon process ended"}')
+            answer = self.ask(X_tr, y_tr, X_te, y_te, budget=budget)
             if "error" in answer:
                 row.error = answer["error"]
             else:

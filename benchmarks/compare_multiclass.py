@@ -1,4 +1,4 @@
-"""Multi-class: the engine against fixed imbalance strategies, at the same folds (the multi-class
+"""Multi-class: the engine against fixed imbalance strategies and AutoGluon, at the same folds (the multi-class
 counterpart of ``compare.py``, which it imports for the shared pieces).
 
 Protocol (nested evaluation):
@@ -20,12 +20,17 @@ Protocol (nested evaluation):
   ``lightgbm`` (LGBMClassifier defaults), ``balanced_random_forest`` (imbalanced-learn,
   ``sampling_strategy="all", replacement=True, bootstrap=False``), ``smote_lightgbm`` (SMOTE with
   ``k_neighbors = min(5, smallest training class - 1)``, then LGBMClassifier).
+* AutoGluon 1.6 in its own environment (as in ``compare.py``, through
+  ``benchmarks/autogluon_peer.py``): ``TabularPredictor(problem_type="multiclass")`` with its
+  default metric, ``fit(presets="best_quality", time_limit=BUDGET, dynamic_stacking=False,
+  num_cpus=2)``, its own ``predict``; skipped with a note when that environment is missing
+  (``--no-autogluon`` skips it on purpose).
 
 A method that raises on a fold gets NaN for that fold (the error is in the CSV) and the run goes
 on; means skip NaN and the tables count the failed folds.
 
-    .venv/bin/python benchmarks/compare_multiclass.py                     # all datasets, 5 folds, budget 10 s
-    .venv/bin/python benchmarks/compare_multiclass.py --no-engine         # the fixed peers only
+    .venv/bin/python benchmarks/compare_multiclass.py                     # all datasets, 5 folds, budget 15 s
+    .venv/bin/python benchmarks/compare_multiclass.py --no-engine --no-autogluon  # the fixed peers only
     .venv/bin/python benchmarks/compare_multiclass.py --datasets glass,ecoli --budget 5 --max-folds 1
     .venv/bin/python benchmarks/compare_multiclass.py --report-only benchmarks/results/compare-multiclass.csv
 """
@@ -59,6 +64,7 @@ ROOT = compare.ROOT
 DATA_DIR = ROOT / "benchmarks" / "data" / "keel-multiclass"
 OUT_PREFIX = ROOT / "benchmarks" / "results" / "compare-multiclass"
 ENGINE = "engine"
+AUTOGLUON = compare.AUTOGLUON
 PEERS = ("lightgbm", "balanced_random_forest", "smote_lightgbm")
 TIE = compare.TIE
 SEED = compare.SEED
@@ -184,6 +190,33 @@ def run_engine(X_tr: pd.DataFrame, y_tr: np.ndarray, X_te: pd.DataFrame, y_te: n
     return row
 
 
+# -- AutoGluon --------------------------------------------------------------------------------
+def run_autogluon(
+    peer: compare.AutoGluonPeer,
+    X_tr: pd.DataFrame,
+    y_tr: np.ndarray,
+    X_te: pd.DataFrame,
+    y_te: np.ndarray,
+    *,
+    budget: float,
+) -> Row:
+    row = Row(AUTOGLUON)
+    started = time.perf_counter()
+    try:
+        answer = peer.ask(X_tr, y_tr, X_te, y_te, budget=budget, problem_type="multiclass", eval_metric=None)
+        if "error" in answer:
+            row.error = answer["error"]
+        else:
+            row.pr_auc_macro = macro_pr_auc(y_te, np.asarray(answer["proba"]), np.asarray(answer["classes"]))
+            predicted = np.asarray(answer["predicted"]).astype(str)
+            row.f1_macro, row.balanced_accuracy = macro_f1(y_te, predicted), balanced_accuracy(y_te, predicted)
+            row.strategy, row.note = answer["model"], f"fit={answer['fit_seconds']:.1f}s"
+    except Exception as exc:
+        row = Row(AUTOGLUON, error=_error(exc))
+    row.seconds = time.perf_counter() - started
+    return row
+
+
 # -- the loop ---------------------------------------------------------------------------------
 def outer_folds(y: np.ndarray, folds: int, repeats: int) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
     splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=0)
@@ -196,6 +229,8 @@ def run_fold(
     from threadpoolctl import threadpool_limits
 
     rows = [] if args.no_engine else [run_engine(X_tr, y_tr, X_te, y_te, budget=args.budget)]
+    if args.autogluon is not None:
+        rows.append(run_autogluon(args.autogluon, X_tr, y_tr, X_te, y_te, budget=args.budget))
     # The peers are meant single-threaded: cap BLAS/OpenMP pools, not only n_jobs.
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -287,10 +322,36 @@ def overall_section(rows: pd.DataFrame, methods: list[str]) -> list[str]:
             + (" (too few datasets for it to mean much)." if n < 6 else ".")
         )
     lines = [f"## Overall ({n} datasets)", "", explanation, "", *_table(header, body), ""]
-    best = f"Best fixed peer by mean macro PR-AUC: **{best_peer}** ({_fmt(pr[best_peer].mean())})"
+    best = f"Best peer by mean macro PR-AUC: **{best_peer}** ({_fmt(pr[best_peer].mean())})"
     if has_engine:
         best += f"; engine {_fmt(pr[ENGINE].mean())}, F1 {_fmt(f1[ENGINE].mean())} vs {_fmt(f1[best_peer].mean())}"
     return [*lines, best + ".", ""]
+
+
+def argmax_section(rows: pd.DataFrame) -> list[str]:
+    """The engine's macro F1 against argmax LightGBM per dataset, with the folds' spread: the
+    decision rule must not lose to argmax by more than noise."""
+    methods = set(rows["method"])
+    if not {ENGINE, "lightgbm"} <= methods:
+        return []
+    pairs = rows[rows["method"].isin([ENGINE, "lightgbm"])].pivot_table(
+        index=["dataset", "repeat", "fold"], columns="method", values="f1_macro"
+    )
+    diff = (pairs[ENGINE] - pairs["lightgbm"]).dropna()
+    body = []
+    for name, d in diff.groupby(level="dataset", sort=False):
+        se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan
+        verdict = "above" if d.mean() >= 0 else ("within noise" if d.mean() >= -2 * se else "**below**")
+        body.append([str(name), _fmt(d.mean()), _fmt(d.std(ddof=1)), _fmt(se), str(len(d)), verdict])
+    return [
+        "## Macro F1: engine minus argmax LightGBM",
+        "",
+        "Per dataset over the outer folds: mean and standard deviation of the fold-wise difference, its "
+        "standard error (sd / sqrt(folds)); 'within noise' = below zero by less than two standard errors.",
+        "",
+        *_table(["dataset", "mean diff", "fold sd", "s.e.", "folds", "engine vs argmax"], body),
+        "",
+    ]
 
 
 def class_counts(data_dir: Path, name: str) -> str:
@@ -354,13 +415,15 @@ def report(rows: pd.DataFrame, args: argparse.Namespace, *, command: str, starte
         f"Outer CV: stratified {args.folds} folds x {args.repeats} repeat(s), random_state=0 ({run} outer "
         "fold(s) run per dataset), the same folds for every method. Engine: `search(timeout=BUDGET, seed=0, n_jobs=2)` "
         f"with BUDGET = {args.budget:g} s per outer fold, then `best_pipeline()`. Fixed peers single-threaded, "
-        "argmax predictions. Macro PR-AUC: mean over the test fold's classes of one-vs-rest average precision of "
-        "the class's "
-        "`predict_proba` column; macro F1 and balanced accuracy from each method's own `predict`. "
+        "argmax predictions. AutoGluon (own environment): `TabularPredictor(problem_type='multiclass')` with "
+        "its default metric, `fit(presets='best_quality', time_limit=BUDGET, dynamic_stacking=False, "
+        "num_cpus=2)`, its own `predict`. Macro PR-AUC: mean over the test fold's classes of one-vs-rest "
+        "average precision of the class's `predict_proba` column; macro F1 and balanced accuracy from "
+        "each method's own `predict`. "
         f"Raw per-fold rows: `{args.csv.name}`."
     )
     lines = [
-        "# Multi-class: engine vs fixed strategies",
+        "# Multi-class: engine vs fixed strategies and AutoGluon",
         "",
         f"Command: `{command}`",
         "",
@@ -373,9 +436,11 @@ def report(rows: pd.DataFrame, args: argparse.Namespace, *, command: str, starte
         protocol,
         "",
     ]
+    if getattr(args, "autogluon_note", None):
+        lines += [f"**AutoGluon did not run**: {args.autogluon_note}.", ""]
     if ENGINE not in methods:
-        lines += ["**The engine did not run** (`--no-engine`): fixed peers only, no engine comparison.", ""]
-    lines += [*overall_section(rows, methods), "## Per dataset", ""]
+        lines += ["**The engine did not run** (`--no-engine`): peers only, no engine comparison.", ""]
+    lines += [*overall_section(rows, methods), *argmax_section(rows), "## Per dataset", ""]
     for name in rows["dataset"].drop_duplicates():
         lines += dataset_section(name, rows, methods, args.data_dir)
     return "\n".join([*lines, *errors_section(rows)])
@@ -384,11 +449,20 @@ def report(rows: pd.DataFrame, args: argparse.Namespace, *, command: str, starte
 # -- main -------------------------------------------------------------------------------------
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=10.0, help="engine seconds per outer fold (default 10)")
+    parser.add_argument(
+        "--budget", type=float, default=15.0, help="engine and AutoGluon seconds per outer fold (default 15)"
+    )
     parser.add_argument("--datasets", type=str, default=None, help="comma-separated names (default: all)")
     parser.add_argument("--folds", type=int, default=5, help="outer CV folds (default 5)")
     parser.add_argument("--repeats", type=int, default=1, help="outer CV repeats (default 1)")
-    parser.add_argument("--no-engine", action="store_true", help="run the fixed peers only")
+    parser.add_argument("--no-engine", action="store_true", help="leave the engine out")
+    parser.add_argument("--no-autogluon", action="store_true", help="leave AutoGluon out")
+    parser.add_argument(
+        "--autogluon-python",
+        type=Path,
+        default=compare.AUTOGLUON_PYTHON,
+        help="the Python of AutoGluon's own environment (default .venv-autogluon/bin/python)",
+    )
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--max-folds", type=int, default=None, help="only the first N outer folds (smoke tests)")
     parser.add_argument("--report-only", type=Path, default=None, help="rewrite the report from this per-fold CSV")
@@ -423,10 +497,20 @@ def main(argv: list[str] | None = None) -> None:
         # The fold layout is the saved run's, not this command line's defaults.
         args.repeats, args.folds = int(frame["repeat"].nunique()), int(frame["fold"].nunique())
     else:
+        args.autogluon_note = (
+            "--no-autogluon" if args.no_autogluon else compare.AutoGluonPeer.available(args.autogluon_python)
+        )
+        if args.autogluon_note and not args.no_autogluon:
+            print(f"WARNING: AutoGluon skipped: {args.autogluon_note}", file=sys.stderr)
+        args.autogluon = None if args.autogluon_note else compare.AutoGluonPeer(args.autogluon_python)
         rows: list[dict] = []
-        for name in args.names:
-            rows += run_dataset(name, args, log=lambda s: print(s, flush=True))
-            pd.DataFrame(rows).to_csv(args.csv, index=False)  # partial results survive an interruption
+        try:
+            for name in args.names:
+                rows += run_dataset(name, args, log=lambda s: print(s, flush=True))
+                pd.DataFrame(rows).to_csv(args.csv, index=False)  # partial results survive an interruption
+        finally:
+            if args.autogluon is not None:
+                args.autogluon.close()
         frame = pd.DataFrame(rows)
     text = report(frame, args, command=command, started=started, elapsed=time.perf_counter() - clock)
     args.md.write_text(text)
