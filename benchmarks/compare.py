@@ -48,6 +48,7 @@ import datetime as dt
 import os
 import platform
 import shlex
+import subprocess
 import sys
 import time
 import traceback
@@ -597,7 +598,22 @@ def targets_section(
     return lines
 
 
-def machine_lines() -> list[str]:
+def commit_line() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+
+    def git(*argv: str) -> str:
+        return subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        # The results this run writes are not a change to what was measured.
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"))
+    except (OSError, subprocess.CalledProcessError):
+        return "Commit: unknown (not a git checkout)."
+    return f"Commit: `{commit}`" + (" plus uncommitted changes." if dirty else ".")
+
+
+def machine_lines(autogluon_python: Path) -> list[str]:
     cpu = "unknown"
     with contextlib.suppress(OSError, StopIteration):
         cpu = next(
@@ -623,7 +639,7 @@ def machine_lines() -> list[str]:
             versions.append(f"{package} {metadata.version(package)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{package} (not installed)")
-    versions.append(f"autogluon.tabular {autogluon_version(AUTOGLUON_PYTHON)} (own environment)")
+    versions.append(f"autogluon.tabular {autogluon_version(autogluon_python)} (own environment)")
     return [
         f"Machine: `nproc` = {len(os.sched_getaffinity(0))}, CPU {cpu}, {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}; " + ", ".join(versions) + "."
@@ -654,7 +670,9 @@ def report(
             else f"Date: {started:%Y-%m-%d %H:%M} (total wall time {elapsed / 60:.1f} min)."
         ),
         "",
-        *machine_lines(),
+        commit_line(),
+        "",
+        *machine_lines(args.autogluon_python),
         "",
         (
             f"Budget: {args.budget:g} s per outer fold for the engine (`search(timeout=...)`, n_jobs=2, search "

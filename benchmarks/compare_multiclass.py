@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import shlex
-import subprocess
 import sys
 import time
 import warnings
@@ -58,7 +57,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 # repository root on sys.path, so strategy_search imports after it.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compare
-from compare import _error, _fmt, _table, machine_lines, peer_pipeline, wilcoxon_p
+from compare import _error, _fmt, _table, commit_line, machine_lines, peer_pipeline, wilcoxon_p
 
 ROOT = compare.ROOT
 DATA_DIR = ROOT / "benchmarks" / "data" / "keel-multiclass"
@@ -388,21 +387,6 @@ def errors_section(rows: pd.DataFrame) -> list[str]:
     return ["## Errors", "", *_table(["dataset", "fold", "method", "error"], body), ""]
 
 
-def commit_line() -> str:
-    """The commit measured, and whether the working tree differed from it."""
-
-    def git(*argv: str) -> str:
-        return subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "--short", "HEAD")
-        # The results this run writes are not a change to what was measured.
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"))
-    except (OSError, subprocess.CalledProcessError):
-        return "Commit: unknown (not a git checkout)."
-    return f"Commit: `{commit}`" + (" plus uncommitted changes." if dirty else ".")
-
-
 def report(rows: pd.DataFrame, args: argparse.Namespace, *, command: str, started: dt.datetime, elapsed: float) -> str:
     methods = list(rows["method"].drop_duplicates())
     when = (
@@ -431,7 +415,7 @@ def report(rows: pd.DataFrame, args: argparse.Namespace, *, command: str, starte
         "",
         when,
         "",
-        *machine_lines(),
+        *machine_lines(args.autogluon_python),
         "",
         protocol,
         "",
