@@ -111,6 +111,7 @@ class StoredTrials:
             multiclass=profile.multiclass,
             seed=self.settings.seed,
             only=set(params),
+            weighted_rows=self.data.weights is not None,
         )
         threshold = TrialRecord.of(trial).threshold
         return strategy if threshold is None else strategy.with_threshold(threshold)  # None: never scored
@@ -287,7 +288,9 @@ def _importance(trials: StoredTrials, answer: Answer, deadline: float | None) ->
     n_classes = data.task.n_classes
     with shared_table(data.X, share=runner.n_jobs > 1) as table:
         tasks = [
-            FoldImportanceTask(pipeline, table, data.codes, train, validation, n_classes, settings.seed + i)
+            FoldImportanceTask(
+                pipeline, table, data.codes, train, validation, n_classes, settings.seed + i, data.weights
+            )
             for i, (train, validation) in enumerate(plan.splits[: plan.folds])
         ]
         found, stopped = runner.start(fold_importance, tasks, deadline=deadline).finish()
@@ -380,6 +383,7 @@ def _scored(
         deadline=deadline,
         threshold_rule=settings.threshold,
         split_by=trials.plan.split_by,
+        weights=trials.plan.weights,
     )
     return None if cv.stopped or len(cv.folds) < len(splits) else cv
 

@@ -258,7 +258,9 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any, groups: Any = None, time: Any = None) -> StrategySearchClassifier:
+    def fit(
+        self, X: Any, y: Any, groups: Any = None, time: Any = None, sample_weight: Any = None
+    ) -> StrategySearchClassifier:
         """Search for the best strategy for ``(X, y)`` and fit its answer on all rows.
 
         Parameters
@@ -274,6 +276,9 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         time : array-like of shape (n_samples,), optional
             A date, time or ordered number per row: the CV chains forward in time
             (``cv_gap`` rows between training and validation rows). Not with ``groups``.
+        sample_weight : array-like of shape (n_samples,), optional
+            A weight >= 0 per row: every fit, metric and threshold counts weights instead
+            of rows (models that cannot take them are left out).
 
         Returns
         -------
@@ -287,7 +292,9 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         from strategy_search.search import search
 
         self.seed_ = self._seed()
-        result = search(frame, labels, groups=groups, time=time, **self._search_arguments())
+        result = search(
+            frame, labels, groups=groups, time=time, sample_weight=sample_weight, **self._search_arguments()
+        )
         self._keep(result, classes=np.unique(labels))
         return self
 

@@ -9,7 +9,9 @@ asks before building, so an impossible combination is neither proposed nor built
 * a component tagged ``numeric_only`` is not used on data with categorical columns;
 * a component tagged ``binary_only`` is not used on a multi-class target;
 * a component tagged ``quadratic_in_rows`` is not used when the folds train on more rows than
-  the search's ``expensive_row_limit`` (``too_many_rows``): one fit would take minutes to hours.
+  the search's ``expensive_row_limit`` (``too_many_rows``): one fit would take minutes to hours;
+* a model not tagged ``supports_sample_weight`` is not used when the rows are weighted
+  (``data.weight``: ``weighted_rows``): it could not take the weights.
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ def conflicts(
     has_categorical: bool,
     multiclass: bool = False,
     too_many_rows: bool = False,
+    weighted_rows: bool = False,
 ) -> list[str]:
     """Why ``component`` cannot fill ``slot`` next to ``model`` on this data: the first rule it
     breaks (empty: it can)."""
     name = f"{slot.name} {component.key!r}"
+    if weighted_rows and slot.name == MODEL and not component.tag("supports_sample_weight"):
+        return [f"{name} cannot be fitted with row weights (data.weight): its fit takes no sample_weight."]
     if multiclass and component.tag("binary_only"):
         return [f"{name} works on two-class targets only; this target has more classes."]
     if too_many_rows and component.tag("quadratic_in_rows"):
@@ -70,9 +75,15 @@ def allowed(
     has_categorical: bool,
     multiclass: bool = False,
     too_many_rows: bool = False,
+    weighted_rows: bool = False,
 ) -> bool:
     model = get_slot(MODEL).component(model_key)
-    facts = {"has_categorical": has_categorical, "multiclass": multiclass, "too_many_rows": too_many_rows}
+    facts = {
+        "has_categorical": has_categorical,
+        "multiclass": multiclass,
+        "too_many_rows": too_many_rows,
+        "weighted_rows": weighted_rows,
+    }
     return not conflicts(slot, slot.component(key), model, **facts)
 
 

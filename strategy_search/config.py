@@ -87,8 +87,13 @@ class DataConfig(_Section):
         allowed=f"a CSV delimiter such as {', '.join(map(repr, DELIMITERS))}, or null to guess it from the header row",
         min_length=1,
     )
+    weight: StrictStr | None = _field(
+        None,
+        min_length=1,
+        allowed="the name of a column of row weights (a number >= 0 per row: what a row's mistakes cost), or null",
+    )
 
-    @field_validator("target", "drop", mode="before")
+    @field_validator("target", "drop", "weight", mode="before")
     @classmethod
     def _numbers_as_names(cls, value: Any) -> Any:
         # CSV headers are text: `target: 8` names the column "8".

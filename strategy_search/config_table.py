@@ -15,7 +15,7 @@ from strategy_search.data import (
     find_label,
     multiclass_positive_label_problem,
 )
-from strategy_search.errors import ConfigError, DataError
+from strategy_search.errors import ConfigError, DataError, WeightError
 from strategy_search.prepared import PreparedData, prepare_data
 from strategy_search.splits import group_codes, time_key
 from strategy_search.table_file import read_table
@@ -51,7 +51,7 @@ def load_table(config: TableConfig) -> tuple[pd.DataFrame, pd.Series]:
     not match the config, or the target is not a column of two or more classes (holding
     ``positive_label`` when one is given).
     """
-    X, y, _ = _checked_table(config)
+    X, y, _, _ = _checked_table(config)
     return X, y
 
 
@@ -59,7 +59,7 @@ def load_data(config: TableConfig, *, check_settings: bool = False) -> PreparedD
     """The config's table as the search's prepared data (with its groups or time order), with
     every check the search makes of it (``check_settings``: and of the settings, so a mistake is
     refused before any store is opened)."""
-    X, y, split_values = _checked_table(config)
+    X, y, split_values, weights = _checked_table(config)
     cv, groups, time = config.cv, None, None
     try:
         if cv.groups is not None:
@@ -69,18 +69,23 @@ def load_data(config: TableConfig, *, check_settings: bool = False) -> PreparedD
     except DataError as exc:
         key = "cv.groups" if cv.groups else "cv.time"
         raise ConfigError(config.source_path or "<config>", [(key, str(exc))]) from None
-    return prepare_data(
-        X,
-        y,
-        positive_label=config.data.positive_label,
-        settings=config.settings() if check_settings else None,
-        groups=groups,
-        time=time,
-        split_column=cv.split_column,
-    )
+    try:
+        return prepare_data(
+            X,
+            y,
+            positive_label=config.data.positive_label,
+            settings=config.settings() if check_settings else None,
+            groups=groups,
+            time=time,
+            split_column=cv.split_column,
+            sample_weight=weights,
+            weight_column=config.data.weight,
+        )
+    except WeightError as exc:
+        raise ConfigError(config.source_path or "<config>", [("data.weight", str(exc))]) from None
 
 
-def _checked_table(config: TableConfig) -> tuple[pd.DataFrame, pd.Series, pd.Series | None]:
+def _checked_table(config: TableConfig) -> tuple[pd.DataFrame, pd.Series, pd.Series | None, pd.Series | None]:
     source = config.source_path or "<config>"
     frame = read_table(config.data.path, source, na_values=config.data.na_values, sep=config.data.sep)
     errors = _column_errors(config, frame)
@@ -90,8 +95,13 @@ def _checked_table(config: TableConfig) -> tuple[pd.DataFrame, pd.Series, pd.Ser
     if errors:
         raise ConfigError(source, errors)
     split = config.cv.split_column
-    not_features = [*data.drop, data.target, *([split] if split and split not in data.drop else [])]
-    return frame.drop(columns=not_features), frame[data.target], None if split is None else frame[split]
+    not_features = list(dict.fromkeys([*data.drop, data.target, *(c for c in (split, data.weight) if c)]))
+    return (
+        frame.drop(columns=not_features),
+        frame[data.target],
+        None if split is None else frame[split],
+        None if data.weight is None else frame[data.weight],
+    )
 
 
 def _column_errors(config: TableConfig, frame: pd.DataFrame) -> Errors:
@@ -118,8 +128,9 @@ def _column_errors(config: TableConfig, frame: pd.DataFrame) -> Errors:
                 "keep one of them apart: give one",
             )
         )
+    errors += _weight_column_errors(config, frame, available)
     split = config.cv.split_column
-    kept = frame.shape[1] - len(set(data.drop) | ({split} if split in frame.columns else set()))
+    kept = frame.shape[1] - len(set(data.drop) | ({c for c in (split, data.weight) if c in frame.columns}))
     if data.target in data.drop:
         errors.append(("data.drop", f"drops the target column {data.target!r}; remove it from data.drop"))
     elif not missing and data.target in frame.columns and kept < 2:
@@ -129,6 +140,18 @@ def _column_errors(config: TableConfig, frame: pd.DataFrame) -> Errors:
             only = f"{path} has no column but the target {data.target!r}"
             errors.append(("data.path", f"{only}; a classifier needs feature columns beside it"))
     return errors
+
+
+def _weight_column_errors(config: TableConfig, frame: pd.DataFrame, available: str) -> Errors:
+    column = config.data.weight
+    if column is None:
+        return []
+    if column not in frame.columns:
+        return [("data.weight", f"got {column!r}; no such column in {config.data.path}; {available}")]
+    if column == config.data.target or column == config.cv.split_column:
+        what = "target" if column == config.data.target else "CV split"
+        return [("data.weight", f"names the {what} column {column!r}; name a column of row weights")]
+    return []
 
 
 def _target_errors(y: pd.Series, target: str, positive_label: Any) -> Errors:

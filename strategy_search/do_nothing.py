@@ -196,8 +196,8 @@ class DoNothingComparison:
         described = Strategy.from_dict(self.strategy).describe()
         parts = "; ".join(_difference_text(d, labels) for d in self.differences)
         text = (
-            f"against doing nothing ({described} as tuned, no resampling, no weights, log-loss, untuned threshold, "
-            f"same folds): {parts}"
+            f"against doing nothing ({described} as tuned, no resampling, no class weights, log-loss, untuned "
+            f"threshold, same folds): {parts}"
         )
         if self.treatment and not self.all_untreated:
             how = f" ({self.untreated_answer})" if self.untreated_answer else ""

@@ -81,9 +81,9 @@ class TrialEnsemble:
 
 def average_cv(results: Sequence[CVResult], weights: Sequence[float], y: np.ndarray) -> CVResult:
     """The CV result of averaging ``results`` (complete CVs on the same splits and threshold
-    rule) fold by fold."""
+    rule, and row weights) fold by fold."""
     y = np.asarray(y, dtype=int)
-    rule = results[0].rule
+    rule, row_weights = results[0].rule, results[0].weights
     w = np.asarray(weights, dtype=float) / float(np.sum(weights))
     splits = results[0].splits
     folds = []
@@ -102,9 +102,10 @@ def average_cv(results: Sequence[CVResult], weights: Sequence[float], y: np.ndar
                 inner,
                 rule=rule,
                 fit_seconds=sum(f.fit_seconds for f in members),
+                weights=row_weights,
             )
         )
-    return CVResult(folds, list(splits), results[0].n_rows, rule=rule)
+    return CVResult(folds, list(splits), results[0].n_rows, rule=rule, weights=row_weights)
 
 
 INITIAL_MEMBERS = 3

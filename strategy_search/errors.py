@@ -27,6 +27,10 @@ class DataError(StrategySearchError, ValueError):
     """The data cannot be used as given; the message says which column or value and what to do."""
 
 
+class WeightError(DataError):
+    """The rows' weights (``data.weight``, ``sample_weight=``) cannot be used."""
+
+
 class _ProblemList(StrategySearchError, ValueError):
     """Several problems at once, each as ``(key path, message)``."""
 

@@ -105,7 +105,8 @@ class FeatureImportance:
 # -- over all rows --------------------------------------------------------------------------------
 @dataclass
 class FoldImportanceTask:
-    """Fit ``pipeline`` on rows ``train`` and measure its permutation importance on ``validation``."""
+    """Fit ``pipeline`` on rows ``train`` and measure its permutation importance on ``validation``
+    (with ``weights``, every row's: the fit and the metric weighted, as the search scored it)."""
 
     pipeline: Any
     X: Table
@@ -114,19 +115,22 @@ class FoldImportanceTask:
     validation: np.ndarray
     n_classes: int
     seed: int
+    weights: np.ndarray | None = None
 
 
 def fold_importance(task: FoldImportanceTask) -> np.ndarray:
     """One fold's importances, one per column (the mean over :data:`PERMUTATION_REPEATS` shuffles)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence and feature-name chatter of many fits
-        model = clone(task.pipeline).fit(rows(task.X, task.train), task.codes[task.train])
+        fit_params = {} if task.weights is None else {"sample_weight": task.weights[task.train]}
+        model = clone(task.pipeline).fit(rows(task.X, task.train), task.codes[task.train], **fit_params)
         validation = _sample(task.codes, task.validation, seed=task.seed)
         X_valid = rows(task.X, validation).reset_index(drop=True)
 
-        def score(estimator: Any, X: Any, y: Any) -> float:
+        def score(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
             probabilities = all_class_columns(estimator.classes_, estimator.predict_proba(X), task.n_classes)
-            return threshold_free_metrics(y, class_scores(probabilities, task.n_classes))[IMPORTANCE_METRIC]
+            scores = class_scores(probabilities, task.n_classes)
+            return threshold_free_metrics(y, scores, sample_weight)[IMPORTANCE_METRIC]
 
         found = permutation_importance(
             model,
@@ -136,6 +140,7 @@ def fold_importance(task: FoldImportanceTask) -> np.ndarray:
             n_repeats=PERMUTATION_REPEATS,
             random_state=task.seed,
             n_jobs=1,
+            sample_weight=None if task.weights is None else task.weights[validation],
         )
     return np.asarray(found.importances_mean, dtype=float)
 

@@ -250,12 +250,13 @@ def rethreshold(classifier: Classifier, model_dir: Path, rule: ThresholdRule | s
         )
     stored = pd.read_csv(path)
     rule = rule_for_task(rule, multiclass=isinstance(classifier, ClassWeightedClassifier))
+    row_weights = stored["weight"].to_numpy(dtype=float) if "weight" in stored else None  # data.weight
     if isinstance(classifier, ClassWeightedClassifier):
         columns = [score_column(c) for c in classifier.classes_]
-        weights = rule.choose(stored["class_code"].to_numpy(dtype=int), stored[columns].to_numpy(dtype=float))
-        classifier.threshold = weights
-        return weights
-    classifier.threshold = rule.threshold(stored["positive"].to_numpy(), stored["score"].to_numpy())
+        codes, scores = stored["class_code"].to_numpy(dtype=int), stored[columns].to_numpy(dtype=float)
+        classifier.threshold = rule.choose(codes, scores, row_weights)
+        return classifier.threshold
+    classifier.threshold = rule.threshold(stored["positive"].to_numpy(), stored["score"].to_numpy(), row_weights)
     return float(classifier.threshold)
 
 
@@ -300,7 +301,7 @@ def export_model(
     X: pd.DataFrame,
     out_dir: Path,
     source: dict[str, Any],
-    oof: tuple[np.ndarray, np.ndarray] | None = None,
+    oof: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None,
     threshold_rule: ThresholdRule | str = "best_f1",
     class_metrics: Mapping[str, list[float]] | None = None,
     do_nothing: DoNothingComparison | None = None,
@@ -388,14 +389,17 @@ def _search_meta(
     return meta
 
 
-def _oof_frame(oof: tuple[np.ndarray, np.ndarray], task: Task) -> pd.DataFrame:
+def _oof_frame(oof: tuple[np.ndarray, np.ndarray, np.ndarray | None], task: Task) -> pd.DataFrame:
     """The out-of-fold scores with their labels: ``score`` and ``positive`` (0/1) for a binary
-    target; a ``score_<class>`` column per class, ``class_code`` and ``label`` for more."""
-    scores, codes = oof
+    target; a ``score_<class>`` column per class, ``class_code`` and ``label`` for more; and
+    ``weight``, each row's weight, when the rows were weighted (``data.weight``)."""
+    scores, codes, weights = oof
     if not task.multiclass:
-        return pd.DataFrame({"score": scores, "positive": codes.astype(int)})
-    columns = {score_column(c): scores[:, i] for i, c in enumerate(task.classes)}
-    return pd.DataFrame({**columns, "class_code": codes.astype(int), "label": task.labels(codes)})
+        frame = pd.DataFrame({"score": scores, "positive": codes.astype(int)})
+    else:
+        columns = {score_column(c): scores[:, i] for i, c in enumerate(task.classes)}
+        frame = pd.DataFrame({**columns, "class_code": codes.astype(int), "label": task.labels(codes)})
+    return frame if weights is None else frame.assign(weight=weights)
 
 
 def _check_replaceable(out_dir: Path) -> None:

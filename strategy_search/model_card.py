@@ -37,7 +37,7 @@ def model_card(
     profile: DataProfile,
     X: pd.DataFrame,
     model_dir: Path,
-    oof: tuple[np.ndarray, np.ndarray] | None = None,
+    oof: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None,
 ) -> str:
     sections = [
         f"# Model card: {strategy.describe()}",
@@ -268,7 +268,7 @@ def _number(value: Any) -> str:
 
 
 def _decision_section(
-    decision: Decision, profile: DataProfile, rule: str, oof: tuple[np.ndarray, np.ndarray] | None
+    decision: Decision, profile: DataProfile, rule: str, oof: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None
 ) -> str:
     if isinstance(decision, tuple):
         rows = [[f"`{label}`", f"{w:.4f}"] for label, w in zip(profile.the_task.classes, decision, strict=True)]
@@ -285,7 +285,7 @@ def _decision_section(
 
 
 def _threshold_section(
-    threshold: float, profile: DataProfile, rule: str, oof: tuple[np.ndarray, np.ndarray] | None
+    threshold: float, profile: DataProfile, rule: str, oof: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None
 ) -> str:
     text = (
         "## Decision threshold\n\n"
@@ -312,7 +312,7 @@ def _threshold_section(
             f"{row['recall']:.3f}",
             f"{row['f1']:.3f}",
         ]
-        for row in trade_off(oof[1], oof[0])
+        for row in trade_off(oof[1], oof[0], oof[2])
     ]
     return (
         text + "\n\nOther targets, on the same out-of-fold predictions (pick one without a new search with "

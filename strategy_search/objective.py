@@ -84,6 +84,7 @@ class Objective:
             seed=self.settings.seed,
             only=TrialRecord.of(trial).portfolio_params,
             too_many_rows=self.too_many_rows,
+            weighted_rows=self.data.weights is not None,
         )
         self.strategies[trial.number] = strategy
         # Until a trial completes there is no answer: the first one goes straight to the full CV
@@ -117,6 +118,7 @@ class Objective:
             deadline=self.deadline,
             threshold_rule=self.settings.threshold,
             split_by=self.plan.split_by,
+            weights=self.plan.weights,
         )
 
     def _climb(self, trial: optuna.Trial, strategy: Strategy, pipeline: Any, pending: PendingCV) -> Values:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from strategy_search.data import DataProfile, check_features, check_usable_features, encode_classes, profile
-from strategy_search.errors import DataError, SettingsError
+from strategy_search.errors import DataError, SettingsError, WeightError
 from strategy_search.settings import SearchSettings, spec_of
 from strategy_search.splits import SplitBy, group_codes, group_fold_problem, time_key
 from strategy_search.task import Task
@@ -33,7 +33,9 @@ class PreparedData:
     """The checked table: ``codes`` are the target's class codes (0/1 for a binary target, 1 =
     positive); ``profile.task`` maps them back to labels. ``groups`` (group codes) or ``time``
     (order keys), when given, shape the CV splits (:mod:`strategy_search.splits`);
-    ``split_column`` names their column for people."""
+    ``split_column`` names their column for people. ``weights`` (one non-negative number per
+    row, ``data.weight``) go to every fit as ``sample_weight`` and weigh every metric;
+    ``weight_column`` names their column."""
 
     X: pd.DataFrame
     y: pd.Series
@@ -42,6 +44,8 @@ class PreparedData:
     groups: np.ndarray | None = None
     time: np.ndarray | None = None
     split_column: str | None = None
+    weights: np.ndarray | None = None
+    weight_column: str | None = None
 
     @property
     def task(self) -> Task:
@@ -60,12 +64,16 @@ def prepare_data(
     groups: Any = None,
     time: Any = None,
     split_column: str | None = None,
+    sample_weight: Any = None,
+    weight_column: str | None = None,
 ) -> PreparedData:
     """Check the features and the target (every check a search makes of the data) and encode
     the target's classes; ``groups`` (a group per row) or ``time`` (a date, time or ordered
     number per row) make the CV grouped or time-ordered (``split_column`` names their column in
-    messages). With ``settings``, also refuse settings that mean nothing for the data's task or
-    its split (:func:`check_task_settings`), so a caller can refuse them before it opens any store."""
+    messages). ``sample_weight`` (a non-negative number per row; ``weight_column`` names it in
+    messages) weighs every fit and metric (:func:`row_weights_of`). With ``settings``, also
+    refuse settings that mean nothing for the data's task or its split
+    (:func:`check_task_settings`), so a caller can refuse them before it opens any store."""
     X, notes = check_features(X)
     X = X.reset_index(drop=True)
     y = pd.Series(y).reset_index(drop=True)
@@ -88,10 +96,42 @@ def prepare_data(
         groups=None if groups is None else group_codes(_values(groups), name=name),
         time=None if time is None else time_key(_values(time), name=name),
         split_column=split_column,
+        weights=None
+        if sample_weight is None
+        else row_weights_of(_values(sample_weight), codes, name=weight_column, classes=list(task.classes)),
+        weight_column=weight_column,
     )
     if settings is not None:
         check_task_settings(settings, prepared)
     return prepared
+
+
+def row_weights_of(
+    values: Any, codes: np.ndarray, *, name: str | None = None, classes: list[Any] | None = None
+) -> np.ndarray:
+    """The rows' weights as floats, refused (naming the column) unless one finite number >= 0
+    per row and every class has a positive total: a class whose rows all weigh 0 could be
+    neither learned nor scored."""
+    what = f"The weight column {name!r}" if name else "sample_weight"
+    series = pd.Series(values if isinstance(values, pd.Series) else np.asarray(values)).reset_index(drop=True)
+    if len(series) != len(codes):
+        raise WeightError(f"{what} has {len(series)} values but the table has {len(codes)} rows; give one per row.")
+    numbers = pd.to_numeric(series, errors="coerce")
+    bad = series[numbers.isna() | ~np.isfinite(numbers.astype(float)) | (numbers < 0)]
+    if len(bad):
+        shown = ", ".join(f"row {i}: {v!r}" for i, v in list(bad.items())[:5])
+        raise WeightError(
+            f"{what} must hold a finite number >= 0 on every row; {len(bad)} rows do not ({shown}). "
+            "Fill or drop those rows, or give no weights."
+        )
+    weights = numbers.to_numpy(dtype=float)
+    if not weights.sum() > 0:
+        raise WeightError(f"{what} sums to zero (every row weighs 0); each class needs rows of positive weight.")
+    totals = np.bincount(codes, weights=weights, minlength=int(codes.max()) + 1)
+    if (totals <= 0).any():
+        zero = [classes[k] if classes else k for k in np.flatnonzero(totals <= 0)]
+        raise WeightError(f"{what}: every row of the class(es) {zero} weighs 0; each class needs some weight.")
+    return weights
 
 
 def _values(values: Any) -> Any:
@@ -135,8 +175,9 @@ def scoring_plan(data: PreparedData, settings: SearchSettings) -> ScoringPlan:
         smallest_class=data.profile.smallest_class_size,
         multiclass=data.task.multiclass,
         split_by=data.split_by(settings),
+        weights=data.weights,
     )
 
 
 def data_fingerprint(data: PreparedData, settings: SearchSettings) -> dict[str, str]:
-    return fingerprint(data.X, data.codes, data.task, settings.space, settings, data.split_by(settings))
+    return fingerprint(data.X, data.codes, data.task, settings.space, settings, data.split_by(settings), data.weights)

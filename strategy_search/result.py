@@ -199,6 +199,8 @@ class SearchResult:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit_params = self.plan.split_by.fit_params() if self.bagging is not None else {}
+            if self.data.weights is not None:
+                fit_params["sample_weight"] = self.data.weights
             return classifier.fit(self.data.X, self.data.y, **fit_params)
 
     def best_pipeline(self) -> AnswerModel:
@@ -235,7 +237,7 @@ class SearchResult:
                     "without a new search: run it again (or `run --resume`) with this version."
                 )
             classifier = copy.deepcopy(classifier)  # the cached model keeps the search's own decision
-            classifier.threshold = rule.choose(self.data.codes, oof)
+            classifier.threshold = rule.choose(self.data.codes, oof, self.data.weights)
         return export_model(
             classifier=classifier,
             strategy=self.best_strategy,
@@ -245,7 +247,7 @@ class SearchResult:
             X=self.data.X,
             out_dir=Path(out_dir),
             source={"study": self.study.study_name, "trials": self.answer_trials, **(source or {})},
-            oof=None if oof is None else (oof, self.data.codes),
+            oof=None if oof is None else (oof, self.data.codes, self.data.weights),
             threshold_rule=rule,
             class_metrics=self.best_class_metrics,
             do_nothing=self.do_nothing,

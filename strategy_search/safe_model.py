@@ -79,6 +79,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "strategy_search.estimators.decision.bagged.FoldBaggedClassifier",
     "strategy_search.estimators.decision.thresholded.ClassWeightedClassifier",
     "strategy_search.estimators.decision.thresholded.ThresholdedClassifier",
+    "strategy_search.estimators.pipeline.WeightedPipeline",
     "strategy_search.estimators.preprocessing.centred.CentredFloat32",
     "strategy_search.estimators.preprocessing.one_hot.OneHotCodes",
     "strategy_search.estimators.samplers.adaptive.AdaptiveSampler",

@@ -21,7 +21,6 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.base import clone
 
-from strategy_search.errors import DataError
 from strategy_search.parallel import Job, Stopped, TaskRunner
 from strategy_search.shared_table import Table, give_back_freed_memory, rows
 from strategy_search.splits import NO_SPLIT_BY, SplitBy, inner_splits
@@ -32,6 +31,7 @@ from strategy_search.thresholds import (
     confusion_metrics,
     multiclass_confusion_metrics,
     ranking_curve,
+    row_weights,
     scored_rows,
     untuned_decision,
 )
@@ -75,14 +75,24 @@ def check_metrics(metric: Any) -> tuple[str, ...]:
 # -- metrics ----------------------------------------------------------------------------------
 # Computed with numpy from one sort and the confusion counts: scikit-learn's metric functions
 # validate their inputs on every call, which costs more than many small fits (a search scores
-# thousands of folds). tests/test_scoring.py checks every value against scikit-learn.
-def _average_precision(y: np.ndarray, scores: np.ndarray) -> float:
-    _, tp, fp = ranking_curve(y, scores)
-    precision, recall = tp / (tp + fp), tp / tp[-1]
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+# thousands of folds). tests/test_scoring.py checks every value against scikit-learn. Each takes
+# the rows' weights (data.weight; None: every row weighs 1), as scikit-learn's sample_weight.
+def _average_precision(y: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None) -> float:
+    _, tp, fp = ranking_curve(y, scores, weights)
+    if not tp[-1] > 0:  # every positive row weighs 0
+        return float("nan")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+    return float(np.sum(np.diff(np.r_[0.0, tp / tp[-1]]) * precision))
 
 
-def _roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
+def _roc_auc(y: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None) -> float:
+    if weights is not None:
+        # The area under the weighted ROC curve (trapezoids: a tie counts half, as average ranks do).
+        _, tp, fp = ranking_curve(y, scores, weights)
+        if not (tp[-1] > 0 and fp[-1] > 0):
+            return float("nan")
+        return float(np.trapezoid(np.r_[0.0, tp / tp[-1]], np.r_[0.0, fp / fp[-1]]))
     # Mann-Whitney U with average ranks for ties.
     ranks = rankdata(scores)
     n_positive = y.sum()
@@ -90,28 +100,30 @@ def _roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[y == 1].sum() - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative))
 
 
-def threshold_free_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+def threshold_free_metrics(y: np.ndarray, scores: np.ndarray, weights: Any = None) -> dict[str, float]:
     """PR-AUC, ROC-AUC and the F1 of the untuned decision (threshold 0.5; multi-class: the most
-    probable class). Multi-class: macro one-vs-rest averages over the classes present in ``y``."""
+    probable class). Multi-class: macro one-vs-rest averages over the classes present in ``y``.
+    ``weights``: one per row (``data.weight``), every count a sum of them."""
     y, scores = np.asarray(y, dtype=int), np.asarray(scores, dtype=float)
+    weights = None if weights is None else np.asarray(weights, dtype=float)
     if scores.ndim == 2:
-        return _multiclass_threshold_free(y, scores)
+        return _multiclass_threshold_free(y, scores, weights)
     two_classes = 0 < y.sum() < len(y)
     return {
-        "pr_auc": _average_precision(y, scores) if y.sum() else float("nan"),
-        "roc_auc": _roc_auc(y, scores) if two_classes else float("nan"),
-        "f1_at_0.5": confusion_metrics(y, scores >= 0.5)["f1"],
+        "pr_auc": _average_precision(y, scores, weights) if y.sum() else float("nan"),
+        "roc_auc": _roc_auc(y, scores, weights) if two_classes else float("nan"),
+        "f1_at_0.5": confusion_metrics(y, scores >= 0.5, weights)["f1"],
     }
 
 
-def per_class_threshold_free(y: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray]:
+def per_class_threshold_free(y: np.ndarray, scores: np.ndarray, weights: Any = None) -> dict[str, np.ndarray]:
     """One-vs-rest PR-AUC and ROC-AUC of each class (columns of ``scores``); NaN for a class
     absent from ``y`` (PR-AUC) or making up all of it (ROC-AUC)."""
     pr_auc, roc_auc = [], []
     for k in range(scores.shape[1]):
         is_k = (y == k).astype(int)
-        pr_auc.append(_average_precision(is_k, scores[:, k]) if is_k.any() else np.nan)
-        roc_auc.append(_roc_auc(is_k, scores[:, k]) if 0 < is_k.sum() < len(is_k) else np.nan)
+        pr_auc.append(_average_precision(is_k, scores[:, k], weights) if is_k.any() else np.nan)
+        roc_auc.append(_roc_auc(is_k, scores[:, k], weights) if 0 < is_k.sum() < len(is_k) else np.nan)
     return {"pr_auc": np.array(pr_auc), "roc_auc": np.array(roc_auc)}
 
 
@@ -120,10 +132,12 @@ def _mean_of_present(values: np.ndarray) -> float:
     return float(present.mean()) if len(present) else float("nan")
 
 
-def _multiclass_threshold_free(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    per_class = per_class_threshold_free(y, scores)
+def _multiclass_threshold_free(y: np.ndarray, scores: np.ndarray, weights: np.ndarray | None) -> dict[str, float]:
+    per_class = per_class_threshold_free(y, scores, weights)
     n_classes = scores.shape[1]
-    argmax = multiclass_confusion_metrics(y, predict_classes(scores, np.ones(n_classes)), n_classes=n_classes)
+    argmax = multiclass_confusion_metrics(
+        y, predict_classes(scores, np.ones(n_classes)), n_classes=n_classes, weights=weights
+    )
     return {
         "pr_auc": _mean_of_present(per_class["pr_auc"]),
         "roc_auc": _mean_of_present(per_class["roc_auc"]),
@@ -131,107 +145,74 @@ def _multiclass_threshold_free(y: np.ndarray, scores: np.ndarray) -> dict[str, f
     }
 
 
-def calibration_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+def calibration_metrics(y: np.ndarray, scores: np.ndarray, weights: Any = None) -> dict[str, float]:
     """Brier score, log-loss and expected calibration error of the scores read as
     probabilities. Binary: of the positive class's probability; multi-class: the Brier score
-    over all classes, the log-loss of the true class and the top-label ECE (Guo et al., 2017)."""
+    over all classes, the log-loss of the true class and the top-label ECE (Guo et al., 2017).
+    ``weights``: one per row, each a weighted mean of the rows' terms."""
     y, scores = np.asarray(y, dtype=int), np.asarray(scores, dtype=float)
+    each = row_weights(weights, len(y))
     if scores.ndim == 2:
         truth = np.zeros_like(scores)
         truth[np.arange(len(y)), y] = 1.0
-        brier = float(np.mean(np.sum((scores - truth) ** 2, axis=1)))
-        log_loss = float(-np.mean(np.log(np.clip(scores[np.arange(len(y)), y], _LOG_EPS, 1.0))))
+        squared = np.sum((scores - truth) ** 2, axis=1)
+        losses = -np.log(np.clip(scores[np.arange(len(y)), y], _LOG_EPS, 1.0))
         confidence, correct = scores.max(axis=1), (scores.argmax(axis=1) == y).astype(float)
     else:
-        brier = float(np.mean((scores - y) ** 2))
+        squared = (scores - y) ** 2
         clipped = np.clip(scores, _LOG_EPS, 1 - _LOG_EPS)
-        log_loss = float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
+        losses = -(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
         confidence, correct = scores, y.astype(float)
-    return {"brier": brier, "log_loss": log_loss, "ece": _ece(confidence, correct)}
+    total = each.sum()
+    brier, log_loss = (float(np.sum(each * v) / total) if total > 0 else float("nan") for v in (squared, losses))
+    return {"brier": brier, "log_loss": log_loss, "ece": _ece(confidence, correct, each)}
 
 
-def _ece(confidence: np.ndarray, outcome: np.ndarray) -> float:
-    """Sum over equal-width bins of |mean outcome - mean confidence|, weighted by the bin's rows."""
+def _ece(confidence: np.ndarray, outcome: np.ndarray, weights: np.ndarray) -> float:
+    """Sum over equal-width bins of |mean outcome - mean confidence|, weighted by the bin's rows
+    (their summed weights)."""
     bins = np.minimum((np.clip(confidence, 0.0, 1.0) * ECE_BINS).astype(int), ECE_BINS - 1)
-    counts = np.bincount(bins, minlength=ECE_BINS)
-    gaps = np.abs(np.bincount(bins, outcome, ECE_BINS) - np.bincount(bins, confidence, ECE_BINS))
-    return float(gaps.sum() / max(counts.sum(), 1))
+    counts = np.bincount(bins, weights, minlength=ECE_BINS)
+    gaps = np.abs(np.bincount(bins, weights * outcome, ECE_BINS) - np.bincount(bins, weights * confidence, ECE_BINS))
+    return float(gaps.sum() / counts.sum()) if counts.sum() > 0 else 0.0
 
 
-def score_predictions(y: np.ndarray, scores: np.ndarray, threshold: Decision | None) -> dict[str, float]:
+def score_predictions(
+    y: np.ndarray, scores: np.ndarray, threshold: Decision | None, weights: Any = None
+) -> dict[str, float]:
     """Every metric in :data:`REPORTED` for one validation set; the ones that need the tuned
     decision (a threshold, or multi-class per-class weights) are NaN when it is not known (a
-    fold stopped before its inner fits ran). Multi-class metrics are macro averages."""
-    metrics = threshold_free_metrics(y, scores)
-    metrics.update(calibration_metrics(y, scores))
+    fold stopped before its inner fits ran). Multi-class metrics are macro averages.
+    ``weights``: the rows' weights (``data.weight``)."""
+    metrics = threshold_free_metrics(y, scores, weights)
+    metrics.update(calibration_metrics(y, scores, weights))
     if threshold is None:
         return {m: metrics.get(m, float("nan")) for m in REPORTED}
-    metrics.update(decision_metrics(np.asarray(y, dtype=int), np.asarray(scores, dtype=float), threshold))
+    metrics.update(decision_metrics(np.asarray(y, dtype=int), np.asarray(scores, dtype=float), threshold, weights))
     return {m: metrics[m] for m in REPORTED}
 
 
-def decision_metrics(y: np.ndarray, scores: np.ndarray, decision: Decision) -> dict[str, Any]:
+def decision_metrics(y: np.ndarray, scores: np.ndarray, decision: Decision, weights: Any = None) -> dict[str, Any]:
     """The metrics of deciding by ``decision``; multi-class ones add ``per_class``."""
     if scores.ndim == 2:
-        return multiclass_confusion_metrics(y, predict_classes(scores, decision), n_classes=scores.shape[1])
-    return dict(confusion_metrics(y, scores >= decision))
+        predicted = predict_classes(scores, decision)
+        return multiclass_confusion_metrics(y, predicted, n_classes=scores.shape[1], weights=weights)
+    return dict(confusion_metrics(y, scores >= decision, weights))
 
 
-def per_class_metrics(y: np.ndarray, scores: np.ndarray, decision: Decision | None) -> dict[str, list[float]]:
+def per_class_metrics(
+    y: np.ndarray, scores: np.ndarray, decision: Decision | None, weights: Any = None
+) -> dict[str, list[float]]:
     """Each class's one-vs-rest PR-AUC and ROC-AUC and, with a decision, its precision, recall
     and F1 (multi-class scores only)."""
     y = np.asarray(y, dtype=int)
-    values = per_class_threshold_free(y, scores)
+    values = per_class_threshold_free(y, scores, weights)
     if decision is not None:
-        values.update(decision_metrics(y, scores, decision)["per_class"])
+        values.update(decision_metrics(y, scores, decision, weights)["per_class"])
     return {name: [float(v) for v in column] for name, column in values.items()}
 
 
 THRESHOLD_FREE = ("pr_auc", "roc_auc", "f1_at_0.5")
-
-
-# -- folds ------------------------------------------------------------------------------------
-def effective_folds(n_positive: int, folds: int, *, multiclass: bool = False) -> int:
-    """Folds such that every validation fold holds at least one positive (multi-class: one
-    row of every class; ``n_positive`` is then the smallest class's size)."""
-    if multiclass and n_positive < folds:
-        warnings.warn(
-            f"The smallest class has only {n_positive} rows: using {max(n_positive, 2)} CV folds instead of "
-            f"{folds} so that every validation fold holds a row of every class.",
-            stacklevel=2,
-        )
-        return max(n_positive, 2)
-    if n_positive < 2:
-        raise DataError(f"Cross-validation needs at least 2 positive rows; the data has {n_positive}.")
-    if n_positive < folds:
-        warnings.warn(
-            f"Only {n_positive} positive rows: using {n_positive} CV folds instead of {folds} "
-            "so that every validation fold holds a positive.",
-            stacklevel=2,
-        )
-        return n_positive
-    return folds
-
-
-# cv.repeats auto: repeat the K-fold split until about this many rows of the smallest class have
-# been validated (each repeat validates every row once), at most MAX_AUTO_REPEATS times. With 17
-# positives a 5-fold validation part holds 3 or 4 of them, and a trial's score is mostly the luck
-# of its folds; repeats average that luck out (AutoGluon's repeated bagging in best_quality).
-# Every repeat costs a whole CV, so tables beyond AUTO_REPEAT_MAX_ROWS rows take one: they hold
-# enough minority rows per fold, or are too slow to fit thrice.
-AUTO_REPEAT_ROWS = 100
-MAX_AUTO_REPEATS = 3
-AUTO_REPEAT_MAX_ROWS = 20_000
-
-
-def cv_repeats_for(repeats: int | str, *, smallest_class: int, n_rows: int) -> int:
-    """The repeats of the K-fold split: ``repeats`` itself, or for ``"auto"`` as many as bring
-    the validated rows of the smallest class to :data:`AUTO_REPEAT_ROWS` (see there)."""
-    if repeats != "auto":
-        return int(repeats)
-    if n_rows > AUTO_REPEAT_MAX_ROWS:
-        return 1
-    return int(min(MAX_AUTO_REPEATS, max(1, -(-AUTO_REPEAT_ROWS // max(smallest_class, 1)))))
 
 
 # -- one fit ----------------------------------------------------------------------------------
@@ -246,6 +227,7 @@ class FitTask:
     train: np.ndarray
     predict: np.ndarray
     n_classes: int = 2
+    weights: np.ndarray | None = None  # every row's (data.weight); the fit gets those of ``train``
 
 
 @dataclass
@@ -279,7 +261,8 @@ def _fit_and_score(task: FitTask) -> FitResult:
         # Convergence and feature-name chatter from hundreds of fits would drown the output.
         warnings.simplefilter("ignore")
         started = time.perf_counter()
-        model = clone(task.pipeline).fit(rows(task.X, task.train), task.y[task.train])
+        fit_params = {} if task.weights is None else {"sample_weight": task.weights[task.train]}
+        model = clone(task.pipeline).fit(rows(task.X, task.train), task.y[task.train], **fit_params)
         probabilities = all_class_columns(
             model.classes_, model.predict_proba(rows(task.X, task.predict)), task.n_classes
         )
@@ -319,19 +302,26 @@ def fold_from_scores(
     rule: ThresholdRule = BEST_F1,
     fit_seconds: float = 0.0,
     notes: dict[str, Any] | None = None,
+    weights: np.ndarray | None = None,
 ) -> FoldResult:
     """Threshold (multi-class: per-class weights) by ``rule`` from the inner scores (training
     part only, see :class:`FoldResult`; the untuned decision when the part was too small to
-    split), then the validation metrics at it."""
+    split), then the validation metrics at it. ``weights``: every row's (``data.weight``),
+    weighing both."""
     threshold: Decision | None
+    inner_weights, validation_weights = (None, None) if weights is None else (weights[inner_rows], weights[validation])
     if inner_scores is None:
         threshold = None
     elif len(inner_rows):
-        threshold = rule.choose(y[inner_rows], inner_scores)
+        threshold = rule.choose(y[inner_rows], inner_scores, inner_weights)
     else:
         threshold = untuned_decision(validation_scores)
-    metrics = score_predictions(y[validation], validation_scores, threshold)
-    by_class = per_class_metrics(y[validation], validation_scores, threshold) if validation_scores.ndim == 2 else {}
+    metrics = score_predictions(y[validation], validation_scores, threshold, validation_weights)
+    by_class = (
+        per_class_metrics(y[validation], validation_scores, threshold, validation_weights)
+        if validation_scores.ndim == 2
+        else {}
+    )
     return FoldResult(
         metrics, validation_scores, threshold, fit_seconds, notes or {}, inner_rows, inner_scores, by_class
     )
@@ -344,6 +334,7 @@ def _fold_result(
     outer: FitResult,
     inner_fits: list[FitResult] | None,
     rule: ThresholdRule,
+    weights: np.ndarray | None,
 ) -> FoldResult:
     """``inner_fits`` is None when the inner fits did not run (the CV was stopped)."""
     inner_rows = np.concatenate([b for _, b in inner]) if inner else np.empty(0, dtype=int)
@@ -351,7 +342,15 @@ def _fold_result(
     inner_scores = None if inner_fits is None else np.concatenate([f.scores for f in inner_fits] or [empty])
     seconds = outer.seconds + sum(f.seconds for f in inner_fits or [])
     return fold_from_scores(
-        y, validation, outer.scores, inner_rows, inner_scores, rule=rule, fit_seconds=seconds, notes=outer.notes
+        y,
+        validation,
+        outer.scores,
+        inner_rows,
+        inner_scores,
+        rule=rule,
+        fit_seconds=seconds,
+        notes=outer.notes,
+        weights=weights,
     )
 
 
@@ -359,13 +358,15 @@ def _fold_result(
 @dataclass
 class CVResult:
     """Per-fold results; ``oof`` averages each row's validation scores over repeats; ``rule``
-    picked each fold's threshold and picks the deployed one."""
+    picked each fold's threshold and picks the deployed one; ``weights`` (every row's, or None)
+    weighed both."""
 
     folds: list[FoldResult]
     splits: list[tuple[np.ndarray, np.ndarray]]
     n_rows: int
     stopped: Stopped = None
     rule: ThresholdRule = BEST_F1
+    weights: np.ndarray | None = None
 
     @property
     def complete(self) -> bool:
@@ -427,7 +428,7 @@ class CVResult:
         if self.rule.kind == "best_f1" and self.untuned_is_as_good():
             return untuned_decision(oof)
         seen = scored_rows(oof)
-        return self.rule.choose(y[seen], oof[seen])
+        return self.rule.choose(y[seen], oof[seen], None if self.weights is None else self.weights[seen])
 
     def untuned_is_as_good(self) -> bool:
         """Whether the untuned decision's mean F1 over the folds is at least the tuned one's."""
@@ -464,6 +465,7 @@ def score_pipeline(
     deadline: float | None = None,
     threshold_rule: ThresholdRule = BEST_F1,
     split_by: SplitBy = NO_SPLIT_BY,
+    weights: np.ndarray | None = None,
 ) -> CVResult:
     """Score an unfitted pipeline on the given splits (labels: class codes; 0/1 for binary).
 
@@ -473,7 +475,8 @@ def score_pipeline(
     (pruning), so a hopeless strategy never pays for its inner fits. ``deadline`` (a
     ``time.monotonic()`` value) stops the CV, killing running fits when ``runner`` uses
     worker processes. ``split_by`` makes the inner splits grouped or time-ordered as the outer
-    ones (:mod:`strategy_search.splits`).
+    ones (:mod:`strategy_search.splits`). ``weights`` (one per row, ``data.weight``) go to every
+    fit as ``sample_weight`` and weigh the metrics and the thresholds.
     """
     return start_cv(
         pipeline,
@@ -487,6 +490,7 @@ def score_pipeline(
         deadline=deadline,
         threshold_rule=threshold_rule,
         split_by=split_by,
+        weights=weights,
     ).result()
 
 
@@ -494,9 +498,15 @@ class PendingCV:
     """A CV whose fits were handed to the runner; :meth:`result` waits for them."""
 
     def __init__(
-        self, job: Job, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], plan: list, rule: ThresholdRule
+        self,
+        job: Job,
+        y: np.ndarray,
+        splits: list[tuple[np.ndarray, np.ndarray]],
+        plan: list,
+        rule: ThresholdRule,
+        weights: np.ndarray | None = None,
     ):
-        self.job, self.y, self.splits, self.plan, self.rule = job, y, splits, plan, rule
+        self.job, self.y, self.splits, self.plan, self.rule, self.weights = job, y, splits, plan, rule, weights
 
     def result(self) -> CVResult:
         fits, stopped = self.job.finish()
@@ -505,9 +515,9 @@ class PendingCV:
             inner_fits = fits[offset : offset + len(self.plan[i])]
             complete = len(inner_fits) == len(self.plan[i])
             inner = inner_fits if complete else None
-            folds.append(_fold_result(self.y, self.splits[i][1], self.plan[i], outer, inner, self.rule))
+            folds.append(_fold_result(self.y, self.splits[i][1], self.plan[i], outer, inner, self.rule, self.weights))
             offset += len(self.plan[i])
-        return CVResult(folds, self.splits, len(self.y), stopped, self.rule)
+        return CVResult(folds, self.splits, len(self.y), stopped, self.rule, self.weights)
 
 
 def start_cv(
@@ -523,22 +533,27 @@ def start_cv(
     deadline: float | None,
     threshold_rule: ThresholdRule,
     split_by: SplitBy = NO_SPLIT_BY,
+    weights: np.ndarray | None = None,
 ) -> PendingCV:
     """:func:`score_pipeline` in two steps: the fits start now (in ``runner``'s workers, behind
     any other CV still running there) and ``on_fold`` is called when :meth:`PendingCV.result`
     collects them, so a search can prepare its next trial meanwhile."""
     y = np.asarray(y, dtype=int)
     n_classes = _n_classes(y)
+    weights = None if weights is None else np.asarray(weights, dtype=float)
     plan = [
         inner_splits(y, train, folds=threshold_folds, seed=seed + i, by=split_by) for i, (train, _) in enumerate(splits)
     ]
-    tasks = [FitTask(pipeline, X, y, train, validation, n_classes) for train, validation in splits]
-    tasks += [FitTask(pipeline, X, y, a, b, n_classes) for inner in plan for a, b in inner]
+    tasks = [FitTask(pipeline, X, y, train, validation, n_classes, weights) for train, validation in splits]
+    tasks += [FitTask(pipeline, X, y, a, b, n_classes, weights) for inner in plan for a, b in inner]
 
     def report(index: int, fit: FitResult) -> bool:
         if on_fold is None or index >= len(splits):
             return True
-        return on_fold(index, threshold_free_metrics(y[splits[index][1]], fit.scores))
+        validation = splits[index][1]
+        return on_fold(
+            index, threshold_free_metrics(y[validation], fit.scores, None if weights is None else weights[validation])
+        )
 
     job = runner.start(run_fit, tasks, on_result=report, deadline=deadline)
-    return PendingCV(job, y, list(splits), plan, threshold_rule)
+    return PendingCV(job, y, list(splits), plan, threshold_rule, weights)

@@ -59,6 +59,11 @@ time : array-like, optional
     block later than every training row of its split, ``cv_gap`` rows between), and the
     threshold is chosen on the latest rows of each training part. Not a column of ``X``; at
     most one of ``groups`` and ``time``.
+sample_weight : array-like, optional
+    A weight per row of ``X`` (a number >= 0: what the row's mistakes cost, e.g. a fraud's
+    amount). Every fit that takes ``sample_weight`` gets them (multiplied with the class
+    weighting), and every metric and threshold counts weights instead of rows; models that
+    cannot take them are left out of the space.
 storage : str or optuna.storages.BaseStorage, optional
     Optuna storage (a URL such as ``sqlite:///optuna.db``, or an object); with
     ``study_name``, an existing study is resumed. Default: in memory.
@@ -106,6 +111,7 @@ def search(
     positive_label: Any = None,
     groups: Any = None,
     time: Any = None,
+    sample_weight: Any = None,
     storage: Any = None,
     study_name: str | None = None,
     callbacks: Sequence[Callback] = (),
@@ -120,7 +126,9 @@ def search(
         )
     given = locals()
     checked = SearchSettings.create(**{f.name: given[f.name] for f in fields(SearchSettings)})
-    data = prepare_data(X, y, positive_label=positive_label, settings=checked, groups=groups, time=time)
+    data = prepare_data(
+        X, y, positive_label=positive_label, settings=checked, groups=groups, time=time, sample_weight=sample_weight
+    )
     require_writable(storage)
     with contextlib.ExitStack() as stack:
         observers = list(callbacks)
@@ -201,6 +209,7 @@ def load_search(
     settings: Mapping[str, Any] | None = None,
     groups: Any = None,
     time: Any = None,
+    sample_weight: Any = None,
 ) -> SearchResult:
     """Reopen a stored search (after a kernel restart, on another machine) as the
     :class:`SearchResult` it finished with, rebuilt from its study alone.
@@ -209,7 +218,7 @@ def load_search(
     latest study unless ``study_name`` names one. Without it, give the ``storage`` URL, the
     ``study_name`` (optional when the storage holds one study), the data ``X``, ``y`` (and
     ``positive_label``), the ``settings`` the search was given (a mapping of :func:`search`'s
-    setting keywords) and its ``groups`` or ``time``: the study refuses other data, another
+    setting keywords) and its ``groups`` or ``time`` and ``sample_weight``: the study refuses other data, another
     space or other CV settings."""
     if config is not None:
         from strategy_search.config import load_config
@@ -225,7 +234,7 @@ def load_search(
         raise UsageError("load_search needs a config path, or storage=, X= and y= (and the settings the search had).")
     name = study_name or _only_study(storage)
     checked = SearchSettings.create(**dict(settings or {}))
-    data = prepare_data(X, y, positive_label=positive_label, groups=groups, time=time)
+    data = prepare_data(X, y, positive_label=positive_label, groups=groups, time=time, sample_weight=sample_weight)
     return load_result(data, checked, storage=storage, study_name=name)
 
 

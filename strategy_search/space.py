@@ -177,21 +177,30 @@ class SearchSpace:
         seed: int = 0,
         only: Collection[str] | None = None,
         too_many_rows: bool = False,
+        weighted_rows: bool = False,
     ) -> Strategy:
         """Define-by-run: ask ``trial`` for a strategy this data (categorical columns, a
         multi-class target) can run.
 
         ``only``: names of the parameters to ask for; the others keep component defaults
         (portfolio trials, and replaying a finished trial with ``optuna.trial.FixedTrial``).
-        ``too_many_rows``: leave out components tagged ``quadratic_in_rows``.
+        ``too_many_rows``: leave out components tagged ``quadratic_in_rows``; ``weighted_rows``
+        (``data.weight``): models that cannot take row weights.
         """
-        facts = {"has_categorical": has_categorical, "multiclass": multiclass, "too_many_rows": too_many_rows}
+        facts = {
+            "has_categorical": has_categorical,
+            "multiclass": multiclass,
+            "too_many_rows": too_many_rows,
+            "weighted_rows": weighted_rows,
+        }
         models = [m for m in self.keys(MODEL) if allowed(get_slot(MODEL), m, m, **facts)]
         if not models:
-            raise StrategyError(
-                f"No model in space {self.name!r} can be used on a multi-class target: its models "
-                f"{self.keys(MODEL)} all work on two-class targets only. Add a multi-class model (e.g. lightgbm)."
+            why = (
+                "take row weights (data.weight): add one that does (e.g. lightgbm)"
+                if weighted_rows and not multiclass
+                else "be used on a multi-class target: add a multi-class model (e.g. lightgbm)"
             )
+            raise StrategyError(f"No model in space {self.name!r} ({self.keys(MODEL)}) can {why}.")
         model_key = self._choose(trial, MODEL, models)
         chosen = {MODEL: model_key}
         for slot in all_slots():
@@ -230,11 +239,21 @@ class SearchSpace:
         return params
 
     def portfolio_for(
-        self, *, has_categorical: bool, multiclass: bool = False, too_many_rows: bool = False
+        self,
+        *,
+        has_categorical: bool,
+        multiclass: bool = False,
+        too_many_rows: bool = False,
+        weighted_rows: bool = False,
     ) -> list[_PortfolioBase]:
         """Portfolio entries whose components are in this space and can run on this data."""
         usable = []
-        facts = {"has_categorical": has_categorical, "multiclass": multiclass, "too_many_rows": too_many_rows}
+        facts = {
+            "has_categorical": has_categorical,
+            "multiclass": multiclass,
+            "too_many_rows": too_many_rows,
+            "weighted_rows": weighted_rows,
+        }
         for entry in self.portfolio:
             keys = {slot.name: entry.key(slot.name) for slot in all_slots()}
             if any(keys[slot] not in self.components[slot] for slot in keys):

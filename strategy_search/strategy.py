@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from imblearn.pipeline import Pipeline
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
@@ -22,6 +21,7 @@ from strategy_search.estimators.classifiers.ensemble import AveragedClassifier
 from strategy_search.estimators.classifiers.weighting import WeightedClassifier
 from strategy_search.estimators.decision.bagged import FoldBaggedClassifier
 from strategy_search.estimators.decision.thresholded import ClassWeightedClassifier, ThresholdedClassifier
+from strategy_search.estimators.pipeline import WeightedPipeline
 from strategy_search.estimators.preprocessing.centred import CentredFloat32
 from strategy_search.estimators.preprocessing.one_hot import OneHotCodes
 from strategy_search.estimators.samplers.adaptive import AdaptiveSampler
@@ -217,7 +217,8 @@ def build_pipeline(strategy: Strategy | Ensemble, schema: FeatureSchema) -> Any:
     :class:`Ensemble`, one such pipeline per member, probabilities averaged.
 
     An imbalanced-learn Pipeline applies the resampler in ``fit`` only, so validation and
-    prediction rows are never resampled.
+    prediction rows are never resampled; its ``fit`` takes ``sample_weight`` (row weights,
+    carried through the resampler: :mod:`strategy_search.estimators.pipeline`).
     """
     if isinstance(strategy, Ensemble):
         members = [build_pipeline(member, schema) for member in strategy.members]
@@ -239,7 +240,7 @@ def build_pipeline(strategy: Strategy | Ensemble, schema: FeatureSchema) -> Any:
     if n_categorical and model_c.tag("needs_one_hot"):
         steps.append(("encode", _one_hot(n_categorical)))
     steps.append(("model", _model(strategy, component, context)))
-    return Pipeline(steps)
+    return WeightedPipeline(steps)
 
 
 def _check_buildable(strategy: Strategy, schema: FeatureSchema) -> None:

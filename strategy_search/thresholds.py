@@ -37,13 +37,25 @@ def scored_rows(scores: np.ndarray) -> np.ndarray:
     return ~np.isnan(scores) if scores.ndim == 1 else ~np.isnan(scores).any(axis=1)
 
 
-def ranking_curve(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct thresholds (descending) with the true and false positives at or above each."""
+def row_weights(weights: np.ndarray | None, n_rows: int) -> np.ndarray:
+    """Each row's weight (``data.weight``): the given ones, or 1 for every row."""
+    return np.ones(n_rows) if weights is None else np.asarray(weights, dtype=float)
+
+
+def ranking_curve(
+    y: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct thresholds (descending) with the true and false positives at or above each
+    (with ``weights``: the summed weights of those rows, so a row of weight 5 counts five times)."""
     order = np.argsort(-scores, kind="mergesort")
     sorted_scores, sorted_y = scores[order], y[order]
     last_of_each = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(sorted_scores) - 1]
-    true_positives = np.cumsum(sorted_y)[last_of_each]
-    false_positives = last_of_each + 1 - true_positives
+    if weights is None:
+        true_positives = np.cumsum(sorted_y)[last_of_each]
+        return sorted_scores[last_of_each], true_positives, last_of_each + 1 - true_positives
+    sorted_weights = np.asarray(weights, dtype=float)[order]
+    true_positives = np.cumsum(sorted_weights * sorted_y)[last_of_each]
+    false_positives = np.cumsum(sorted_weights * (1 - sorted_y))[last_of_each]
     return sorted_scores[last_of_each], true_positives, false_positives
 
 
@@ -91,51 +103,57 @@ class ThresholdRule:
             "with the best macro F1; argmax: the most probable class)"
         )
 
-    def choose(self, y: Any, scores: Any) -> Decision:
+    def choose(self, y: Any, scores: Any, weights: Any = None) -> Decision:
         """The decision this rule picks on (y, scores): for binary scores (one column) a
         threshold (:meth:`threshold`), for multi-class ones (a probability column per class) a
         tuple of per-class weights (:func:`choose_class_weights`). Rows without a score (NaN: a
         time-ordered CV never validates its first block, a stopped one leaves some out) are left
-        out."""
+        out. ``weights`` (one per row, ``data.weight``) make every count a sum of weights."""
         scores = np.asarray(scores, dtype=float)
         scored = scored_rows(scores)
         y, scores = np.asarray(y)[scored], scores[scored]
+        weights = None if weights is None else np.asarray(weights, dtype=float)[scored]
         if scores.ndim == 1:
-            return self.threshold(y, scores)
+            return self.threshold(y, scores, weights)
         problem = self.multiclass_problem()
         if problem:
             raise ValueError(problem[0].upper() + problem[1:] + ".")
         if self.kind == "argmax":
             return untuned_decision(scores)
-        return choose_class_weights(np.asarray(y, dtype=int), scores)
+        return choose_class_weights(np.asarray(y, dtype=int), scores, weights)
 
-    def threshold(self, y: Any, scores: Any) -> float:
+    def threshold(self, y: Any, scores: Any, weights: Any = None) -> float:
         """The threshold this rule picks on binary (y, scores), placed halfway between the
         lowest score it accepts and the next lower one, so rows scored a hair lower on new data
         are not all lost; 0.5 when y holds a single class. Ties go to the higher threshold. A
         bound no threshold meets gets the closest one (the highest precision, say). Rows without a
-        score (NaN) are left out."""
+        score (NaN) are left out. With ``weights`` the counts are sums of weights (money, not
+        rows: ``fn_cost=C`` then weighs a missed positive by its own weight)."""
         if self.kind == "argmax":
             return 0.5
         scores = np.asarray(scores, dtype=float)
         scored = scored_rows(scores)
         y, scores = np.asarray(y, dtype=int)[scored], scores[scored]
-        positives = int(y.sum())
-        if positives == 0 or positives == len(y):
+        weights = None if weights is None else np.asarray(weights, dtype=float)[scored]
+        if y.sum() == 0 or y.sum() == len(y):
             return 0.5
-        thresholds, tp, fp = ranking_curve(y, scores)
+        thresholds, tp, fp = ranking_curve(y, scores, weights)
+        positives = float(tp[-1])
+        if positives <= 0:  # every positive row weighs 0
+            return 0.5
         best = self._index(tp, fp, positives)
         if best + 1 < len(thresholds):
             return float((thresholds[best] + thresholds[best + 1]) / 2)
         return float(thresholds[best])
 
-    def _index(self, tp: np.ndarray, fp: np.ndarray, positives: int) -> int:
+    def _index(self, tp: np.ndarray, fp: np.ndarray, positives: float) -> int:
         # Index i accepts every row scored at or above thresholds[i]; thresholds descend.
         if self.kind == "best_f1":
             return int(np.argmax(2 * tp / (tp + fp + positives)))
         if self.kind == "fn_cost":
             return int(np.argmin(fp + float(self.value or 0) * (positives - tp)))
-        precision, recall = tp / (tp + fp), tp / positives
+        with np.errstate(invalid="ignore", divide="ignore"):  # rows of weight 0 alone at the top
+            precision, recall = tp / (tp + fp), tp / positives
         bound = float(self.value or 0)
         if self.kind == "precision":
             meets = np.flatnonzero(precision >= bound)
@@ -143,7 +161,7 @@ class ThresholdRule:
                 return int(np.argmax(precision))
             # The most recall; among cuts with that recall, the highest (it has the best precision).
             return int(meets[np.flatnonzero(tp[meets] == tp[meets[-1]])[0]])
-        meets = np.flatnonzero(recall >= bound)
+        meets = np.flatnonzero(recall >= bound * (1 - 1e-12))  # summed weights round
         return int(meets[0])  # recall reaches 1 at the lowest threshold, so one always meets it
 
 
@@ -164,25 +182,30 @@ def untuned_decision(scores: np.ndarray) -> Decision:
     return 0.5 if np.ndim(scores) == 1 else tuple(1.0 for _ in range(np.shape(scores)[1]))
 
 
-def choose_class_weights(y: np.ndarray, scores: np.ndarray) -> tuple[float, ...]:
+def choose_class_weights(y: np.ndarray, scores: np.ndarray, row_weight: Any = None) -> tuple[float, ...]:
     """Per-class weights with the best macro F1 on (y, scores) among ``prior ** -alpha`` for
     alpha in :data:`_PRIOR_POWERS` (ties: the smallest alpha, closest to argmax). Normalised to
-    a largest weight of 1. A class absent from ``y`` counts as one row."""
+    a largest weight of 1. A class absent from ``y`` counts as one row. ``row_weight`` (one per
+    row) weighs the priors and the F1 counts."""
     n_classes = scores.shape[1]
-    prior = np.maximum(np.bincount(y, minlength=n_classes), 1) / max(len(y), 1)
+    each = row_weights(row_weight, len(y))
+    prior = np.maximum(np.bincount(y, weights=each, minlength=n_classes), 1) / max(each.sum(), 1)
     best_value, best_weights = -1.0, np.ones(n_classes)
     for alpha in _PRIOR_POWERS:
         weights = prior**-alpha
-        value = _macro_f1(y, predict_classes(scores, weights), n_classes)
+        value = _macro_f1(y, predict_classes(scores, weights), n_classes, row_weight)
         if value > best_value + 1e-12:
             best_value, best_weights = value, weights
     return tuple(float(w) for w in best_weights / best_weights.max())
 
 
-def confusion_matrix(y: np.ndarray, predicted: np.ndarray, *, n_classes: int) -> np.ndarray:
-    """Counts ``[true class, predicted class]``."""
+def confusion_matrix(y: np.ndarray, predicted: np.ndarray, *, n_classes: int, weights: Any = None) -> np.ndarray:
+    """Counts ``[true class, predicted class]`` (with ``weights``: summed row weights)."""
     cells = np.asarray(y, dtype=int) * n_classes + np.asarray(predicted, dtype=int)
-    return np.bincount(cells, minlength=n_classes * n_classes).reshape(n_classes, n_classes).astype(float)
+    counts = np.bincount(
+        cells, weights=None if weights is None else np.asarray(weights, dtype=float), minlength=n_classes * n_classes
+    )
+    return counts.reshape(n_classes, n_classes).astype(float)
 
 
 def _per_class(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -195,18 +218,20 @@ def _per_class(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return precision, recall, f1
 
 
-def _macro_f1(y: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
-    matrix = confusion_matrix(y, predicted, n_classes=n_classes)
+def _macro_f1(y: np.ndarray, predicted: np.ndarray, n_classes: int, weights: Any = None) -> float:
+    matrix = confusion_matrix(y, predicted, n_classes=n_classes, weights=weights)
     seen = (matrix.sum(axis=0) + matrix.sum(axis=1)) > 0
     return float(_per_class(matrix)[2][seen].mean())
 
 
-def multiclass_confusion_metrics(y: np.ndarray, predicted: np.ndarray, *, n_classes: int) -> dict[str, Any]:
+def multiclass_confusion_metrics(
+    y: np.ndarray, predicted: np.ndarray, *, n_classes: int, weights: Any = None
+) -> dict[str, Any]:
     """Macro precision, recall and F1 (unweighted means over the classes that occur in ``y`` or
     the predictions, scikit-learn's ``average="macro"``), balanced accuracy (mean recall over
     the classes in ``y``) and the multi-class MCC (Gorodkin's R_K); ``per_class`` holds each
-    class's precision, recall and F1 (NaN for a class in neither)."""
-    matrix = confusion_matrix(y, predicted, n_classes=n_classes)
+    class's precision, recall and F1 (NaN for a class in neither). ``weights``: of the rows."""
+    matrix = confusion_matrix(y, predicted, n_classes=n_classes, weights=weights)
     precision, recall, f1 = _per_class(matrix)
     present = matrix.sum(axis=1) > 0
     seen = present | (matrix.sum(axis=0) > 0)
@@ -225,17 +250,19 @@ def multiclass_confusion_metrics(y: np.ndarray, predicted: np.ndarray, *, n_clas
     }
 
 
-def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
+def best_f1_threshold(y: np.ndarray, scores: np.ndarray, weights: Any = None) -> float:
     """The threshold with the highest F1 on (y, scores) (see :meth:`ThresholdRule.choose`)."""
-    return BEST_F1.threshold(y, scores)
+    return BEST_F1.threshold(y, scores, weights)
 
 
-def confusion_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """The metrics of predicting ``predicted`` (booleans) for labels ``y`` (0/1)."""
-    tp = float(np.sum(predicted & (y == 1)))
-    fp = float(np.sum(predicted & (y == 0)))
-    fn = float(np.sum(~predicted & (y == 1)))
-    tn = float(len(y) - tp - fp - fn)
+def confusion_metrics(y: np.ndarray, predicted: np.ndarray, weights: Any = None) -> dict[str, float]:
+    """The metrics of predicting ``predicted`` (booleans) for labels ``y`` (0/1); with
+    ``weights`` the confusion counts are sums of the rows' weights."""
+    each = row_weights(weights, len(y))
+    tp = float(np.sum(each[predicted & (y == 1)]))
+    fp = float(np.sum(each[predicted & (y == 0)]))
+    fn = float(np.sum(each[~predicted & (y == 1)]))
+    tn = float(each.sum() - tp - fp - fn)
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     specificity = tn / (tn + fp) if tn + fp else 0.0
@@ -249,9 +276,9 @@ def confusion_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     }
 
 
-def at_threshold(y: Any, scores: Any, threshold: float) -> dict[str, float]:
+def at_threshold(y: Any, scores: Any, threshold: float, weights: Any = None) -> dict[str, float]:
     """Precision, recall and F1 of predicting positive at ``scores >= threshold``."""
-    metrics = confusion_metrics(np.asarray(y, dtype=int), np.asarray(scores, dtype=float) >= threshold)
+    metrics = confusion_metrics(np.asarray(y, dtype=int), np.asarray(scores, dtype=float) >= threshold, weights)
     return {name: metrics[name] for name in ("precision", "recall", "f1")}
 
 
@@ -271,16 +298,17 @@ TRADE_OFF_RULES = tuple(
 )
 
 
-def trade_off(y: Any, scores: Any) -> list[dict[str, Any]]:
+def trade_off(y: Any, scores: Any, weights: Any = None) -> list[dict[str, Any]]:
     """For each of :data:`TRADE_OFF_RULES`: the threshold it picks and what it gives on (y,
-    scores), rows without a score (NaN) left out."""
+    scores), rows without a score (NaN) left out; ``weights``: of the rows."""
     scores = np.asarray(scores, dtype=float)
     scored = scored_rows(scores)
     y, scores = np.asarray(y, dtype=int)[scored], scores[scored]
+    weights = None if weights is None else np.asarray(weights, dtype=float)[scored]
     rows = []
     for rule in TRADE_OFF_RULES:
-        threshold = rule.threshold(y, scores)
-        rows.append({"rule": str(rule), "threshold": threshold, **at_threshold(y, scores, threshold)})
+        threshold = rule.threshold(y, scores, weights)
+        rows.append({"rule": str(rule), "threshold": threshold, **at_threshold(y, scores, threshold, weights)})
     return rows
 
 

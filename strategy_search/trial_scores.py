@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from strategy_search.errors import DataError
+from strategy_search.fold_counts import cv_repeats_for, effective_folds
 from strategy_search.optuna_internals import backend_of, storage_of
-from strategy_search.scoring import CVResult, cv_repeats_for, effective_folds, fold_from_scores
+from strategy_search.scoring import CVResult, fold_from_scores
 from strategy_search.settings import SearchSettings
 from strategy_search.space import SearchSpace
 from strategy_search.splits import NO_SPLIT_BY, SplitBy, inner_splits, outer_splits
@@ -50,6 +51,7 @@ class ScoringPlan:
     repeats: int = 1
     split_by: SplitBy = NO_SPLIT_BY
     requested_folds: int = 0  # the folds asked of the splitter (a time split may merge blocks)
+    weights: np.ndarray | None = None  # every row's weight (data.weight), for the fits and the metrics
 
     @property
     def folds(self) -> int:
@@ -57,7 +59,8 @@ class ScoringPlan:
         return len(self.splits) // self.repeats
 
     def describe(self) -> str:
-        return self.split_by.describe(self.folds, self.repeats)
+        weighted = "; fits, metrics and thresholds weighted by the rows' weights" if self.weights is not None else ""
+        return self.split_by.describe(self.folds, self.repeats) + weighted
 
     @classmethod
     def of(
@@ -68,6 +71,7 @@ class ScoringPlan:
         smallest_class: int,
         multiclass: bool,
         split_by: SplitBy = NO_SPLIT_BY,
+        weights: np.ndarray | None = None,
     ) -> ScoringPlan:
         folds = effective_folds(smallest_class, settings.cv_folds, multiclass=multiclass)
         repeats = cv_repeats_for(settings.cv_repeats, smallest_class=smallest_class, n_rows=len(codes))
@@ -84,7 +88,7 @@ class ScoringPlan:
             inner_splits(codes, train, folds=settings.threshold_folds, seed=settings.seed + i, by=split_by)
             for i, (train, _) in enumerate(splits)
         ]
-        return cls(codes, splits, inner, repeats, split_by, folds)
+        return cls(codes, splits, inner, repeats, split_by, folds, weights)
 
 
 def encode_scores(result: CVResult) -> bytes:
@@ -124,10 +128,11 @@ def decode_scores(payload: bytes, plan: ScoringPlan, settings: SearchSettings) -
                 inner[i_at : i_at + n_inner],
                 rule=settings.threshold,
                 fit_seconds=float(fit_seconds),
+                weights=plan.weights,
             )
         )
         v_at, i_at = v_at + len(rows), i_at + n_inner
-    return CVResult(folds, list(plan.splits), len(plan.codes), rule=settings.threshold)
+    return CVResult(folds, list(plan.splits), len(plan.codes), rule=settings.threshold, weights=plan.weights)
 
 
 # -- where they are kept ------------------------------------------------------------------------
@@ -217,10 +222,14 @@ def fingerprint(
     space: SearchSpace,
     settings: SearchSettings,
     split_by: SplitBy = NO_SPLIT_BY,
+    weights: np.ndarray | None = None,
 ) -> dict[str, str]:
-    """Short digests of what a study's stored scores depend on: the data, the space, the CV."""
+    """Short digests of what a study's stored scores depend on: the data (with the rows'
+    weights, when given), the space, the CV."""
     rows = pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes()
     data = rows + np.asarray(codes, dtype=np.int64).tobytes() + json.dumps(list(map(str, task.classes))).encode()
+    if weights is not None:  # left out of unweighted studies, whose stored digest had none
+        data += b"weights" + np.asarray(weights, dtype=np.float64).tobytes()
     cv = {
         "folds": settings.cv_folds,
         "repeats": settings.cv_repeats,
@@ -242,7 +251,7 @@ def _digest(data: bytes) -> str:
 
 
 _WHAT = {
-    "data": "other data (rows, columns or target)",
+    "data": "other data (rows, columns, target or row weights)",
     "space": "another search space",
     "cv": "other cross-validation settings (cv folds/repeats/groups/time/gap, seed, threshold_folds or threshold)",
 }

@@ -33,6 +33,7 @@ from strategy_search.estimators.classifiers.torch_mlp import TorchMLPClassifier
 from strategy_search.estimators.classifiers.weighting import EffectiveNumberWeighting, WeightedClassifier
 from strategy_search.estimators.decision.bagged import FoldBaggedClassifier
 from strategy_search.estimators.decision.thresholded import ClassWeightedClassifier, ThresholdedClassifier
+from strategy_search.estimators.pipeline import WeightedPipeline
 from strategy_search.estimators.preprocessing.one_hot import OneHotCodes
 from strategy_search.estimators.samplers.adaptive import AdaptiveSampler
 from strategy_search.estimators.samplers.cgan import ConditionalGANOverSampler
@@ -66,6 +67,10 @@ CHECK_PARAMS: dict[type, dict[str, Any]] = {
     OneHotCodes: {"n_categorical": 1},
     TorchMLPClassifier: {"learning_rate": 0.01, "max_epochs": 40},
     AdaptiveSampler: {"sampler": RandomOverSampler(random_state=0)},
+    # Row weights carried through a resampler to the model.
+    WeightedPipeline: {
+        "steps": [("resample", AdaptiveSampler(RandomOverSampler(random_state=0))), ("model", LogisticRegression())]
+    },
     ConditionalGANOverSampler: {"n_steps": 20},
     # The checks' tables are numeric: their first column stands in for a categorical one.
     ChunkedSMOTENC: {"categorical_features": [0]},
@@ -132,12 +137,9 @@ def our_estimators(*, samplers: bool) -> list[Any]:
     those whose extra is missing (:func:`estimators_missing_an_extra` reports them). The same
     setup twice (a weighting inside the classifier that applies it) is checked once."""
     extras = extras_by_class()
-    instances = (
-        check_instance(cls)
-        for cls in our_estimator_classes()
-        if hasattr(cls, "fit_resample") == samplers and not _missing(extras.get(cls))
-    )
-    return list({repr(instance): instance for instance in instances}.values())
+    instances = (check_instance(cls) for cls in our_estimator_classes() if not _missing(extras.get(cls)))
+    # Asked of the instance: a pipeline resamples only when its last step does.
+    return list({repr(i): i for i in instances if hasattr(i, "fit_resample") == samplers}.values())
 
 
 def estimators_missing_an_extra() -> list[Any]:

@@ -290,6 +290,7 @@ def _split_demo_tables(folder: Path) -> None:
     (folder / "data").mkdir()
     module.customers().to_csv(folder / "data" / "customers.csv", index=False)
     module.drifting().to_csv(folder / "data" / "drifting.csv", index=False)
+    module.payments().to_csv(folder / "data" / "payments.csv", index=False)
 
 
 # Configs whose data a script generates (too big to ship, or made to show one thing): validated
@@ -298,6 +299,7 @@ GENERATED = {
     "fraud.yaml": _generated_fraud_table,
     "customers.yaml": _split_demo_tables,
     "drifting.yaml": _split_demo_tables,
+    "payments.yaml": _split_demo_tables,
 }
 
 

@@ -124,7 +124,7 @@ def test_auto_repeats_the_split_for_a_small_minority_and_bags_every_repeat(glass
     [(13, 214, 3), (40, 1000, 3), (50, 1000, 2), (51, 1000, 2), (100, 900, 1), (20, 30_000, 1)],
 )
 def test_auto_repeats_follow_the_smallest_class_and_the_table_size(smallest, rows, expected):
-    from strategy_search.scoring import cv_repeats_for
+    from strategy_search.fold_counts import cv_repeats_for
 
     assert cv_repeats_for("auto", smallest_class=smallest, n_rows=rows) == expected
     assert cv_repeats_for(2, smallest_class=smallest, n_rows=rows) == 2

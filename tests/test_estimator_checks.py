@@ -18,7 +18,9 @@ from sklearn.utils.estimator_checks import check_param_validation, parametrize_w
 from strategy_search.estimators.classifiers.anomaly import AnomalyDetectorClassifier
 from strategy_search.estimators.classifiers.focal import FocalLossClassifier
 from strategy_search.estimators.classifiers.torch_mlp import TorchMLPClassifier
+from strategy_search.estimators.decision.bagged import FoldBaggedClassifier
 from strategy_search.estimators.decision.thresholded import ThresholdedClassifier
+from strategy_search.estimators.pipeline import WeightedPipeline
 from strategy_search.estimators.samplers.smote_nc import ChunkedSMOTENC
 
 
@@ -48,6 +50,22 @@ def _expected_failures(estimator: Any) -> dict[str, str]:
     if isinstance(estimator, ThresholdedClassifier) and estimator.threshold != 0.5:
         # Its purpose: predict() applies the tuned threshold, not the most probable class.
         return {"check_classifiers_train": "predict() is not argmax(predict_proba) away from threshold 0.5"}
+    if isinstance(estimator, FoldBaggedClassifier):
+        reason = "its folds are drawn over rows, so a row of weight 2 is not two copies of it (each fold's fit is)"
+        return {
+            "check_sample_weight_equivalence_on_dense_data": reason,
+            "check_sample_weight_equivalence_on_sparse_data": reason,
+        }
+    if isinstance(estimator, WeightedPipeline):
+        in_place = "a pipeline fits the steps it was given (scikit-learn's and imbalanced-learn's Pipeline do too)"
+        counts = "its resampler balances row counts, so a row of weight 2 is not two copies of it"
+        return {
+            "check_estimators_overwrite_params": in_place,
+            "check_dont_overwrite_parameters": in_place,
+            "check_sample_weight_equivalence_on_dense_data": counts,
+            "check_sample_weight_equivalence_on_sparse_data": counts,
+            "check_supervised_y_2d": "the steps get y as it is given, as in imbalanced-learn's Pipeline",
+        }
     if isinstance(estimator, ChunkedSMOTENC):
         # As upstream's SMOTE-NC (imbalanced-learn leaves it out of its own checks); the search
         # builds SMOTE-N for a table with no numeric column.

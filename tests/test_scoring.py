@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from strategy_search.data import FeatureSchema
+from strategy_search.fold_counts import effective_folds
 from strategy_search.scoring import (
     CVResult,
-    effective_folds,
     fold_from_scores,
     score_pipeline,
     score_predictions,

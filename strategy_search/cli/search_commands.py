@@ -90,11 +90,21 @@ def _finish_options(finish: argparse.ArgumentParser) -> None:
 
 # -- run ----------------------------------------------------------------------------------------
 def _split_text(data: PreparedData, settings: SearchSettings) -> str | None:
-    """A grouped or time-ordered CV, described with its folds (None for the usual stratified one)."""
-    if data.split_by(settings).kind == "stratified":
+    """A grouped or time-ordered or weighted CV, described with its folds (None for the usual
+    stratified unweighted one)."""
+    if data.split_by(settings).kind == "stratified" and data.weights is None:
         return None
     plan = scoring_plan(data, settings)
-    return plan.describe() + (f", {len(np.unique(data.groups))} groups" if data.groups is not None else "")
+    text = plan.describe() + (f", {len(np.unique(data.groups))} groups" if data.groups is not None else "")
+    if data.weights is not None:
+        shares = np.bincount(data.codes, weights=data.weights) / data.weights.sum()
+        labels = data.task.classes
+        text += (
+            f" (column {data.weight_column!r}; "
+            + ", ".join(f"{labels[k]!r} {share:.1%}" for k, share in enumerate(shares))
+            + " of the total weight)"
+        )
+    return text
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -40,7 +40,8 @@ MODELS: Registry[Any] = Registry(
         **BINARY_ONLY,
         **NEEDS_EXTRA,
         **QUADRATIC_IN_ROWS,
-        "supports_sample_weight": "fit accepts sample_weight, so class weightings can be used",
+        "supports_sample_weight": "fit accepts sample_weight, so class weightings and row weights (data.weight) can "
+        "be used",
         "handles_nan": "fits on NaN, so imputation may be skipped (if the resampler allows)",
         "needs_one_hot": "categorical codes are one-hot encoded for it (linear models)",
         "balances_itself": "the slots it balances classes in itself (each bootstrap is balanced), "
@@ -169,7 +170,11 @@ _ENTRIES = [
         ),
         "Random forest whose trees each see a balanced bootstrap.",
         # Untreated, it is a random forest with the same parameters (the do-nothing attribution).
-        {"balances_itself": ("resampler", "weighting"), "untreated_twin": "random_forest"},
+        {
+            "balances_itself": ("resampler", "weighting"),
+            "untreated_twin": "random_forest",
+            "supports_sample_weight": True,
+        },
     ),
     Component(
         "easy_ensemble",
@@ -183,7 +188,7 @@ _ENTRIES = [
         "AdaBoost with random undersampling at each round.",
         # Its stumps, fitted on a balanced sample, predict two classes at most: on a multi-class
         # table where one class dominates their error exceeds SAMME's 1 - 1/K and the fit fails.
-        {"balances_itself": ("resampler", "weighting"), "binary_only": True},
+        {"balances_itself": ("resampler", "weighting"), "binary_only": True, "supports_sample_weight": True},
     ),
     _under_sampling_ensemble(
         "self_paced_ensemble",

@@ -74,19 +74,26 @@ class FoldBaggedClassifier(ClassifierMixin, BaseEstimator):
         return inherit_input_tags(super().__sklearn_tags__(), [self.estimator])
 
     @_fit_context(prefer_skip_nested_validation=False)  # the pipeline is the user's
-    def fit(self, X: Any, y: ArrayLike, groups: ArrayLike | None = None) -> FoldBaggedClassifier:
+    def fit(
+        self, X: Any, y: ArrayLike, groups: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> FoldBaggedClassifier:
         X = checked_input(self, X, reset=True)
         y = checked_target(self, y)
         check_consistent_length(X, y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"FoldBaggedClassifier needs two classes or more; got 1 class: {self.classes_.tolist()}.")
-        # As scoring.effective_folds: no more folds than the smallest class has rows, and two at least.
+        # As fold_counts.effective_folds: no more folds than the smallest class has rows, and two at least.
         self.n_splits_ = max(min(self.n_splits, int(np.bincount(codes).min())), 2)
         splits = outer_splits(
             codes, folds=self.n_splits_, repeats=self.n_repeats, seed=self.random_state, by=self._split_by(groups)
         )
-        self.estimators_ = [clone(self.estimator).fit(_rows(X, train), codes[train]) for train, _ in splits]
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        check_consistent_length(X, y, weights)
+        self.estimators_ = [
+            clone(self.estimator).fit(_rows(X, train), codes[train], **_weights_of(weights, train))
+            for train, _ in splits
+        ]
         return self
 
     def _split_by(self, groups: ArrayLike | None) -> SplitBy:
@@ -108,3 +115,8 @@ class FoldBaggedClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> NDArray[Any]:
         probabilities = self.predict_proba(X)  # checks that it is fitted before classes_ is read
         return self.classes_[np.argmax(probabilities, axis=1)]
+
+
+def _weights_of(weights: NDArray[np.float64] | None, rows: NDArray[np.intp]) -> dict[str, Any]:
+    """The fit parameters of a fold model: its rows' weights, when there are any."""
+    return {} if weights is None else {"sample_weight": weights[rows]}
