@@ -285,6 +285,21 @@ def test_predict_reads_parquet_and_csv_gz_and_writes_by_the_out_files_name(quick
     assert "out.xlsx" in err and ".csv or .parquet" in err and not (tmp_path / "out.xlsx").exists()
 
 
+@pytest.mark.parametrize("name", ["table.parquet", "table.csv.gz"])
+def test_a_search_reads_its_table_from_parquet_or_gzip_compressed_csv(name, tmp_path, capsys, monkeypatch):
+    table = pd.read_csv(DATA / "haberman.csv")
+    table.to_parquet(tmp_path / name, index=False) if name.endswith(".parquet") else table.to_csv(
+        tmp_path / name, index=False
+    )
+    config = _write_config(tmp_path, data__path=name, search__n_trials=1)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(config)]) == 0
+    printed = capsys.readouterr()
+    assert f"data: {len(table)} rows, {table.shape[1] - 1} features" in printed.out + printed.err
+    assert main(["export", str(config), "--out", "model"]) == 0
+    assert (tmp_path / "model" / "strategy.yaml").is_file()
+
+
 def test_a_gzip_file_named_csv_says_so(tmp_path, capsys):
     import gzip
 
