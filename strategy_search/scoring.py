@@ -227,7 +227,7 @@ class FitTask:
     train: np.ndarray
     predict: np.ndarray
     n_classes: int = 2
-    weights: np.ndarray | None = None  # every row's (data.weight); the fit gets those of ``train``
+    weights: np.ndarray | None = None  # the weights (data.weight) of the rows ``train``, for the fit
 
 
 @dataclass
@@ -261,7 +261,7 @@ def _fit_and_score(task: FitTask) -> FitResult:
         # Convergence and feature-name chatter from hundreds of fits would drown the output.
         warnings.simplefilter("ignore")
         started = time.perf_counter()
-        fit_params = {} if task.weights is None else {"sample_weight": task.weights[task.train]}
+        fit_params = {} if task.weights is None else {"sample_weight": task.weights}
         model = clone(task.pipeline).fit(rows(task.X, task.train), task.y[task.train], **fit_params)
         probabilities = all_class_columns(
             model.classes_, model.predict_proba(rows(task.X, task.predict)), task.n_classes
@@ -292,6 +292,11 @@ class FoldResult:
     class_metrics: dict[str, list[float]] = field(default_factory=dict)
 
 
+def _of(weights: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    """The weights of ``rows`` (None when the rows are not weighted)."""
+    return None if weights is None else weights[rows]
+
+
 def fold_from_scores(
     y: np.ndarray,
     validation: np.ndarray,
@@ -309,7 +314,7 @@ def fold_from_scores(
     split), then the validation metrics at it. ``weights``: every row's (``data.weight``),
     weighing both."""
     threshold: Decision | None
-    inner_weights, validation_weights = (None, None) if weights is None else (weights[inner_rows], weights[validation])
+    inner_weights, validation_weights = _of(weights, inner_rows), _of(weights, validation)
     if inner_scores is None:
         threshold = None
     elif len(inner_rows):
@@ -544,16 +549,15 @@ def start_cv(
     plan = [
         inner_splits(y, train, folds=threshold_folds, seed=seed + i, by=split_by) for i, (train, _) in enumerate(splits)
     ]
-    tasks = [FitTask(pipeline, X, y, train, validation, n_classes, weights) for train, validation in splits]
-    tasks += [FitTask(pipeline, X, y, a, b, n_classes, weights) for inner in plan for a, b in inner]
+    # Each task carries its training rows' weights only: tasks are sent to the worker processes.
+    tasks = [FitTask(pipeline, X, y, train, validation, n_classes, _of(weights, train)) for train, validation in splits]
+    tasks += [FitTask(pipeline, X, y, a, b, n_classes, _of(weights, a)) for inner in plan for a, b in inner]
 
     def report(index: int, fit: FitResult) -> bool:
         if on_fold is None or index >= len(splits):
             return True
         validation = splits[index][1]
-        return on_fold(
-            index, threshold_free_metrics(y[validation], fit.scores, None if weights is None else weights[validation])
-        )
+        return on_fold(index, threshold_free_metrics(y[validation], fit.scores, _of(weights, validation)))
 
     job = runner.start(run_fit, tasks, on_result=report, deadline=deadline)
     return PendingCV(job, y, list(splits), plan, threshold_rule, weights)
