@@ -176,6 +176,7 @@ def scoring_plan(data: PreparedData, settings: SearchSettings) -> ScoringPlan:
         multiclass=data.task.multiclass,
         split_by=data.split_by(settings),
         weights=data.weights,
+        weight_column=data.weight_column,
     )
 
 

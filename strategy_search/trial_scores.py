@@ -52,6 +52,7 @@ class ScoringPlan:
     split_by: SplitBy = NO_SPLIT_BY
     requested_folds: int = 0  # the folds asked of the splitter (a time split may merge blocks)
     weights: np.ndarray | None = None  # every row's weight (data.weight), for the fits and the metrics
+    weight_column: str | None = None  # the weights' column, for people
 
     @property
     def folds(self) -> int:
@@ -59,7 +60,10 @@ class ScoringPlan:
         return len(self.splits) // self.repeats
 
     def describe(self) -> str:
-        weighted = "; fits, metrics and thresholds weighted by the rows' weights" if self.weights is not None else ""
+        column = f" (column {self.weight_column!r})" if self.weight_column else ""
+        weighted = (
+            f"; fits, metrics and thresholds weighted by the rows' weights{column}" if self.weights is not None else ""
+        )
         return self.split_by.describe(self.folds, self.repeats) + weighted
 
     @classmethod
@@ -72,6 +76,7 @@ class ScoringPlan:
         multiclass: bool,
         split_by: SplitBy = NO_SPLIT_BY,
         weights: np.ndarray | None = None,
+        weight_column: str | None = None,
     ) -> ScoringPlan:
         folds = effective_folds(smallest_class, settings.cv_folds, multiclass=multiclass)
         repeats = cv_repeats_for(settings.cv_repeats, smallest_class=smallest_class, n_rows=len(codes))
@@ -88,7 +93,7 @@ class ScoringPlan:
             inner_splits(codes, train, folds=settings.threshold_folds, seed=settings.seed + i, by=split_by)
             for i, (train, _) in enumerate(splits)
         ]
-        return cls(codes, splits, inner, repeats, split_by, folds, weights)
+        return cls(codes, splits, inner, repeats, split_by, folds, weights, weight_column)
 
 
 def encode_scores(result: CVResult) -> bytes:

@@ -279,7 +279,7 @@ def test_a_weighted_search_from_a_config_catches_the_costly_rows_and_says_how_it
         assert main(["export", str(plain), "--out", "model"]) == 0
     meta = yaml.safe_load((weighted_dir / "model" / "strategy.yaml").read_text())
     assert "amount" not in meta["schema"]["numeric"] + meta["schema"]["categorical"]  # never a feature
-    words = "weighted by the rows' weights"
+    words = "weighted by the rows' weights (column 'amount')"
     assert words in (weighted_dir / "model" / "model_card.md").read_text()
     assert words in html.unescape((weighted_dir / "report.html").read_text())
     # Re-picking the threshold from the export folder weighs its rows as the search did.

@@ -100,9 +100,7 @@ def _split_text(data: PreparedData, settings: SearchSettings) -> str | None:
         shares = np.bincount(data.codes, weights=data.weights) / data.weights.sum()
         labels = data.task.classes
         text += (
-            f" (column {data.weight_column!r}; "
-            + ", ".join(f"{labels[k]!r} {share:.1%}" for k, share in enumerate(shares))
-            + " of the total weight)"
+            ": " + ", ".join(f"{labels[k]!r} {share:.1%}" for k, share in enumerate(shares)) + " of the total weight"
         )
     return text
 
