@@ -256,10 +256,17 @@ def inner_splits(codes: np.ndarray, train: np.ndarray, *, folds: int, seed: int,
     if by.groups is not None:
         return _group_inner(y_train, train, by.groups[train], folds=folds, seed=seed)
     if folds == 1:
-        splitter: Any = StratifiedShuffleSplit(n_splits=1, test_size=HOLDOUT_SHARE, random_state=seed)
+        splitter: Any = StratifiedShuffleSplit(n_splits=1, test_size=_holdout_size(y_train), random_state=seed)
     else:
         splitter = StratifiedKFold(min(folds, smallest_class), shuffle=True, random_state=seed)
     return [(train[a], train[b]) for a, b in splitter.split(np.zeros(len(train)), y_train)]
+
+
+def _holdout_size(y_train: np.ndarray) -> float | int:
+    """The threshold holdout's share of a training part, or, where a third of it cannot hold a row
+    of every class (many classes in few rows: 50 classes in 134 rows), one row of each."""
+    n_classes = len(np.unique(y_train))
+    return HOLDOUT_SHARE if np.ceil(HOLDOUT_SHARE * len(y_train)) >= n_classes else n_classes
 
 
 def _group_inner(y_train: np.ndarray, train: np.ndarray, groups: np.ndarray, *, folds: int, seed: int) -> Splits:

@@ -233,6 +233,19 @@ def test_inner_splits_of_a_part_too_small_give_none():
     assert inner_splits(codes, np.arange(22), folds=1, seed=0, by=SplitBy(groups=np.zeros(22, dtype=int))) == []
 
 
+def test_a_threshold_holdout_of_many_classes_in_few_rows_holds_a_row_of_each():
+    """50 classes in 134 training rows: a third of them (45) cannot hold every class, so the
+    holdout takes one row of each (it was a ValueError from the splitter, ending the search)."""
+    codes = np.repeat(np.arange(50), 4)
+    train = np.flatnonzero(np.arange(200) % 3 != 0)
+    [(fit, holdout)] = inner_splits(codes, train, folds=1, seed=0)
+    assert set(codes[holdout]) == set(codes[fit]) == set(range(50))
+    assert sorted(np.r_[fit, holdout]) == sorted(train)
+    # Where a third is enough, the holdout is the usual third.
+    [(_, third)] = inner_splits(np.repeat([0, 1], 60), np.arange(120), folds=1, seed=0)
+    assert len(third) == 40
+
+
 # -- the command line ----------------------------------------------------------------------------
 def _write(folder: Path, table: pd.DataFrame, **cv: object) -> Path:
     table.to_csv(folder / "table.csv", index=False)
