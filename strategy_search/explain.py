@@ -30,7 +30,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
 
-from strategy_search.scoring import threshold_free_metrics
+from strategy_search.scoring import threshold_free_metrics, weights_of
 from strategy_search.shared_table import Table, rows
 from strategy_search.task import all_class_columns, class_scores
 
@@ -122,7 +122,7 @@ def fold_importance(task: FoldImportanceTask) -> np.ndarray:
     """One fold's importances, one per column (the mean over :data:`PERMUTATION_REPEATS` shuffles)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence and feature-name chatter of many fits
-        fit_params = {} if task.weights is None else {"sample_weight": task.weights[task.train]}
+        fit_params = {} if task.weights is None else {"sample_weight": weights_of(task.weights, task.train)}
         model = clone(task.pipeline).fit(rows(task.X, task.train), task.codes[task.train], **fit_params)
         validation = _sample(task.codes, task.validation, seed=task.seed)
         X_valid = rows(task.X, validation).reset_index(drop=True)
@@ -140,7 +140,7 @@ def fold_importance(task: FoldImportanceTask) -> np.ndarray:
             n_repeats=PERMUTATION_REPEATS,
             random_state=task.seed,
             n_jobs=1,
-            sample_weight=None if task.weights is None else task.weights[validation],
+            sample_weight=weights_of(task.weights, validation),
         )
     return np.asarray(found.importances_mean, dtype=float)
 

@@ -117,7 +117,7 @@ def row_weights_of(
     if len(series) != len(codes):
         raise WeightError(f"{what} has {len(series)} values but the table has {len(codes)} rows; give one per row.")
     numbers = pd.to_numeric(series, errors="coerce")
-    bad = series[numbers.isna() | ~np.isfinite(numbers.astype(float)) | (numbers < 0)]
+    bad = series[~np.isfinite(numbers.astype(float)) | (numbers < 0)]  # NaN: missing or not a number
     if len(bad):
         shown = ", ".join(f"row {i}: {v!r}" for i, v in list(bad.items())[:5])
         raise WeightError(

@@ -292,7 +292,7 @@ class FoldResult:
     class_metrics: dict[str, list[float]] = field(default_factory=dict)
 
 
-def _of(weights: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+def weights_of(weights: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
     """The weights of ``rows`` (None when the rows are not weighted)."""
     return None if weights is None else weights[rows]
 
@@ -314,7 +314,7 @@ def fold_from_scores(
     split), then the validation metrics at it. ``weights``: every row's (``data.weight``),
     weighing both."""
     threshold: Decision | None
-    inner_weights, validation_weights = _of(weights, inner_rows), _of(weights, validation)
+    inner_weights, validation_weights = weights_of(weights, inner_rows), weights_of(weights, validation)
     if inner_scores is None:
         threshold = None
     elif len(inner_rows):
@@ -550,14 +550,17 @@ def start_cv(
         inner_splits(y, train, folds=threshold_folds, seed=seed + i, by=split_by) for i, (train, _) in enumerate(splits)
     ]
     # Each task carries its training rows' weights only: tasks are sent to the worker processes.
-    tasks = [FitTask(pipeline, X, y, train, validation, n_classes, _of(weights, train)) for train, validation in splits]
-    tasks += [FitTask(pipeline, X, y, a, b, n_classes, _of(weights, a)) for inner in plan for a, b in inner]
+    tasks = [
+        FitTask(pipeline, X, y, train, validation, n_classes, weights_of(weights, train))
+        for train, validation in splits
+    ]
+    tasks += [FitTask(pipeline, X, y, a, b, n_classes, weights_of(weights, a)) for inner in plan for a, b in inner]
 
     def report(index: int, fit: FitResult) -> bool:
         if on_fold is None or index >= len(splits):
             return True
         validation = splits[index][1]
-        return on_fold(index, threshold_free_metrics(y[validation], fit.scores, _of(weights, validation)))
+        return on_fold(index, threshold_free_metrics(y[validation], fit.scores, weights_of(weights, validation)))
 
     job = runner.start(run_fit, tasks, on_result=report, deadline=deadline)
     return PendingCV(job, y, list(splits), plan, threshold_rule, weights)

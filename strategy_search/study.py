@@ -180,11 +180,13 @@ def _replayed_strategy(trials: StoredTrials, trial: FrozenTrial) -> dict[str, An
 def _enqueue_portfolio(study: optuna.Study, settings: SearchSettings, data: PreparedData) -> None:
     if study.trials:
         return  # a resumed study already ran (or queued) its portfolio
-    facts = {"has_categorical": data.profile.has_categorical, "multiclass": data.task.multiclass}
-    weighted = data.weights is not None
-    for entry in settings.space.portfolio_for(
-        **facts, too_many_rows=too_many_rows(data, settings), weighted_rows=weighted
-    ):
+    facts = {
+        "has_categorical": data.profile.has_categorical,
+        "multiclass": data.task.multiclass,
+        "too_many_rows": too_many_rows(data, settings),
+        "weighted_rows": data.weights is not None,
+    }
+    for entry in settings.space.portfolio_for(**facts):
         params = entry.flat_params()
         # Only these are asked for: parameters the entry leaves out keep component defaults.
         study.enqueue_trial(params, user_attrs=portfolio_attrs(entry.name, list(params)))

@@ -79,7 +79,8 @@ class FoldBaggedClassifier(ClassifierMixin, BaseEstimator):
     ) -> FoldBaggedClassifier:
         X = checked_input(self, X, reset=True)
         y = checked_target(self, y)
-        check_consistent_length(X, y)
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        check_consistent_length(X, y, weights)
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"FoldBaggedClassifier needs two classes or more; got 1 class: {self.classes_.tolist()}.")
@@ -88,8 +89,6 @@ class FoldBaggedClassifier(ClassifierMixin, BaseEstimator):
         splits = outer_splits(
             codes, folds=self.n_splits_, repeats=self.n_repeats, seed=self.random_state, by=self._split_by(groups)
         )
-        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        check_consistent_length(X, y, weights)
         self.estimators_ = [
             clone(self.estimator).fit(_rows(X, train), codes[train], **_weights_of(weights, train))
             for train, _ in splits
