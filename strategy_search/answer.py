@@ -49,12 +49,14 @@ from strategy_search.settings import SearchSettings
 from strategy_search.shared_table import shared as shared_table
 from strategy_search.slots import MODEL, get_slot
 from strategy_search.strategy import Ensemble, Strategy, build_pipeline
+from strategy_search.study_budget import AFTER_TRIALS_SHARE
 from strategy_search.trial_record import StudyAttr, TrialRecord, metric_of, set_study_attr, study_attr
 from strategy_search.trial_scores import ScoreStore, ScoringPlan, decode_scores, store_of
 
 __all__ = ["Answer", "StoredTrials", "choose_answer"]
 
-# The do-nothing CV runs after the search, for at most 10 % of its timeout (at least this long).
+# A study finished after its search's timeout (``finish`` of workers' study) gives the
+# do-nothing CV and the importance 10 % of that timeout, at least this long.
 DO_NOTHING_MIN_SECONDS = 30.0
 
 
@@ -202,11 +204,12 @@ class AnswerCalibration:
         return cls(tuple(int(n) for n in data["answer_trials"]), Calibration.from_attr(data))
 
 
-def choose_answer(trials: StoredTrials, *, stored: Answer) -> Answer:
+def choose_answer(trials: StoredTrials, *, stored: Answer, finish_by: float | None = None) -> Answer:
     """The answer for the study's trials now. ``stored`` (what the study holds) is kept where it
     still holds: the ensemble of a study whose trials stored no scores, the do-nothing
-    comparison and the calibration of the same answer. The result is as
-    :meth:`Answer.from_study` will read it."""
+    comparison and the calibration of the same answer. ``finish_by`` (monotonic) is the end of
+    the search's own timeout when the answer is chosen within it (None: chosen later, as
+    ``finish`` does). The result is as :meth:`Answer.from_study` will read it."""
     ensemble = _choose_ensemble(trials, stored=stored.ensemble)
     if ensemble is not None:
         ensemble = TrialEnsemble.from_attr(ensemble.to_attr())
@@ -214,9 +217,7 @@ def choose_answer(trials: StoredTrials, *, stored: Answer) -> Answer:
     if not trials.completed():
         return answer  # no answer to compare (the search says why)
     numbers = tuple(answer.trial_numbers(trials))
-    # The do-nothing comparison and the importance share one allowance after the search.
-    allowance = do_nothing_allowance(trials.settings.timeout)
-    deadline = None if allowance is None else time.monotonic() + allowance
+    deadline = after_trials_deadline(trials.settings.timeout, finish_by=finish_by)
     do_nothing = stored.do_nothing
     if do_nothing is None or tuple(do_nothing.answer_trials) != numbers:
         do_nothing = DoNothingComparison.from_attr(_do_nothing_comparison(trials, answer, deadline).to_attr())
@@ -282,7 +283,7 @@ def _importance(trials: StoredTrials, answer: Answer, deadline: float | None) ->
     expected = expected_importance_seconds(fit_seconds, n_columns=data.X.shape[1], n_jobs=runner.n_jobs)
     left = None if deadline is None else deadline - time.monotonic()
     if left is not None and expected > left:
-        why = f"it would take about {expected:.0f} s, more than the {max(left, 0):.0f} s left after the search"
+        why = f"it would take about {_seconds(expected)}, more than the {_seconds(left)} left after the trials"
         return FeatureImportance(numbers, skipped=why)
     pipeline = build_pipeline(answer.strategy(trials), data.profile.schema)
     n_classes = data.task.n_classes
@@ -295,14 +296,26 @@ def _importance(trials: StoredTrials, answer: Answer, deadline: float | None) ->
         ]
         found, stopped = runner.start(fold_importance, tasks, deadline=deadline).finish()
     if stopped or len(found) < len(tasks):
-        return FeatureImportance(numbers, skipped="it did not finish in the time allowed after the search")
+        return FeatureImportance(numbers, skipped="it did not finish in the time left after the trials")
     return importance_of(numbers, [str(c) for c in data.X.columns], found)
 
 
+def after_trials_deadline(timeout: float | None, *, finish_by: float | None) -> float | None:
+    """When the do-nothing comparison and the importance must have ended (monotonic; None: no
+    limit). Within the search's own timeout (``finish_by``, monotonic): half-way through the
+    share the trials left (:data:`~strategy_search.study_budget.AFTER_TRIALS_SHARE`), so that the
+    figures and the logging get the other half. A study finished later (its workers done long
+    ago) gets :func:`do_nothing_allowance` from now."""
+    if timeout is not None and finish_by is not None:
+        return finish_by - AFTER_TRIALS_SHARE / 2 * timeout
+    allowance = do_nothing_allowance(timeout)
+    return None if allowance is None else time.monotonic() + allowance
+
+
 def do_nothing_allowance(timeout: float | None) -> float | None:
-    """Seconds the do-nothing comparison (the baseline and the untreated members) may run after
-    the trials of a search with this ``timeout``: 10 % of it, at least ``DO_NOTHING_MIN_SECONDS``
-    (None: no timeout, no limit)."""
+    """Seconds the do-nothing comparison (the baseline and the untreated members) and the
+    importance may run when a study of a search with this ``timeout`` is finished after its
+    timeout: 10 % of it, at least ``DO_NOTHING_MIN_SECONDS`` (None: no timeout, no limit)."""
     return None if timeout is None else max(DO_NOTHING_MIN_SECONDS, 0.1 * timeout)
 
 
@@ -319,20 +332,20 @@ def _do_nothing_comparison(trials: StoredTrials, answer: Answer, deadline: float
         return DoNothingComparison(answer_trials=answer_trials, skipped="the answer's fold scores are not stored")
     strategy = do_nothing_strategy(trials.strategy_of(source))
     settings, data, splits = trials.settings, trials.data, trials.plan.splits
-    allowance = do_nothing_allowance(settings.timeout)
     runner = TaskRunner(n_jobs=settings.n_jobs)
     expected = _expected_seconds(source, runner.n_jobs)
-    if allowance is not None and expected > allowance:
+    left = None if deadline is None else deadline - time.monotonic()
+    if left is not None and expected > left:
         # Started, it would only be stopped at the deadline: the time would be spent for nothing.
         why = (
-            f"its CV would take about {expected:.0f} s (as trial {source.number} did), more than the "
-            f"{allowance:.0f} s allowed after the search"
+            f"its CV would take about {_seconds(expected)} (as trial {source.number} did), more than the "
+            f"{_seconds(left)} left after the trials"
         )
         return DoNothingComparison(strategy.to_dict(), source.number, answer_trials, skipped=why)
     with shared_table(data.X, share=runner.n_jobs > 1) as table:
         cv = _scored(trials, strategy, table, runner, deadline, threshold_folds=0)
         if cv is None:
-            why = f"its CV did not finish in the {allowance:.0f} s allowed after the search"
+            why = "its CV did not finish in the time left after the trials"
             return DoNothingComparison(strategy.to_dict(), source.number, answer_trials, skipped=why)
         untreated, how = _untreated_answer_cv(trials, answer, table, runner, deadline)
     folds = {m: answer_cv.metric_values(m) for m in COMPARED}, {m: cv.metric_values(m) for m in COMPARED}
@@ -353,6 +366,12 @@ def _do_nothing_comparison(trials: StoredTrials, answer: Answer, deadline: float
         untreated_answer="" if untreated is None else how,
         treatment_skipped=skipped,
     )
+
+
+def _seconds(value: float) -> str:
+    """A duration as a short text that does not round a short one to 0 s."""
+    value = max(value, 0.0)
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
 
 
 def _expected_seconds(trial: FrozenTrial, n_jobs: int) -> float:
@@ -411,10 +430,10 @@ def _untreated_answer_cv(
                 deadline is not None
                 and time.monotonic() + _expected_seconds(trials.study.trials[number], runner.n_jobs) > deadline
             ):
-                return None, "the untreated members' CV would not finish in the time allowed after the search"
+                return None, "the untreated members' CV would not finish in the time left after the trials"
             cv = _scored(trials, untreated, table, runner, deadline, threshold_folds=trials.settings.threshold_folds)
             if cv is None:
-                return None, "the untreated members' CV did not finish in the time allowed after the search"
+                return None, "the untreated members' CV did not finish in the time left after the trials"
             cvs.append(cv)
             changed.append(number)
             if untreated.model != member.model:

@@ -32,8 +32,8 @@ import pandas as pd
 import yaml
 
 from strategy_search.calibration import Calibration
-from strategy_search.column_types import infinite_cells, numeric_cells, stray_cells_note
 from strategy_search.data import DataProfile, FeatureSchema, plain
+from strategy_search.deployed import DeployedModel
 from strategy_search.do_nothing import DoNothingComparison
 from strategy_search.errors import ExportError
 from strategy_search.estimators.decision.bagged import FoldBaggedClassifier
@@ -42,12 +42,12 @@ from strategy_search.explain import FeatureImportance, baselines, row_contributi
 from strategy_search.model_card import model_card
 from strategy_search.model_folder import (
     STRATEGY_FILE,
-    expected_columns,
     read_strategy_file,
     recorded_sha256,
     score_column,
     score_frame,
 )
+from strategy_search.new_rows import category_levels, feature_frame, input_notes, read_as_trained
 from strategy_search.strategy import Bagging, Ensemble, Strategy, build_classifier, strategy_from_dict
 from strategy_search.summary import SearchSummary
 from strategy_search.task import Decision, Task
@@ -75,7 +75,6 @@ _VERSIONED = (
     "mlflow",
     "skops",
 )
-_MAX_RECORDED_LEVELS = 1000
 
 
 # -- scoring ----------------------------------------------------------------------------------
@@ -88,7 +87,7 @@ def predict_table(model_dir: Path, data: pd.DataFrame, *, explain: int = 0) -> p
     Columns the model does not use are ignored; a missing one is a ``ValueError`` that names
     it and lists the expected columns. Columns the model reads as numbers are read as training
     read them, and category levels unseen in training are scored as one "unknown" level
-    (:func:`input_notes` says which, in a ``UserWarning`` each)."""
+    (:func:`strategy_search.new_rows.input_notes` says which, in a ``UserWarning`` each)."""
     classifier, meta = load_exported(model_dir)
     scored = score_table(classifier, meta, data, explain=explain)
     for note in input_notes(meta, data):
@@ -100,7 +99,7 @@ def score_table(
     classifier: Classifier, meta: Mapping[str, Any], data: pd.DataFrame, *, explain: int = 0
 ) -> pd.DataFrame:
     """:func:`predict_table` for an export already loaded with :func:`load_exported`."""
-    features = _numeric_read_as_trained(_features(data, expected_columns(meta)), meta)
+    features = read_as_trained(meta, data)
     scored = data.assign(**score_frame(classifier, features))
     if explain:
         scored = scored.assign(**explanation_columns(classifier, meta, features, explain))
@@ -139,81 +138,13 @@ def explanation_columns(
     return top_contributions(contributions, k)
 
 
-def _numeric_columns(meta: Mapping[str, Any]) -> list[str]:
-    return list((meta.get("schema") or {}).get("numeric", ()))
-
-
-def _numeric_read_as_trained(features: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
-    """The columns the model reads as numbers, read as training read them: cells that are not
-    numbers are missing (:func:`input_notes` names them); +/-inf is refused, naming the columns."""
-    numeric = [c for c in _numeric_columns(meta) if c in features.columns]
-    features = features.assign(**{c: numeric_cells(features[c])[0] for c in numeric})
-    counts = infinite_cells(features, numeric)
-    if counts:
-        raise ExportError(
-            f"Column(s) {list(counts)} contain +/-inf (rows: {counts}), which the model never saw in training; "
-            "replace it with NaN (scored as missing) or a finite value."
-        )
-    return features
-
-
-def input_notes(meta: Mapping[str, Any], data: pd.DataFrame) -> list[str]:
-    """What scoring ``data`` will ignore or treat specially: unused columns and category levels
-    the model never saw in training."""
-    named = data.rename(columns=str)
-    expected = expected_columns(meta)
-    notes = []
-    unused = [c for c in named.columns if c not in set(expected)]
-    if unused:
-        notes.append(f"columns the model does not use, ignored: {unused}")
-    for column in _numeric_columns(meta):
-        if column in named.columns:
-            note = stray_cells_note(column, numeric_cells(named[column])[1], hint="as training read such cells")
-            notes += [note] if note else []
-    empty = [c for c in expected if c in named.columns and len(named) and named[c].isna().all()]
-    if empty:
-        notes.append(f"columns with no value in any row, scored as missing: {empty}")
-    for column, levels in (meta.get("category_levels") or {}).items():
-        if column not in named.columns:
-            continue
-        values = named[column].dropna().astype(str)
-        unseen = values[~values.isin(set(levels))]
-        if len(unseen):
-            shown = sorted(unseen.unique())[:10]
-            notes.append(
-                f"column {column!r}: {len(unseen)} rows have levels not seen in training {shown}; "
-                "they are scored as one unknown level"
-            )
-    return notes
-
-
-def category_levels(X: pd.DataFrame, schema: FeatureSchema) -> dict[str, list[str]]:
-    """Each categorical column's training levels (as the encoder sees them: text), for
-    :func:`input_notes`; columns with more than ``_MAX_RECORDED_LEVELS`` levels are left out."""
-    levels = {}
-    for column in schema.categorical:
-        values = X[column].dropna().astype(str).unique()
-        if len(values) <= _MAX_RECORDED_LEVELS:
-            levels[column] = sorted(values)
-    return levels
-
-
-def _features(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    if not isinstance(data, pd.DataFrame):
-        raise ExportError(f"data must be a pandas DataFrame; got {type(data).__name__}.")
-    named = data.rename(columns=str)  # the search names columns by their string form
-    missing = [c for c in columns if c not in named.columns]
-    if missing:
-        raise ExportError(f"The data lacks column(s) {missing} that the model needs; expected columns: {columns}.")
-    return named[columns]
-
-
 # -- loading ----------------------------------------------------------------------------------
-def load_model(model_dir: Path) -> Classifier:
-    """The fitted classifier of an export folder, checked as :func:`load_exported` does:
+def load_model(model_dir: Path) -> DeployedModel:
+    """The fitted model of an export folder, checked as :func:`load_exported` does:
     ``load_model(dir).predict_proba(X)[:, 1]`` scores rows (a multi-class model: one column per
-    class, in ``classes_`` order), ``predict`` applies the tuned threshold (per-class weights)."""
-    return load_exported(model_dir)[0]
+    class, in ``classes_`` order), ``predict`` applies the tuned threshold (per-class weights);
+    both read ``X`` as ``strategy-search predict`` does (:class:`DeployedModel`)."""
+    return DeployedModel(*load_exported(model_dir))
 
 
 def load_exported(model_dir: Path) -> tuple[Classifier, dict[str, Any]]:
@@ -323,7 +254,7 @@ def export_model(
     out_dir = Path(out_dir)
     _check_replaceable(out_dir)
     strategy = strategy.with_threshold(classifier.threshold)  # the threshold actually deployed
-    features = _features(X, list(profile.schema.columns))
+    features = feature_frame(X, list(profile.schema.columns))
     staging = out_dir.parent / f".{out_dir.name}.staging-{uuid.uuid4().hex[:8]}"
     from strategy_search.mlflow_model import save_mlflow_model
 

@@ -59,6 +59,12 @@ ANSWER_COLOR, OTHER_COLORS = "#d9534f", ("#1f77b4", "#2ca02c", "#9467bd", "#8c56
 MIN_TRIALS_FOR_IMPORTANCE = 10
 
 
+# Many classes: the curves' legend lists this many, the confusion matrix labels its cells up to
+# this many classes.
+LEGEND_CLASSES = 12
+LABELLED_CLASSES = 15
+
+
 def _figure(width: float = 5.5, height: float = 4.0) -> Figure:
     figure = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(figure)
@@ -85,13 +91,15 @@ def curves_figure(
         seen = ~np.isnan(scores)
         truth, scores = truth[seen], scores[seen]
         color = ANSWER_COLOR if i == 0 and not class_names else OTHER_COLORS[i % len(OTHER_COLORS)]
+        listed = i < LEGEND_CLASSES
         if kind == "pr":
             precision, recall, _ = precision_recall_curve(truth, scores)
             value = average_precision_score(truth, scores)
-            axes.step(recall, precision, where="post", color=color, label=f"{label} (pooled AP {value:.3f})")
+            shown = f"{label} (pooled AP {value:.3f})" if listed else "_"
+            axes.step(recall, precision, where="post", color=color, label=shown)
         else:
             fpr, tpr, _ = roc_curve(truth, scores)
-            axes.plot(fpr, tpr, color=color, label=f"{label} (AUC {auc(fpr, tpr):.3f})")
+            axes.plot(fpr, tpr, color=color, label=f"{label} (AUC {auc(fpr, tpr):.3f})" if listed else "_")
     if kind == "pr":
         prevalence = float(np.mean(y == 1)) if not class_names else None
         if prevalence is not None:
@@ -106,18 +114,26 @@ def curves_figure(
         axes.set_title(f"ROC, {title}", fontsize=10)
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1.02)
-    axes.legend(fontsize=7, loc="lower left" if kind == "pr" else "lower right")
+    # A legend of every class would not fit the figure.
+    legend_title = f"the first {LEGEND_CLASSES} of {len(lines)} classes" if len(lines) > LEGEND_CLASSES else None
+    axes.legend(fontsize=7, loc="lower left" if kind == "pr" else "lower right", title=legend_title, title_fontsize=7)
     figure.tight_layout()
     return figure
 
 
 def confusion_figure(matrix: np.ndarray, class_names: Sequence[str], *, decision: str) -> Figure:
-    size = 3.2 + 0.45 * len(class_names)
+    """The confusion matrix, each cell with its count and its share of the true class's rows
+    (beyond :data:`LABELLED_CLASSES` classes only the colours: the cells would be unreadable,
+    and thousands of labels take seconds to draw)."""
+    labelled = len(class_names) <= LABELLED_CLASSES
+    size = 3.2 + 0.45 * min(len(class_names), LABELLED_CLASSES)
     figure = _figure(size + 0.6, size)
     axes = figure.add_subplot()
-    axes.imshow(matrix, cmap="Blues")
+    image = axes.imshow(matrix, cmap="Blues")
+    if not labelled:
+        figure.colorbar(image, ax=axes, label="rows")
     top = matrix.max() or 1
-    for (i, j), count in np.ndenumerate(matrix):
+    for (i, j), count in np.ndenumerate(matrix if labelled else np.empty((0, 0))):
         share = count / max(matrix[i].sum(), 1)
         axes.text(
             j,
@@ -129,8 +145,9 @@ def confusion_figure(matrix: np.ndarray, class_names: Sequence[str], *, decision
             color="white" if count > top / 2 else "black",
         )
     ticks = range(len(class_names))
-    axes.set_xticks(ticks, [str(c) for c in class_names])
-    axes.set_yticks(ticks, [str(c) for c in class_names])
+    tick_size = None if labelled else 5
+    axes.set_xticks(ticks, [str(c) for c in class_names], fontsize=tick_size, rotation=0 if labelled else 90)
+    axes.set_yticks(ticks, [str(c) for c in class_names], fontsize=tick_size)
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
     axes.set_title(f"Confusion matrix (out-of-fold), {decision}", fontsize=9)
@@ -384,6 +401,10 @@ def _decision_figures(
         predicted = predict_classes(answer[seen], decision)
         names = class_names
         described = f"class weights {format_decision(decision, digits=2, classes=class_names)}"
+        if len(class_names) > LABELLED_CLASSES:  # too long for a title
+            weights = np.asarray(decision, dtype=float)
+            low, high = weights.min(), weights.max()
+            described = f"{len(class_names)} class weights, {low:.2f} to {high:.2f}"
     else:
         seen = ~np.isnan(answer)
         predicted = (answer[seen] >= float(decision)).astype(int)  # type: ignore[arg-type]

@@ -6,7 +6,9 @@ of several workers on a shared study. What a study does over its life is in
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import time as _time
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -124,7 +126,7 @@ def search(
             f"experiment={experiment!r} was given without tracking_uri, so nothing would be logged; pass "
             "tracking_uri as well (e.g. tracking_uri='sqlite:///mlflow.db'), or leave experiment out."
         )
-    given = locals()
+    given, started = locals(), _time.time()  # the timeout counts the data checks too
     checked = SearchSettings.create(**{f.name: given[f.name] for f in fields(SearchSettings)})
     data = prepare_data(
         X, y, positive_label=positive_label, settings=checked, groups=groups, time=time, sample_weight=sample_weight
@@ -134,13 +136,14 @@ def search(
         observers = list(callbacks)
         if progress:
             observers.append(_progress_callback(stack, checked))
+        run = functools.partial(run_search, data, checked, storage=storage, study_name=study_name, started=started)
         if tracking_uri is None:
-            return run_search(data, checked, callbacks=observers, storage=storage, study_name=study_name)
+            return run(callbacks=observers)
         from strategy_search.tracking import SearchTracker
 
         tracker = SearchTracker(tracking_uri=tracking_uri, experiment=experiment or "strategy-search")
         return tracker.track(
-            lambda: run_search(data, checked, callbacks=[*observers, tracker], storage=storage, study_name=study_name),
+            lambda: run(callbacks=[*observers, tracker]),
             run_name=study_name or "search",
             params=checked.as_params(),
             profile=data.profile,
@@ -169,13 +172,15 @@ def run_search(
     callbacks: Sequence[Callback] = (),
     storage: Any = None,
     study_name: str | None = None,
+    started: float | None = None,
 ) -> SearchResult:
-    """Run (or resume) a search on prepared data in this process; :func:`search` is the
-    friendly front, :func:`run_worker` one of several processes on a shared study."""
+    """Run (or resume) a search on prepared data in this process, its timeout counted from
+    ``started`` (a Unix time; default now); :func:`search` is the friendly front,
+    :func:`run_worker` one of several processes on a shared study."""
     with quiet_optuna():
-        study = open_study(data, settings, storage=storage, study_name=study_name, create=True)
+        study = open_study(data, settings, storage=storage, study_name=study_name, create=True, started=started)
         work_on_study(study, data, settings, callbacks=callbacks)
-    return finish_study(study, data, settings)
+    return finish_study(study, data, settings, within_timeout=True)
 
 
 def run_worker(

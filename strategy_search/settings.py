@@ -146,7 +146,8 @@ class SearchSettings:
     )
     timeout: float | None = setting(
         None,
-        doc="Wall-clock seconds for this call.",
+        doc="Wall-clock seconds for this call, from its data checks to its answer: the trials end a tenth "
+        "of it early to leave that time for choosing the answer and what follows.",
         allowed="a number of seconds > 0 or null",
         check=_positive_seconds,
         config="search.timeout",

@@ -212,9 +212,11 @@ def open_study(
     study_name: str | None,
     create: bool,
     worker: int = 0,
+    started: float | None = None,
 ) -> optuna.Study:
     """The study, checked against the data (task, fingerprint). ``create`` (the one process
-    that starts or resumes it) queues the portfolio and writes the budget every worker reads."""
+    that starts or resumes it) queues the portfolio and writes the budget every worker reads,
+    its timeout counted from ``started`` (a Unix time: when the call began; default now)."""
     opened = open_storage(storage, heartbeat_interval=settings.heartbeat_interval)
     if not create and study_name is not None:
         try:
@@ -234,7 +236,7 @@ def open_study(
             has_categorical=data.profile.has_categorical, multiclass=data.task.multiclass
         )
         set_study_attr(study, StudyAttr.LEFT_OUT, left_out if too_many_rows(data, settings) else {})
-        Budget.starting_now(n_trials=settings.n_trials, timeout=settings.timeout).store(study)
+        Budget.starting_now(n_trials=settings.n_trials, timeout=settings.timeout, started=started).store(study)
         store_of(study).create_table()  # before any worker writes, so none races to create it
     return study
 
@@ -296,15 +298,19 @@ def _raise_if_nothing_worked(study: optuna.Study) -> None:
         raise SearchFailed(study, dict(reasons.most_common()))
 
 
-def finish_study(study: optuna.Study, data: PreparedData, settings: SearchSettings) -> SearchResult:
+def finish_study(
+    study: optuna.Study, data: PreparedData, settings: SearchSettings, *, within_timeout: bool = False
+) -> SearchResult:
     """The search's answer, computed from the study's stored trial scores, stored on it, and
     handed on as stored (refused when the study was searched on other data, another space or
-    other CV settings)."""
+    other CV settings). ``within_timeout``: the call that searched it finishes it, so what comes
+    after the trials keeps to the study's timeout (otherwise it gets an allowance of its own)."""
     check_fingerprint(
         study_attr(study, StudyAttr.FINGERPRINT), data_fingerprint(data, settings), study_name=study.study_name
     )
     _raise_if_nothing_worked(study)
     trials = StoredTrials(study=study, data=data, settings=settings)
-    answer = choose_answer(trials, stored=Answer.from_study(study, settings))
+    finish_by = Budget.of(study).monotonic_finish_by() if within_timeout else None
+    answer = choose_answer(trials, stored=Answer.from_study(study, settings), finish_by=finish_by)
     answer.store(study, settings)
     return SearchResult(trials=trials, answer=answer)

@@ -1,11 +1,12 @@
 """One budget for a study, however many workers pull its trials.
 
-The budget (trials in total, and a wall-clock deadline) is stored on the study when it is
-created, so every worker on every machine reads the same one. Trials are numbered by the
-database in the order they are created, which makes the count exact without a lock: a trial
-whose number comes after the budget's last place is *surplus* (two workers asked for the last
-trial at once); it is closed at once without running and never counted. A trial whose worker
-died is failed by Optuna's heartbeat and retried once; the retry takes its place in the count.
+The budget (trials in total, and wall-clock deadlines for the trials and for the whole search)
+is stored on the study when it is created, so every worker on every machine reads the same
+one. Trials are numbered by the database in the order they are created, which makes the count
+exact without a lock: a trial whose number comes after the budget's last place is *surplus*
+(two workers asked for the last trial at once); it is closed at once without running and never
+counted. A trial whose worker died is failed by Optuna's heartbeat and retried once; the retry
+takes its place in the count.
 """
 
 from __future__ import annotations
@@ -32,31 +33,49 @@ from strategy_search.trial_record import (
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
+# What a search does after its trials (choosing and calibrating the answer, the do-nothing
+# comparison, the importance, the figures, the MLflow logging) comes out of its timeout: the
+# trials end this share of the timeout early, and that work gets what is left.
+AFTER_TRIALS_SHARE = 0.10
+
+
 @dataclass(frozen=True)
 class Budget:
-    """Trials in total (None: no limit) and the deadline as a Unix time (None: none)."""
+    """Trials in total (None: no limit), the trials' deadline and the whole search's end
+    (``finish_by``, ``search.timeout`` after it started), as Unix times (None: none)."""
 
     n_trials: int | None
     deadline: float | None
+    finish_by: float | None = None
 
     @classmethod
-    def starting_now(cls, *, n_trials: int | None, timeout: float | None) -> Budget:
-        return cls(n_trials, None if timeout is None else time.time() + timeout)
+    def starting_now(cls, *, n_trials: int | None, timeout: float | None, started: float | None = None) -> Budget:
+        """The budget of a search that started at ``started`` (a Unix time; default now): the
+        timeout counts from there, and the trials end :data:`AFTER_TRIALS_SHARE` of it early."""
+        if timeout is None:
+            return cls(n_trials, None, None)
+        finish_by = (time.time() if started is None else started) + timeout
+        return cls(n_trials, finish_by - AFTER_TRIALS_SHARE * timeout, finish_by)
 
     def to_attr(self) -> dict[str, Any]:
-        return {"n_trials": self.n_trials, "deadline": self.deadline}
+        return {"n_trials": self.n_trials, "deadline": self.deadline, "finish_by": self.finish_by}
 
     @classmethod
     def of(cls, study: optuna.Study) -> Budget:
         stored = study_attr(study, StudyAttr.BUDGET, {})
-        return cls(stored.get("n_trials"), stored.get("deadline"))
+        return cls(stored.get("n_trials"), stored.get("deadline"), stored.get("finish_by"))
 
     def store(self, study: optuna.Study) -> None:
         set_study_attr(study, StudyAttr.BUDGET, self.to_attr())
 
     def monotonic_deadline(self) -> float | None:
-        """The deadline on this process's monotonic clock (what the CV's deadline takes)."""
-        return None if self.deadline is None else time.monotonic() + (self.deadline - time.time())
+        """The trials' deadline on this process's monotonic clock (what the CV's deadline takes)."""
+        return _monotonic(self.deadline)
+
+    def monotonic_finish_by(self) -> float | None:
+        """The search's end on this process's monotonic clock (None: no timeout, or a study
+        stored before the end was)."""
+        return _monotonic(self.finish_by)
 
     def seconds_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.time()
@@ -64,6 +83,10 @@ class Budget:
     def expired(self) -> bool:
         left = self.seconds_left()
         return left is not None and left <= 0
+
+
+def _monotonic(unix_time: float | None) -> float | None:
+    return None if unix_time is None else time.monotonic() + (unix_time - time.time())
 
 
 def retried_number(trial: AnyTrial) -> int | None:

@@ -93,6 +93,11 @@ def all_class_columns(trained: Any, probabilities: Any, n_classes: int) -> np.nd
     if probabilities.shape[1] == n_classes and (trained == np.arange(n_classes)).all():
         return probabilities
     full = np.zeros((len(probabilities), n_classes))
+    if len(trained) == 1:
+        # Trained on one class (a resampler left no other): some models (scikit-learn's
+        # HistGradientBoostingClassifier) still give two columns; that class is certain.
+        full[:, trained[0]] = 1.0
+        return full
     full[:, trained] = probabilities
     return full
 

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 import strategy_search
-from strategy_search.answer import do_nothing_allowance
 from strategy_search.data import duplicated_columns
 from strategy_search.fidelity import AUTO_MIN_ROWS, ETA, MIN_RUNG_ROWS, plan_fidelities, subsample
 from strategy_search.shared_table import TableRef, rows, shared
@@ -124,11 +123,10 @@ def test_a_search_on_200k_rows_keeps_its_deadline_guards_and_answers_at_full_fid
     started = time.monotonic()
     result = strategy_search.search(X, y, timeout=timeout, n_jobs=2, seed=0)
     searched = time.monotonic() - started
-    # Checking and profiling the table, the do-nothing comparison (its own documented allowance)
-    # and choosing the answer come on top of the budget ...
-    allowance = do_nothing_allowance(timeout)
-    assert allowance is not None
-    assert searched < timeout + allowance + 25, searched
+    # The timeout counts checking the table, and the trials leave a tenth of it for choosing the
+    # answer and the do-nothing comparison; choosing and calibrating the answer on 200,000 rows
+    # is not cut short, so it may run a little past ...
+    assert searched < timeout + 25, searched
     # ... but no trial runs past the study's deadline by more than a worker kill takes.
     deadline = Budget.of(result.study).deadline
     assert deadline is not None

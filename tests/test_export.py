@@ -114,6 +114,43 @@ def test_missing_columns_are_named_and_extra_ones_ignored(exported, small_yeast)
     np.testing.assert_allclose(table["score"], predict_table(out, X.iloc[:20])["score"], rtol=0, atol=1e-12)
 
 
+def test_load_model_reads_new_rows_as_predict_does(exported, small_yeast):
+    """#27 case 11: `load_model` used to be the bare scikit-learn classifier, which refused an
+    extra column ("feature names unseen at fit time") that `predict` ignores with a note."""
+    from sklearn.metrics import RocCurveDisplay
+
+    from strategy_search import load_model
+    from strategy_search.errors import ExportError
+    from strategy_search.new_rows import input_notes
+
+    classifier, out = exported
+    X, y = small_yeast
+    model = load_model(out)
+    rows = X.iloc[:20, ::-1].assign(comment="ignored")
+    rows["Mcg"] = rows["Mcg"].astype(object)
+    rows.iloc[3, rows.columns.get_loc("Mcg")] = "?"
+    rows.iloc[4, rows.columns.get_loc("Mcg")] = "abc"
+    with pytest.warns(UserWarning) as caught:
+        scores = model.predict_proba(rows)
+    said = [str(w.message) for w in caught]
+    _, meta = load_exported(out)
+    assert said == input_notes(meta, rows)  # the notes `predict` prints, word for word
+    assert any("['comment']" in note for note in said) and any("'Mcg'" in note and "'abc'" in note for note in said)
+    as_missing = X.iloc[:20].copy()
+    as_missing.iloc[[3, 4], as_missing.columns.get_loc("Mcg")] = np.nan
+    np.testing.assert_allclose(scores, classifier.predict_proba(as_missing), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(model.predict(X), classifier.predict(X))
+    assert model.classifier.threshold == model.threshold == STRATEGY.threshold
+    with pytest.raises(ExportError, match=r"Column\(s\) \['Alm'\] contain \+/-inf"):
+        model.predict(X.head(5).assign(Alm=np.inf))
+    with pytest.raises(ExportError, match=r"lacks column\(s\) \['Nuc'\]"):
+        model.predict_proba(X.drop(columns="Nuc"))
+    RocCurveDisplay.from_estimator(model, X, y)  # a fitted scikit-learn classifier to sklearn's tools
+    with pytest.raises(ExportError, match="not fitted again"):
+        model.fit(X, y)
+    assert repr(model).startswith("DeployedModel(ThresholdedClassifier(")
+
+
 def test_model_card_describes_data_strategy_metrics_and_usage(exported):
     _, out = exported
     card = (out / MODEL_CARD).read_text()

@@ -385,3 +385,20 @@ def test_export_refuses_a_one_sided_rule_for_a_multiclass_search_before_refittin
     with pytest.raises(ExportError, match="no single positive class"):
         result.export(tmp_path / "model", threshold="recall>=0.9")
     assert not (tmp_path / "model").exists()
+
+
+def test_a_model_trained_on_one_class_scores_it_certain_whatever_columns_it_gives():
+    """A resampler (ENN on 4 rows per class) can leave a training part one class; scikit-learn's
+    HistGradientBoostingClassifier then still gives two probability columns, which failed the
+    trial with a shape mismatch."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from strategy_search.task import all_class_columns
+
+    rows = np.random.default_rng(0).normal(size=(20, 2))
+    model = HistGradientBoostingClassifier(max_iter=3).fit(rows, np.full(20, 3))
+    assert model.predict_proba(rows[:4]).shape == (4, 2) and list(model.classes_) == [3]
+    full = all_class_columns(model.classes_, model.predict_proba(rows[:4]), 5)
+    np.testing.assert_array_equal(full, np.tile([0.0, 0.0, 0.0, 1.0, 0.0], (4, 1)))
+    # Trained on some classes: their columns in place, the others 0.
+    np.testing.assert_array_equal(all_class_columns([0, 2], [[0.25, 0.75]], 3), [[0.25, 0.0, 0.75]])

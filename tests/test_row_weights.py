@@ -36,7 +36,7 @@ from strategy_search.config import validate_config
 from strategy_search.errors import DataError
 from strategy_search.estimators.pipeline import WeightedPipeline
 from strategy_search.estimators.samplers.adaptive import AdaptiveSampler
-from strategy_search.export import load_model, rethreshold
+from strategy_search.export import load_exported, rethreshold
 from strategy_search.scoring import calibration_metrics, score_predictions, threshold_free_metrics
 from strategy_search.slots import MODEL, get_slot
 from strategy_search.thresholds import ThresholdRule, multiclass_confusion_metrics
@@ -285,7 +285,7 @@ def test_a_weighted_search_from_a_config_catches_the_costly_rows_and_says_how_it
     # Re-picking the threshold from the export folder weighs its rows as the search did.
     stored = pd.read_csv(weighted_dir / "model" / "oof_scores.csv")
     assert stored["weight"].tolist() == train["amount"].tolist()
-    classifier = load_model(weighted_dir / "model")
+    classifier = load_exported(weighted_dir / "model")[0]
     assert rethreshold(classifier, weighted_dir / "model", "best_f1") == pytest.approx(meta["threshold"])
     plain_meta = yaml.safe_load((plain_dir / "model" / "strategy.yaml").read_text())
     assert meta["threshold"] < 0.1 < 0.4 < plain_meta["threshold"]  # toward the heavy rows, scored low

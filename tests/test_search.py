@@ -124,6 +124,31 @@ def test_timeout_is_honoured_while_a_slow_candidate_runs(small_numeric):
     assert result.study.trials[0].user_attrs.get("stopped") == "time budget exhausted"
 
 
+def test_the_timeout_counts_from_the_call_and_the_trials_leave_a_tenth_of_it(small_numeric):
+    from strategy_search.study_budget import Budget
+
+    X, y = small_numeric
+    before = time.time()
+    result = strategy_search.search(X, y, space="fast", timeout=20, n_trials=2, cv_folds=3, n_jobs=1)
+    budget = Budget.of(result.study)
+    assert budget.finish_by is not None and budget.deadline is not None
+    assert before <= budget.finish_by - 20 <= before + 1  # the data checks count
+    assert budget.finish_by - budget.deadline == pytest.approx(2.0)
+    assert Budget.starting_now(n_trials=5, timeout=None) == Budget(5, None, None)
+
+
+def test_what_follows_the_trials_keeps_to_the_timeout_unless_the_study_is_finished_later():
+    from strategy_search.answer import after_trials_deadline, do_nothing_allowance
+
+    end = time.monotonic() + 5.0
+    # Within the search's own call: half of the tenth the trials left (the rest: figures, logging).
+    assert after_trials_deadline(30.0, finish_by=end) == pytest.approx(end - 1.5)
+    # Finished later (`finish` of a workers' study): its own allowance from now.
+    later = after_trials_deadline(30.0, finish_by=None)
+    assert later is not None and later == pytest.approx(time.monotonic() + do_nothing_allowance(30.0), abs=1)
+    assert after_trials_deadline(None, finish_by=None) is None
+
+
 def test_pareto_search_returns_the_front(small_numeric):
     X, y = small_numeric
     result = strategy_search.search(X, y, metric=["pr_auc", "f1"], n_trials=8, space="fast", cv_folds=3, n_jobs=2)

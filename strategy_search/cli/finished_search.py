@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from strategy_search.answer import do_nothing_allowance
 from strategy_search.cli.console import say, stdout_console, warn_about_threshold
 from strategy_search.masking import mask_secrets
 from strategy_search.progress import shown_metrics
 from strategy_search.result import SearchResult
 from strategy_search.scoring import METRIC_LABELS
-from strategy_search.study_budget import Budget
+from strategy_search.study_budget import AFTER_TRIALS_SHARE, Budget
 from strategy_search.thresholds import format_decision
 from strategy_search.trial_record import TrialRecord
 
@@ -100,12 +99,12 @@ def overrun_text(result: SearchResult, *, elapsed: float) -> str | None:
     if timeout is None or elapsed <= timeout + OVERRUN_NOTE_SECONDS:
         return None
     timings = result.summary.timings
-    trials = f"the trials ran {timings.wall_seconds:.0f} s of it; " if timings is not None else ""
-    allowance = do_nothing_allowance(timeout)
+    trials = f"the trials ran {timings.wall_seconds:.0f} s of it and " if timings is not None else "the trials "
     return (
-        f"this run took {elapsed:.0f} s for search.timeout {timeout:g} s: {trials}reading and checking the table "
-        "came before the deadline's clock, and after the trials the do-nothing comparison "
-        f"(at most {allowance:.0f} s), the answer's calibration and plots and the MLflow logging came on top"
+        f"this run took {elapsed:.0f} s for search.timeout {timeout:g} s: {trials}ended "
+        f"{AFTER_TRIALS_SHARE:.0%} of the timeout early to leave that time for what follows them; the rest went "
+        "to reading and checking the table, choosing and calibrating the answer, its figures and the MLflow "
+        "logging, which this table made slower than the time left"
     )
 
 

@@ -106,11 +106,11 @@ def _split_text(data: PreparedData, settings: SearchSettings) -> str | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()  # the timeout counts reading the table too
     config = load_config(args.config, overrides=args.set)
     data = prepared(config)
     if args.workers > 1:
-        return _run_with_workers(args, config, data)
+        return _run_with_workers(args, config, data, started_at=started_at)
     settings = config.settings()
     study, tracker, study_name, parent = _start_study(args, config, data, resume=args.resume)
     print_data_summary(data.profile, split=_split_text(data, settings))
@@ -125,7 +125,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 progress, settings=settings, total=settings.n_trials, already_done=done, show_tracebacks=args.debug
             )
             return run_search(
-                data, settings, callbacks=[tracker, callback], storage=config.storage_url, study_name=study_name
+                data,
+                settings,
+                callbacks=[tracker, callback],
+                storage=config.storage_url,
+                study_name=study_name,
+                started=started_at,
             )
 
     try:
@@ -224,14 +229,16 @@ def _interrupted(args: argparse.Namespace, study_name: str) -> int:
 
 
 # -- several workers ----------------------------------------------------------------------------
-def _run_with_workers(args: argparse.Namespace, config: RunConfig, data: PreparedData) -> int:
+def _run_with_workers(args: argparse.Namespace, config: RunConfig, data: PreparedData, *, started_at: float) -> int:
     """``run --workers N``: create the study and its MLflow parent here, start N worker
     processes on it, wait for them, then choose and report the answer."""
     require_shared_storage(config.storage_url, what=f"run --workers {args.workers}")
     study, tracker, study_name, parent = _start_study(args, config, data, resume=args.resume)
 
     def search() -> list[int]:
-        open_study(data, config.settings(), storage=config.storage_url, study_name=study_name, create=True)
+        open_study(
+            data, config.settings(), storage=config.storage_url, study_name=study_name, create=True, started=started_at
+        )
         print_data_summary(data.profile, split=_split_text(data, config.settings()))
         console.print(f"study [bold]{escape(study_name)}[/]: starting {args.workers} workers - MLflow run {parent}")
         return _wait_for(_start_workers(args, config, study_name))
@@ -242,7 +249,7 @@ def _run_with_workers(args: argparse.Namespace, config: RunConfig, data: Prepare
         return _interrupted(args, study_name)
     if any(codes):
         say("warning", f"worker exit codes {codes}; the answer is chosen from the trials they finished")
-    return _finish(args, config, data, study_name=study_name, tracker=tracker, parent=parent)
+    return _finish(args, config, data, study_name=study_name, tracker=tracker, parent=parent, within_timeout=True)
 
 
 def _start_workers(args: argparse.Namespace, config: RunConfig, study_name: str) -> list[subprocess.Popen[bytes]]:
@@ -264,13 +271,24 @@ def _wait_for(workers: list[subprocess.Popen[bytes]]) -> list[int]:
 
 
 def _finish(
-    args: argparse.Namespace, config: RunConfig, data: PreparedData, *, study_name: str, tracker: Any, parent: str
+    args: argparse.Namespace,
+    config: RunConfig,
+    data: PreparedData,
+    *,
+    study_name: str,
+    tracker: Any,
+    parent: str,
+    within_timeout: bool = False,
 ) -> int:
+    """Choose, report and log the answer of a study its workers searched (``within_timeout``:
+    as part of the ``run --workers`` call that started them, which keeps to its timeout)."""
     settings = config.settings()
     # Checked before the run is touched: finishing on other data leaves the run as it was.
     study = open_checked_study(data, settings, storage=config.storage_url, study_name=study_name)
     try:
-        result = tracker.closing(lambda: finish_study(study, data, settings), study=study)
+        result = tracker.closing(
+            lambda: finish_study(study, data, settings, within_timeout=within_timeout), study=study
+        )
     except SearchFailed as exc:
         return search_failed(exc)
     tracker.finish(result)

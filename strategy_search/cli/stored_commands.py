@@ -145,7 +145,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from strategy_search.export import input_notes, load_exported, rethreshold, score_table
+    from strategy_search.export import load_exported, rethreshold, score_table
+    from strategy_search.new_rows import input_notes
 
     out_format = _output_format(args.out)  # refused before any work
     data = read_data(args.data)
