@@ -401,10 +401,6 @@ def _decision_figures(
         predicted = predict_classes(answer[seen], decision)
         names = class_names
         described = f"class weights {format_decision(decision, digits=2, classes=class_names)}"
-        if len(class_names) > LABELLED_CLASSES:  # too long for a title
-            weights = np.asarray(decision, dtype=float)
-            low, high = weights.min(), weights.max()
-            described = f"{len(class_names)} class weights, {low:.2f} to {high:.2f}"
     else:
         seen = ~np.isnan(answer)
         predicted = (answer[seen] >= float(decision)).astype(int)  # type: ignore[arg-type]

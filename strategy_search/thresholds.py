@@ -314,12 +314,30 @@ def trade_off(y: Any, scores: Any, weights: Any = None) -> list[dict[str, Any]]:
 
 def format_decision(decision: Any, *, digits: int = 3, classes: Sequence[Any] = ()) -> str:
     """A threshold as a number; per-class weights as ``w=1.00/0.50/2.00`` (class-code order),
-    or with ``classes`` (the labels in code order) as ``w: a=1.00, b=0.50, c=2.00``."""
+    or with ``classes`` (the labels in code order) as ``w: a=1.00, b=0.50, c=2.00``; more than
+    :data:`LISTED_WEIGHTS` weights as ``w: 1.00 for 47 of 50 classes; 3=0.50, ...``."""
     if isinstance(decision, (list, tuple)):
+        if len(decision) > LISTED_WEIGHTS:
+            return _many_weights(decision, classes if len(classes) == len(decision) else range(len(decision)))
         if len(classes) == len(decision):
             return "w: " + ", ".join(f"{c}={float(w):.2f}" for c, w in zip(classes, decision, strict=True))
         return "w=" + "/".join(f"{float(w):.2f}" for w in decision)
     return f"{float(decision):.{digits}f}"
+
+
+# A decision of more classes than this lists only the weights that are not 1 (50 classes' weights
+# would fill the console line, the leaderboard cell and the figure title).
+LISTED_WEIGHTS = 12
+
+
+def _many_weights(decision: Sequence[Any], names: Sequence[Any]) -> str:
+    others = [(name, float(w)) for name, w in zip(names, decision, strict=True) if f"{float(w):.2f}" != "1.00"]
+    text = f"w: 1.00 for {len(decision) - len(others)} of {len(decision)} classes"
+    if not others:
+        return text
+    listed = ", ".join(f"{name}={w:.2f}" for name, w in others[:LISTED_WEIGHTS])
+    more = f" and {len(others) - LISTED_WEIGHTS} more" if len(others) > LISTED_WEIGHTS else ""
+    return f"{text}; {listed}{more}"
 
 
 def threshold_warning(threshold: Any) -> str | None:

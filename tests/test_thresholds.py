@@ -77,3 +77,19 @@ def test_a_search_with_a_recall_target_deploys_a_threshold_that_meets_it(small_n
     assert got["recall"] >= 0.9
     for trial in result.completed_trials():  # each fold's threshold came from the same rule
         assert all(t is not None for t in trial.user_attrs["fold_thresholds"])
+
+
+def test_a_decision_of_many_classes_lists_only_the_weights_that_are_not_one():
+    from strategy_search.thresholds import LISTED_WEIGHTS, format_decision
+
+    assert format_decision(0.25) == "0.250"
+    assert format_decision((1.0, 0.5, 2.0), classes=["a", "b", "c"]) == "w: a=1.00, b=0.50, c=2.00"
+    assert format_decision((1.0, 0.5, 2.0)) == "w=1.00/0.50/2.00"
+    weights = [1.0] * 50
+    assert format_decision(weights, classes=list(range(50))) == "w: 1.00 for 50 of 50 classes"
+    weights[3], weights[7] = 0.5, 2.0
+    assert format_decision(weights) == "w: 1.00 for 48 of 50 classes; 3=0.50, 7=2.00"
+    many = [0.5] * 50
+    text = format_decision(many, classes=[f"c{k}" for k in range(50)])
+    assert text.startswith("w: 1.00 for 0 of 50 classes; c0=0.50") and text.endswith(f"and {50 - LISTED_WEIGHTS} more")
+    assert "c12=" not in text  # only the first LISTED_WEIGHTS are listed
