@@ -385,9 +385,9 @@ class StrategySearchClassifier(ClassifierMixin, BaseEstimator):
         It is what :meth:`SearchResult.export` (and ``strategy-search export``) writes and
         :func:`strategy_search.load_model` loads (as its ``classifier``): ``model_`` itself (the
         answer fitted on all rows in ``fit``, not fitted again), its ``strategy.yaml``, model
-        card and out-of-fold scores. Only this estimator is saved: steps before it in a ``Pipeline`` are not, so
-        the folder reads the features as this estimator received them (named ``x0``, ``x1``,
-        ... when they were an array).
+        card and out-of-fold scores. Only this estimator is saved: steps before it in a
+        ``Pipeline`` are not, so the folder reads the features as this estimator received them
+        (named ``x0``, ``x1``, ... when they were an array).
 
         Parameters
         ----------

@@ -3,7 +3,6 @@ reads new rows as ``strategy-search predict`` does (:mod:`strategy_search.new_ro
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from strategy_search.errors import ExportError
 from strategy_search.estimators.decision.thresholded import ClassWeightedClassifier, ThresholdedClassifier
-from strategy_search.new_rows import input_notes, read_as_trained
+from strategy_search.new_rows import read_as_trained, warn_input_notes
 
 __all__ = ["DeployedModel"]
 
@@ -63,8 +62,7 @@ class DeployedModel(ClassifierMixin, BaseEstimator):
         """The model's columns of ``X``, read as training read them, with a ``UserWarning``
         for each note (:func:`strategy_search.new_rows.input_notes`)."""
         features = read_as_trained(self.meta, X)
-        for note in input_notes(self.meta, X):
-            warnings.warn(note, UserWarning, stacklevel=3)
+        warn_input_notes(self.meta, X, stacklevel=3)
         return features
 
     def predict_proba(self, X: pd.DataFrame) -> NDArray[np.float64]:

@@ -21,7 +21,6 @@ import datetime as dt
 import platform
 import shutil
 import uuid
-import warnings
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -47,7 +46,7 @@ from strategy_search.model_folder import (
     score_column,
     score_frame,
 )
-from strategy_search.new_rows import category_levels, feature_frame, input_notes, read_as_trained
+from strategy_search.new_rows import category_levels, feature_frame, read_as_trained, warn_input_notes
 from strategy_search.strategy import Bagging, Ensemble, Strategy, build_classifier, strategy_from_dict
 from strategy_search.summary import SearchSummary
 from strategy_search.task import Decision, Task
@@ -90,8 +89,7 @@ def predict_table(model_dir: Path, data: pd.DataFrame, *, explain: int = 0) -> p
     (:func:`strategy_search.new_rows.input_notes` says which, in a ``UserWarning`` each)."""
     classifier, meta = load_exported(model_dir)
     scored = score_table(classifier, meta, data, explain=explain)
-    for note in input_notes(meta, data):
-        warnings.warn(note, UserWarning, stacklevel=2)
+    warn_input_notes(meta, data, stacklevel=2)
     return scored
 
 

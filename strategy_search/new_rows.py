@@ -10,6 +10,7 @@ specially (unused columns, text cells, all-missing columns, unseen category leve
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +21,7 @@ from strategy_search.data import FeatureSchema
 from strategy_search.errors import ExportError
 from strategy_search.model_folder import expected_columns
 
-__all__ = ["category_levels", "feature_frame", "input_notes", "read_as_trained"]
+__all__ = ["category_levels", "feature_frame", "input_notes", "read_as_trained", "warn_input_notes"]
 
 # Categorical columns with more levels than this keep none in strategy.yaml (none are noted).
 _MAX_RECORDED_LEVELS = 1000
@@ -81,6 +82,13 @@ def input_notes(meta: Mapping[str, Any], data: pd.DataFrame) -> list[str]:
                 "they are scored as one unknown level"
             )
     return notes
+
+
+def warn_input_notes(meta: Mapping[str, Any], data: pd.DataFrame, *, stacklevel: int) -> None:
+    """Each of :func:`input_notes` as a ``UserWarning`` (what the Python paths say where the
+    command line prints a note), pointing ``stacklevel`` frames up: at the user's call."""
+    for note in input_notes(meta, data):
+        warnings.warn(note, UserWarning, stacklevel=stacklevel + 1)
 
 
 def category_levels(X: pd.DataFrame, schema: FeatureSchema) -> dict[str, list[str]]:

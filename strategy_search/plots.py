@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -130,10 +131,25 @@ def confusion_figure(matrix: np.ndarray, class_names: Sequence[str], *, decision
     figure = _figure(size + 0.6, size)
     axes = figure.add_subplot()
     image = axes.imshow(matrix, cmap="Blues")
-    if not labelled:
+    if labelled:
+        _label_cells(axes, matrix)
+    else:
         figure.colorbar(image, ax=axes, label="rows")
+    ticks = range(len(class_names))
+    tick_size = None if labelled else 5
+    axes.set_xticks(ticks, [str(c) for c in class_names], fontsize=tick_size, rotation=0 if labelled else 90)
+    axes.set_yticks(ticks, [str(c) for c in class_names], fontsize=tick_size)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(f"Confusion matrix (out-of-fold), {decision}", fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def _label_cells(axes: Axes, matrix: np.ndarray) -> None:
+    """Each cell's count and its share of the true class's rows."""
     top = matrix.max() or 1
-    for (i, j), count in np.ndenumerate(matrix if labelled else np.empty((0, 0))):
+    for (i, j), count in np.ndenumerate(matrix):
         share = count / max(matrix[i].sum(), 1)
         axes.text(
             j,
@@ -144,15 +160,6 @@ def confusion_figure(matrix: np.ndarray, class_names: Sequence[str], *, decision
             fontsize=8,
             color="white" if count > top / 2 else "black",
         )
-    ticks = range(len(class_names))
-    tick_size = None if labelled else 5
-    axes.set_xticks(ticks, [str(c) for c in class_names], fontsize=tick_size, rotation=0 if labelled else 90)
-    axes.set_yticks(ticks, [str(c) for c in class_names], fontsize=tick_size)
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("true")
-    axes.set_title(f"Confusion matrix (out-of-fold), {decision}", fontsize=9)
-    figure.tight_layout()
-    return figure
 
 
 def threshold_figure(y: np.ndarray, scores: np.ndarray, threshold: float) -> Figure:
