@@ -352,7 +352,7 @@ def test_a_run_of_50_classes_in_200_rows_keeps_its_timeout(tmp_path, monkeypatch
     codes = np.arange(200) % 50
     frame = pd.DataFrame(rng.normal(size=(200, 4)) + codes[:, None] * 0.05, columns=["a", "b", "c", "d"])
     frame.assign(target=codes).to_csv(tmp_path / "t.csv", index=False)
-    timeout = 12.0
+    timeout = 24.0  # room for a trial of 50 models to finish on a machine twice as loaded
     config = {"name": "many", "data": {"path": "t.csv", "target": "target"}, "search": {"timeout": timeout}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
     monkeypatch.chdir(tmp_path)
@@ -369,8 +369,12 @@ def test_a_run_of_50_classes_in_200_rows_keeps_its_timeout(tmp_path, monkeypatch
     assert budget.finish_by - budget.deadline == pytest.approx(0.1 * timeout)
     ended = max(t.datetime_complete.timestamp() for t in study.trials if t.datetime_complete)
     assert ended <= budget.deadline + 3  # a trial cut at the deadline: a worker kill's time
-    assert "answer:" in out
+    # How many trials ran depends on the machine's load, so whether the answer is one trial or an
+    # ensemble (only an ensemble gets an "answer:" line) is not asserted; what follows the trials is.
+    assert "Top strategies" in out
     # The do-nothing CV and the importance ran, or say they had no time; nothing waits 30 s.
+    assert "against doing nothing" in out or "Do-nothing comparison not made" in out
+    assert "columns it rests on" in out or "feature importance not measured" in out
     assert elapsed < timeout + 20, elapsed
 
 
