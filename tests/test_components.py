@@ -24,10 +24,13 @@ from strategy_search.strategy import Strategy, build_pipeline
 PARTNER = "lightgbm"
 
 
-def _spaces():
+def _spaces(*, with_benchmark_spaces: bool = False):
     for name in builtin_space_names():
         marks = skip_without_extras(extras_needed(ROOT / "search_spaces" / f"{name}.yaml"))
         yield pytest.param(name, id=name, marks=marks)
+    # The spaces benchmarks/ searches (ablations) load and name real parameters too.
+    for path in sorted((ROOT / "benchmarks" / "spaces").glob("*.yaml")) if with_benchmark_spaces else ():
+        yield pytest.param(str(path), id=f"benchmarks/{path.stem}", marks=skip_without_extras(extras_needed(path)))
 
 
 def _strategy(slot: str, key: str, **params) -> Strategy:
@@ -87,7 +90,7 @@ def test_all_categorical_data_uses_smoten(small_mixed):
     _assert_saves_in_the_safe_format(pipeline)
 
 
-@pytest.mark.parametrize("space_name", list(_spaces()))
+@pytest.mark.parametrize("space_name", list(_spaces(with_benchmark_spaces=True)))
 def test_every_space_parameter_is_a_real_parameter(space_name):
     space = load_space(space_name)
     for slot, components in space.components.items():
