@@ -59,6 +59,19 @@ def test_a_calibration_is_plain_data(method):
     assert np.allclose(again(scores), fitted(scores))
 
 
+def test_a_steep_sigmoid_map_gives_zero_and_one_without_overflow_warnings():
+    """A separable table's folds fit a steep Platt map; predict printed numpy's overflow warning."""
+    import warnings
+
+    from strategy_search.estimators.decision.probability_map import map_scores
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mapped = map_scores({"method": "sigmoid", "a": 80.0, "b": -3.0}, np.array([1e-9, 0.5, 1 - 1e-9]))
+    assert mapped[0] == pytest.approx(0.0, abs=1e-300) and mapped[2] == pytest.approx(1.0)
+    assert mapped[1] == pytest.approx(1 / (1 + np.exp(3.0)))
+
+
 def test_overconfident_multiclass_probabilities_are_tempered_keeping_each_rows_order():
     rng = np.random.default_rng(4)
     n, k = 3000, 3

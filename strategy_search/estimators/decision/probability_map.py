@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import expit
 
 __all__ = ["MAP_METHODS", "map_scores"]
 
@@ -34,7 +35,9 @@ def map_scores(calibration: Mapping[str, Any] | None, scores: Any) -> NDArray[np
     method = "none" if calibration is None else str(calibration.get("method", "none"))
     if method == "sigmoid":
         a, b = float(calibration["a"]), float(calibration["b"])  # type: ignore[index]
-        return np.asarray(1.0 / (1.0 + np.exp(-(a * logit(scores) + b))))
+        # expit, not 1 / (1 + exp(-z)): a steep map (separable folds) sends z far below -709,
+        # where exp overflows and every predict printed a RuntimeWarning for a correct 0.
+        return np.asarray(expit(a * logit(scores) + b))
     if method == "isotonic":
         x, y = calibration["x"], calibration["y"]  # type: ignore[index]
         return np.clip(np.interp(scores, np.asarray(x, dtype=float), np.asarray(y, dtype=float)), 0.0, 1.0)
