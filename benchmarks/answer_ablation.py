@@ -1,5 +1,5 @@
-"""What the deployed answer is, on and off (issue 25, items 1 and 6): one search per outer fold,
-its answer deployed four ways, each scored on the outer test fold it never saw.
+"""What the deployed answer is, on and off (issue 25, items 1, 5 and 6): one search per outer
+fold, its answer deployed six ways, each scored on the outer test fold it never saw.
 
 For every table and every outer fold (stratified 5-fold, seed 0) it runs
 ``search(X_tr, y_tr, n_trials=N, seed=0, n_jobs=2, ...)`` once: a fixed number of trials, so the
@@ -11,7 +11,10 @@ and this is a measurement even beside other work. The one answer is then built a
 * ``refit+cal`` and ``bagged+cal``: the same, with the calibration chosen on the answer's
   out-of-fold scores (``calibration: auto``; it moves probabilities, never decisions);
 * ``bagged+tuned``: bagged, its decision always the rule's on the out-of-fold scores (the
-  engine keeps 0.5 / argmax instead when that had at least the tuned F1 on the folds),
+  engine keeps 0.5 / argmax instead when that had at least the tuned F1 on the folds);
+* ``single``: the search's best trial alone, bagged, its own tuned threshold (from its CV),
+  uncalibrated: against ``bagged+tuned`` the ensemble of the best trials is the only difference
+  when the answer is an ensemble (the same model when the best trial answers alone),
 
 and scored on the outer test fold: PR-AUC, F1 at the deployed decision, Brier score, log-loss and
 ECE. ``--repeats R`` sets the search's ``cv_repeats`` (item 2's repeated CV, measured the same way).
@@ -53,19 +56,20 @@ TABLE_SETS = {
     "keel": ROOT.parent / "shared" / "data" / "keel",
     "portfolio": ROOT.parent / "shared" / "data" / "keel-portfolio",
 }
-VARIANTS = ("refit", "bagged", "refit+cal", "bagged+cal", "bagged+tuned")
+VARIANTS = ("refit", "bagged", "refit+cal", "bagged+cal", "bagged+tuned", "single")
 SHOWN = ("pr_auc", "f1", "brier", "log_loss", "ece")
 
 
 def _deployed(result: Any, variant: str) -> Any:
     """The search's answer built as ``variant`` (see the module's docstring), fitted."""
     calibration = result.calibration if variant.endswith("+cal") else None
+    strategy = result.strategy_of(result.best_trial) if variant == "single" else result.best_strategy
     classifier = build_classifier(
-        result.best_strategy,
+        strategy,
         result.profile.schema,
         positive_label=result.profile.positive_label,
         task=result.data.task,
-        bagging=result.bagging if variant.startswith("bagged") else None,
+        bagging=None if variant.startswith("refit") else result.bagging,
         calibration=None if calibration is None else calibration.map_params(),
     )
     if variant == "bagged+tuned":
@@ -116,6 +120,7 @@ def one_table(path: Path, *, n_trials: int, repeats: int | str) -> list[dict[str
                     "fit_s": round(fitted, 2),
                     "positives": int((y[train] == 1).sum()),
                     "cv_splits": len(result.plan.splits),
+                    "answer_members": len(result.answer_trials),
                 }
             )
         print(path.stem, fold, {r["variant"]: round(r["f1"], 3) for r in rows[-len(VARIANTS) :]}, flush=True)
@@ -140,12 +145,18 @@ def _report(frame: pd.DataFrame, command: str) -> str:
     means = frame.groupby("variant")[list(SHOWN)].mean().reindex(list(VARIANTS))
     per_table = frame.pivot_table(index="table", columns="variant", values="f1").reindex(columns=list(VARIANTS))
     per_table_pr = frame.pivot_table(index="table", columns="variant", values="pr_auc").reindex(columns=list(VARIANTS))
-    chosen = frame[frame.variant == "bagged"].calibration.value_counts().to_dict()
+    answers = frame[frame.variant == "bagged"]
+    chosen = answers.calibration.value_counts().to_dict()
+    ensembles = (
+        f"; answers that were ensembles: {int((answers.answer_members > 1).sum())} of {len(answers)}"
+        if "answer_members" in answers
+        else ""
+    )
     lines = [
-        "# The deployed answer on and off (issue 25, items 1 and 6)",
+        "# The deployed answer on and off (issue 25, items 1, 5 and 6)",
         "",
         "Written by `benchmarks/answer_ablation.py` (its docstring says what is measured). One fixed-trial search "
-        "per outer fold; its one answer deployed four ways and scored on the outer test fold.",
+        f"per outer fold; its one answer deployed {frame.variant.nunique()} ways and scored on the outer test fold.",
         "",
         f"Command: `{command}` at commit `{commit.strip()}`{' (with uncommitted changes)' if dirty.strip() else ''}, "
         f"{dt.datetime.now().strftime('%Y-%m-%d %H:%M')}.",
@@ -153,7 +164,8 @@ def _report(frame: pd.DataFrame, command: str) -> str:
         f"Machine: `nproc` = {os.cpu_count()}, {platform.processor() or platform.machine()}, Python "
         f"{platform.python_version()}; strategy-search {strategy_search.__version__}.",
         "",
-        f"Tables: {frame.table.nunique()}, outer folds: {frame.fold.nunique()}; calibration chosen: {chosen}.",
+        f"Tables: {frame.table.nunique()}, outer folds: {frame.fold.nunique()}; "
+        f"calibration chosen: {chosen}{ensembles}.",
         "",
         "## Means over tables and folds",
         "",
