@@ -49,7 +49,7 @@ from strategy_search.settings import SearchSettings
 from strategy_search.shared_table import shared as shared_table
 from strategy_search.slots import MODEL, get_slot
 from strategy_search.strategy import Ensemble, Strategy, build_pipeline
-from strategy_search.study_budget import AFTER_TRIALS_SHARE
+from strategy_search.study_budget import AFTER_TRIALS_SHARE, never_ran
 from strategy_search.trial_record import StudyAttr, TrialRecord, metric_of, set_study_attr, study_attr
 from strategy_search.trial_scores import ScoreStore, ScoringPlan, decode_scores, store_of
 
@@ -97,10 +97,22 @@ class StoredTrials:
         primary metric on the Pareto front, which is the same trial)."""
         completed = self.completed()
         if not completed:
-            reasons = {TrialRecord.of(t).fail_reason or t.state.name for t in self.study.trials}
-            raise NoCompletedTrial(f"No trial completed; reasons seen: {sorted(reasons)[:5]}")
+            raise self._no_completed_trial()
         metric = self.settings.primary_metric
         return min(completed, key=lambda t: best_first(metric_of(t, metric), t.number))
+
+    def _no_completed_trial(self) -> NoCompletedTrial:
+        """Why there is no answer: the states and failures seen, and whether the timeout came first."""
+        started = [t for t in self.study.trials if t.state != TrialState.WAITING and not never_ran(t)]
+        reasons = sorted({TrialRecord.of(t).fail_reason or t.state.name for t in started})[:5]
+        text = f"No trial completed; reasons seen: {reasons}" if started else "No trial completed: none had started"
+        timeout, n_trials = self.settings.timeout, self.settings.n_trials
+        if timeout is not None and (n_trials is None or len(started) < n_trials):
+            text += (
+                f". The timeout ({timeout:g} s) ended the search before a trial could finish: "
+                "give search.timeout more time"
+            )
+        return NoCompletedTrial(text)
 
     def strategy_of(self, trial: FrozenTrial, *, params: Mapping[str, Any] | None = None) -> Strategy:
         """Replay the trial's parameters (or ``params``) through the space (Optuna

@@ -309,13 +309,15 @@ def test_a_gzip_file_named_csv_says_so(tmp_path, capsys):
 
 
 def test_the_console_says_when_the_timeout_ended_the_search(tmp_path, monkeypatch, capfd):
-    # 10,000 trials cannot run in 2 s (one trial of the fast space fits three models): the
-    # timeout ends this search whatever the machine's speed.
-    config = _write_config(tmp_path, search__n_trials=10_000, search__timeout=2)
+    # 10,000 trials cannot run in 6 s (one trial of the fast space fits three models): the
+    # timeout ends this search whatever the machine's speed. The timeout counts from the run's
+    # start (reading the table, creating the stores): 2 s left no trial time to finish on a
+    # loaded machine.
+    config = _write_config(tmp_path, search__n_trials=10_000, search__timeout=6)
     monkeypatch.chdir(tmp_path)
     assert main(["run", str(config)]) == 0
     out = "".join(capfd.readouterr())
-    found = re.search(r"the timeout \(2 s\) ended the search after (\d+) trials of the 10000 asked for", out)
+    found = re.search(r"the timeout \(6 s\) ended the search after (\d+) trials of the 10000 asked for", out)
     assert found and 0 < int(found.group(1)) < 10_000, out
 
     (tmp_path / "second").mkdir()
@@ -324,6 +326,18 @@ def test_the_console_says_when_the_timeout_ended_the_search(tmp_path, monkeypatc
     assert main(["run", str(config)]) == 0
     out = "".join(capfd.readouterr())
     assert "trials: 2 complete" in out and "ended the search" not in out  # the trials ran out first
+
+
+def test_a_timeout_that_ends_the_search_before_any_trial_says_so(tmp_path, monkeypatch, capfd):
+    # 0.01 s from the run's start: reading the table and creating the stores take longer, so no
+    # trial starts on any machine. It printed an empty table and a KeyError: 'state'.
+    config = _write_config(tmp_path, search__n_trials=10_000, search__timeout=0.01)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(config)]) == 1
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err and "KeyError" not in out + err and "Top strategies" not in out
+    assert "No trial completed: none had started" in err
+    assert "The timeout (0.01 s) ended the search before a trial could finish: give search.timeout more time" in err
 
 
 def test_a_run_well_past_its_timeout_says_where_the_time_went():

@@ -21,7 +21,9 @@ __all__ = ["print_finished_search"]
 
 def print_finished_search(result: SearchResult, *, config: str, parent: str) -> None:
     """Everything `run` and `finish` print once the answer is chosen; ``config`` is the config path as given
-    (for the next commands), ``parent`` the search's MLflow run."""
+    (for the next commands), ``parent`` the search's MLflow run. A search without a completed trial
+    raises :class:`~strategy_search.errors.NoCompletedTrial` (saying why) before anything is printed."""
+    _ = result.best_trial
     _print_left_out(result)
     _print_adaptations(result)
     _print_top(result)
