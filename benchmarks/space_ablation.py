@@ -63,12 +63,11 @@ def run_space(label: str, space: str, args: argparse.Namespace) -> float:
 
 
 def engine_rows(labels: list[str]) -> pd.DataFrame:
-    """Every space's engine rows, and AutoGluon's (reused, the same in every run) for reference."""
-    frames = []
-    for label in labels:
-        rows = pd.read_csv(RESULTS / f"space-ablation-{label}.csv")
-        frames.append(rows[rows["method"] == "engine"].assign(space=label))
-    frames.append(rows[rows["method"] == AUTOGLUON].assign(space=AUTOGLUON))
+    """Every space's engine rows, and AutoGluon's (reused, the same in every run: the first's) for reference."""
+    runs = {label: pd.read_csv(RESULTS / f"space-ablation-{label}.csv") for label in labels}
+    frames = [rows[rows["method"] == "engine"].assign(space=label) for label, rows in runs.items()]
+    first = runs[labels[0]]
+    frames.append(first[first["method"] == AUTOGLUON].assign(space=AUTOGLUON))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -49,7 +49,7 @@ from strategy_search.settings import SearchSettings
 from strategy_search.shared_table import shared as shared_table
 from strategy_search.slots import MODEL, get_slot
 from strategy_search.strategy import Ensemble, Strategy, build_pipeline
-from strategy_search.study_budget import AFTER_TRIALS_SHARE, never_ran
+from strategy_search.study_budget import AFTER_TRIALS_SHARE, Budget, never_ran
 from strategy_search.trial_record import StudyAttr, TrialRecord, metric_of, set_study_attr, study_attr
 from strategy_search.trial_scores import ScoreStore, ScoringPlan, decode_scores, store_of
 
@@ -106,8 +106,8 @@ class StoredTrials:
         started = [t for t in self.study.trials if t.state != TrialState.WAITING and not never_ran(t)]
         reasons = sorted({TrialRecord.of(t).fail_reason or t.state.name for t in started})[:5]
         text = f"No trial completed; reasons seen: {reasons}" if started else "No trial completed: none had started"
-        timeout, n_trials = self.settings.timeout, self.settings.n_trials
-        if timeout is not None and (n_trials is None or len(started) < n_trials):
+        timeout = self.settings.timeout
+        if timeout is not None and Budget.of(self.study).ended_by_timeout(len(started)):
             text += (
                 f". The timeout ({timeout:g} s) ended the search before a trial could finish: "
                 "give search.timeout more time"

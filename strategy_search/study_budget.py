@@ -84,6 +84,10 @@ class Budget:
         left = self.seconds_left()
         return left is not None and left <= 0
 
+    def ended_by_timeout(self, ran: int) -> bool:
+        """Whether the deadline, not the trial count, ended a search that ran ``ran`` trials."""
+        return self.expired() and (self.n_trials is None or ran < self.n_trials)
+
 
 def _monotonic(unix_time: float | None) -> float | None:
     return None if unix_time is None else time.monotonic() + (unix_time - time.time())

@@ -84,7 +84,7 @@ def _timeout_text(result: SearchResult) -> str | None:
     budget = Budget.of(result.study)
     ran = sum(result.summary.counts.values())
     timeout = result.settings.timeout
-    if timeout is None or not budget.expired() or (budget.n_trials is not None and ran >= budget.n_trials):
+    if timeout is None or not budget.ended_by_timeout(ran):
         return None
     of = f" of the {budget.n_trials} asked for" if budget.n_trials is not None else ""
     return f"the timeout ({timeout:g} s) ended the search after {ran} trials{of}"
