@@ -204,11 +204,13 @@ def run_peer(name: str, steps: Callable[[], list], X_tr, y_tr, X_te, y_te) -> li
 
 
 # -- the engine and FLAML ---------------------------------------------------------------------
-def run_engine(X_tr, y_tr, X_te, y_te, *, budget: float, space: str = "default") -> Row:
+def run_engine(X_tr, y_tr, X_te, y_te, *, budget: float, space: str = "default", cv_repeats: int | str = 1) -> Row:
     row = Row(ENGINE)
     started = time.perf_counter()
     try:
-        result = strategy_search.search(X_tr, y_tr, space=space, timeout=budget, seed=SEED, n_jobs=2)
+        result = strategy_search.search(
+            X_tr, y_tr, space=space, timeout=budget, seed=SEED, n_jobs=2, cv_repeats=cv_repeats
+        )
         searched = time.perf_counter() - started
         model = result.best_pipeline()
         row.pr_auc = pr_auc(y_te, model.predict_proba(X_te)[:, 1])
@@ -387,7 +389,9 @@ def run_dataset(
     for repeat, fold, tr, te in outer_folds(y, args.repeats)[: args.max_folds]:
         X_tr, X_te = X.iloc[tr].reset_index(drop=True), X.iloc[te].reset_index(drop=True)
         y_tr, y_te = y[tr], y[te]
-        fold_rows = [run_engine(X_tr, y_tr, X_te, y_te, budget=args.budget, space=args.space)]
+        fold_rows = [
+            run_engine(X_tr, y_tr, X_te, y_te, budget=args.budget, space=args.space, cv_repeats=args.cv_repeats)
+        ]
         if args.reuse_others is not None:
             fold_rows += reused_rows(args.reuse_others, name, repeat, fold)
         else:
@@ -676,7 +680,7 @@ def report(
         "",
         (
             f"Budget: {args.budget:g} s per outer fold for the engine (`search(timeout=...)`, n_jobs=2, search "
-            f"space `{getattr(args, 'space', 'default')}`), FLAML "
+            f"space `{getattr(args, 'space', 'default')}`, cv_repeats={getattr(args, 'cv_repeats', 1)}), FLAML "
             "(`time_budget`, n_jobs=2) and AutoGluon (`time_limit`, num_cpus=2, `best_quality`, "
             "`eval_metric='average_precision'`, dynamic stacking off, F1 threshold calibrated on its own validation "
             f"data); fixed peers single-threaded. Outer CV: 5 folds x {args.repeats} repeat(s), "
@@ -731,6 +735,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the Python of AutoGluon's own environment (default .venv-autogluon/bin/python)",
     )
     parser.add_argument("--space", default="default", help="the engine's search space (a built-in name or a YAML)")
+    parser.add_argument(
+        "--cv-repeats",
+        type=lambda v: v if v == "auto" else int(v),
+        default=1,
+        help="the engine's cv_repeats (an integer or auto; default 1, the engine's default)",
+    )
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--max-folds", type=int, default=None, help="only the first N outer folds (smoke tests)")
     parser.add_argument("--report-only", type=Path, default=None, help="rewrite the report from this per-fold CSV")

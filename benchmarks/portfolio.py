@@ -36,11 +36,7 @@ machine, ``<out>-matrix.csv`` and the portfolio file.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
-import platform
 import shlex
-import subprocess
 import sys
 import time
 import warnings
@@ -56,8 +52,10 @@ from joblib import Parallel, delayed
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import strategy_search  # noqa: E402
+from provenance import provenance_lines  # noqa: E402
+
 from strategy_search.prepared import prepare_data, scoring_plan  # noqa: E402
 from strategy_search.scoring import score_pipeline  # noqa: E402
 from strategy_search.settings import SearchSettings  # noqa: E402
@@ -310,17 +308,12 @@ def report(scores: pd.DataFrame, found: dict[str, dict[str, Any]], size: int, co
             for c in chosen
         ]
     ).set_index("name")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
     lines = [
         "# A portfolio learned across tables (issue 25, item 4)",
         "",
         "Written by `benchmarks/portfolio.py` (its docstring says how candidates are drawn, scored and chosen).",
         "",
-        f"Command: `{command}` at commit `{commit.strip()}`, {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}.",
-        "",
-        f"Machine: `nproc` = {os.cpu_count()}, {platform.processor() or platform.machine()}, Python "
-        f"{platform.python_version()}; strategy-search {strategy_search.__version__}.",
-        "",
+        *provenance_lines(command),
         f"Tables: {pr.shape[0]} ({', '.join(d.name for d in TABLE_DIRS)}); candidates: {pr.shape[1]} "
         f"({len(current)} current portfolio entries, the rest random draws); failed or timed-out pairs: "
         f"{len(failed)} of {len(scores)}.",

@@ -1,5 +1,6 @@
-"""The engine on several search spaces at the same budget, on the same outer folds (issue 25,
-items 3 and 4: does CatBoost, does the learned portfolio, pay in a whole search?).
+"""The engine on several search spaces (or settings) at the same budget, on the same outer folds
+(issue 25, items 3 and 4: does CatBoost, does the learned portfolio, pay in a whole search?; item 2:
+does ``cv.repeats: auto``, with ``--cv-repeats LABEL=auto``?).
 
 Each space is one run of ``benchmarks/compare.py`` (its protocol: nested CV, the engine's
 ``search(timeout=BUDGET, seed=0, n_jobs=2)`` then ``best_pipeline()``, scored on the outer test
@@ -14,9 +15,15 @@ signed-rank p over the tables, and the mean number of trials.
         --spaces default learned=benchmarks/spaces/default_learned_portfolio.yaml \
                  catboost=benchmarks/spaces/default_plus_catboost.yaml
     .venv/bin/python benchmarks/space_ablation.py --report-only     # the table again from the saved CSVs
+    .venv/bin/python benchmarks/space_ablation.py --repeats 1 --spaces default repeats-auto=default \
+        --cv-repeats repeats-auto=auto --saved default --out benchmarks/results/repeats-ablation.md
+
+``--saved LABEL`` tables that label's saved run (``space-ablation-<label>.csv``) instead of running
+it again; ``--cv-repeats LABEL=VALUE`` sets that label's engine ``cv_repeats`` (compare.py's
+``--cv-repeats``; default 1).
 
 Writes ``results/space-ablation-<label>.md`` / ``.csv`` (compare.py's own report of each run)
-and ``results/space-ablation.md``.
+and ``--out`` (default ``results/space-ablation.md``).
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ def run_space(label: str, space: str, args: argparse.Namespace) -> float:
     command = [sys.executable, str(ROOT / "benchmarks" / "compare.py"), "--space", space]
     command += ["--budget", str(args.budget), "--reuse-others", str(args.reuse_others)]
     command += ["--out", str(RESULTS / f"space-ablation-{label}.md")]
+    command += ["--cv-repeats", args.cv_repeats[label]] if label in args.cv_repeats else []
     command += ["--repeats", str(args.repeats)] if args.repeats is not None else []
     command += ["--datasets", args.datasets] if args.datasets else []
     command += ["--max-folds", str(args.max_folds)] if args.max_folds is not None else []
@@ -71,9 +79,12 @@ def engine_rows(labels: list[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def report(spaces: dict[str, str], rows: pd.DataFrame, header: list[str]) -> str:
+def report(spaces: dict[str, str], rows: pd.DataFrame, header: list[str], cv_repeats: dict[str, str]) -> str:
     base = next(iter(spaces))
-    files = {**spaces, AUTOGLUON: "(its rows reused with the peers')"}
+    files = {
+        **{k: v + (f", cv_repeats {cv_repeats[k]}" if k in cv_repeats else "") for k, v in spaces.items()},
+        AUTOGLUON: "(its rows reused with the peers')",
+    }
     labels = [label for label in files if label in set(rows["space"])]
     per_table = {
         m: rows.pivot_table(index="dataset", columns="space", values=m, aggfunc="mean") for m in ("pr_auc", "f1")
@@ -113,11 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-folds", type=int, default=None, help="only the first N outer folds (smoke tests)")
     parser.add_argument("--reuse-others", type=Path, default=RESULTS / "compare.csv")
     parser.add_argument("--report-only", action="store_true", help="table the saved space-ablation-*.csv again")
+    parser.add_argument("--saved", nargs="*", default=[], help="labels tabled from their saved CSV, not run again")
+    parser.add_argument("--cv-repeats", nargs="*", default=[], help="LABEL=VALUE: that label's engine cv_repeats")
+    parser.add_argument("--out", type=Path, default=RESULTS / "space-ablation.md")
     args = parser.parse_args(argv)
     spaces = parse_spaces(args.spaces)
-    out = RESULTS / "space-ablation.md"
+    args.cv_repeats = dict(spec.split("=", 1) for spec in args.cv_repeats)
+    out = args.out
     header = [
-        "# The engine on several search spaces (issue 25, items 3 and 4)",
+        "# The engine on several search spaces or settings (issue 25, items 2, 3 and 4)",
         "",
         "Written by `benchmarks/space_ablation.py` (its docstring says what is measured); each space's own "
         "compare.py report is `space-ablation-<space>.md`, with its machine and package versions.",
@@ -125,13 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if not args.report_only:
         commit = commit_line()
-        minutes = {label: run_space(label, space, args) for label, space in spaces.items()}
+        minutes = {label: run_space(label, space, args) for label, space in spaces.items() if label not in args.saved}
         command = " ".join(["benchmarks/space_ablation.py", *(argv if argv is not None else sys.argv[1:])])
         header += [
             f"Command: `.venv/bin/python {command}`, finished {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; "
             f"budget {args.budget:g} s per outer fold; wall minutes per space: "
             + ", ".join(f"{k} {v:.1f}" for k, v in minutes.items())
-            + ".",
+            + "."
+            + (f" Tabled from their saved runs (not run again): {', '.join(args.saved)}." if args.saved else ""),
             "",
             commit,
             "",
@@ -139,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     elif out.exists():
         kept = [line for line in out.read_text().splitlines() if line.startswith(("Command:", "Commit:"))]
         header += [line for kept_line in kept for line in (kept_line, "")]
-    out.write_text(report(spaces, engine_rows(list(spaces)), header))
+    out.write_text(report(spaces, engine_rows(list(spaces)), header, args.cv_repeats))
     print(f"wrote {out}")
     return 0
 
