@@ -22,11 +22,14 @@ threshold the engine deploys (``CVResult.deployment_threshold`` of the averaged 
   cross-validated predictions (0.5 when that does as well);
 * ``best trial``: the best trial alone, its own deployed threshold.
 
-    .venv/bin/python benchmarks/ensemble_pool.py --tables portfolio --out benchmarks/results/ensemble-pool.md
+    .venv/bin/python benchmarks/ensemble_pool.py --tables portfolio --out benchmarks/results/ensemble-pool-portfolio.md
     .venv/bin/python benchmarks/ensemble_pool.py --tables keel --out benchmarks/results/ensemble-pool-keel.md
+    .venv/bin/python benchmarks/ensemble_pool.py --combine benchmarks/results/ensemble-pool-portfolio.csv \\
+        benchmarks/results/ensemble-pool-keel.csv --out benchmarks/results/ensemble-pool.md
 
 Writes ``<out>.csv`` (one row per table, fold and rule) and ``<out>`` (means, W/T/L against the
-engine's rule, per-table PR-AUC and F1, with the command, commit and machine).
+engine's rule, per-table PR-AUC and F1, with the command, commit and machine); ``--combine``
+tables several runs' CSVs together, with the Wilcoxon p over all their tables.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from compare import wilcoxon_p  # noqa: E402
 from provenance import provenance_lines  # noqa: E402
 
 import strategy_search  # noqa: E402
@@ -258,6 +262,38 @@ def _report(frame: pd.DataFrame, command: str, budget: float) -> str:
     return "\n".join(lines)
 
 
+def _combined(frame: pd.DataFrame, command: str, sources: list[Path]) -> str:
+    """All tables of several runs together: means, W/T/L and the Wilcoxon p against the engine's rule."""
+    order = list(dict.fromkeys(frame.rule))
+    rows = []
+    for rule in order:
+        cells = [rule]
+        for metric in ("pr_auc", "f1"):
+            table = frame.pivot_table(index="table", columns="rule", values=metric)
+            difference = table[rule] - table[ENGINE]
+            wins, losses = int((difference > 0.001).sum()), int((difference < -0.001).sum())
+            cells += [f"{table[rule].mean():.4f}", f"{wins}/{len(difference) - wins - losses}/{losses}"]
+            cells.append("" if rule == ENGINE else f"{wilcoxon_p(table[rule], table[ENGINE]):.3f}")
+        rows.append(cells)
+    shown = pd.DataFrame(
+        rows, columns=["rule", "PR-AUC", f"W/T/L vs {ENGINE}", "p", "F1", f"F1 W/T/L vs {ENGINE}", "F1 p"]
+    ).set_index("rule")
+    return "\n".join(
+        [
+            "# What the ensemble draws from (issue 25, item 5): every table",
+            "",
+            f"The tables of {', '.join(f'`{p.name}`' for p in sources)} together ({frame.table.nunique()} tables, "
+            "means over their outer folds); each run's own report (`.md` beside its CSV) has the command, "
+            "commit, machine and per-table figures. p: Wilcoxon signed-rank over the tables, two-sided; "
+            "W/T/L: tables where the rule's mean is higher / within 0.001 / lower than the engine's rule.",
+            "",
+            *provenance_lines(command),
+            _markdown(shown),
+            "",
+        ]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tables", choices=sorted(TABLE_SETS), default="portfolio")
@@ -265,8 +301,15 @@ def main() -> None:
     parser.add_argument(
         "--cache", type=Path, default=None, help="per-fold pickles (default /tmp/ensemble-pool-<tables>)"
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ensemble-pool.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ensemble-pool-portfolio.md")
+    parser.add_argument("--combine", nargs="+", type=Path, default=None, help="table these runs' CSVs together")
     args = parser.parse_args()
+    command = ".venv/bin/python benchmarks/ensemble_pool.py " + shlex.join(sys.argv[1:])
+    if args.combine:
+        frame = pd.concat([pd.read_csv(p) for p in args.combine], ignore_index=True)
+        args.out.write_text(_combined(frame, command, args.combine))
+        print(args.out.read_text())
+        return
     cache = args.cache or Path(f"/tmp/ensemble-pool-{args.tables}")
     cache.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
@@ -274,7 +317,6 @@ def main() -> None:
         rows += table_rows(path, budget=args.budget, cache=cache)
     frame = pd.DataFrame(rows)
     frame.to_csv(args.out.with_suffix(".csv"), index=False)
-    command = ".venv/bin/python benchmarks/ensemble_pool.py " + shlex.join(sys.argv[1:])
     args.out.write_text(_report(frame, command, args.budget))
     print(args.out.read_text())
 

@@ -257,9 +257,15 @@ class SearchResult:
         )
 
 
+def leaderboard_columns() -> list[str]:
+    """The leaderboard's columns, in order (a study with no trial that ran has them too)."""
+    described = ["threshold", "duration_s", "portfolio", "fidelity", "fail_reason", "params"]
+    return ["trial", "state", *slot_names(), *REPORTED, *(f"{m}_std" for m in REPORTED), *described]
+
+
 def leaderboard(study: optuna.Study, *, primary_metric: str = "pr_auc") -> pd.DataFrame:
     """One row per trial that ran, best first: its strategy's slots, CV metrics, decision,
-    duration and why it stopped or failed."""
+    duration and why it stopped or failed (:func:`leaderboard_columns`)."""
     rows: list[dict[str, Any]] = []
     stale = stale_reasons(study.get_trials(deepcopy=False))
     for trial in study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING)):
@@ -282,7 +288,7 @@ def leaderboard(study: optuna.Study, *, primary_metric: str = "pr_auc") -> pd.Da
         )
         rows.append(row)
     rows.sort(key=lambda r: (r["state"] != "COMPLETE", *best_first(r[primary_metric], r["trial"])))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=leaderboard_columns())
 
 
 def _summarize(result: SearchResult, reasons_shown: int = 3) -> SearchSummary:

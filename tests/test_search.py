@@ -98,6 +98,19 @@ def test_same_seed_gives_the_same_leaderboard(yeast5):
     pd.testing.assert_frame_equal(boards[0], boards[1])
 
 
+def test_a_leaderboard_has_its_columns_with_or_without_trials(yeast5_search):
+    """A study where no trial ran gets an empty table with the same columns (it had none, and a
+    caller reading board["state"] got a KeyError)."""
+    import optuna
+
+    from strategy_search.result import leaderboard
+
+    empty = leaderboard(optuna.create_study())
+    assert len(empty) == 0
+    assert list(empty.columns) == list(yeast5_search.leaderboard.columns)
+    assert {"state", "pr_auc", "model", "fail_reason"} <= set(empty.columns)
+
+
 def test_a_failing_trial_is_recorded_and_the_search_goes_on(small_numeric):
     X, y = small_numeric
     space = {
