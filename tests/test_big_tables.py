@@ -141,6 +141,8 @@ def test_a_search_on_200k_rows_keeps_its_deadline_guards_and_answers_at_full_fid
     assert (complete["fidelity"] == 1.0).all()
     # The search ran with subsampled rungs below the full CV (whether a trial was stopped on one
     # depends on how many trials the machine's load let run: the 12-trial test above checks that).
-    rungs = plan_fidelities(result.data.codes, result.plan.splits, mode=result.settings.fidelity, seed=0)
+    rungs = plan_fidelities(
+        result.data.codes, result.plan.splits, mode=result.settings.fidelity, seed=result.settings.seed
+    )
     assert rungs.active and max(rungs.fractions) < 1.0, rungs.fractions
     assert set(result.answer_trials) <= set(complete["trial"])
