@@ -38,31 +38,42 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_http(url: str, seconds: float = 90) -> None:
+def wait_for_http(url: str, server: subprocess.Popen, errors: Path, seconds: float = 300) -> None:
+    """Return once ``url`` answers; raise at once, with what it printed, if ``server`` exits.
+
+    The deadline only guards against a server that hangs: MLflow's start takes 15-30 s on an
+    idle 2-core machine and several times that beside a CPU-heavy neighbour."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the UI server exited ({server.returncode}) before answering: {_tail(errors)}")
         try:
             urllib.request.urlopen(url, timeout=2).close()
             return
         except OSError:
             time.sleep(0.3)
-    raise TimeoutError(f"nothing answered at {url} within {seconds:.0f} s")
+    raise TimeoutError(f"nothing answered at {url} within {seconds:.0f} s; the server printed: {_tail(errors)}")
+
+
+def _tail(path: Path, characters: int = 3000) -> str:
+    return path.read_text(errors="replace")[-characters:] if path.exists() else "(nothing)"
 
 
 @contextlib.contextmanager
 def mlflow_ui(config: Path) -> Iterator[str]:
     """``strategy-search ui CONFIG`` on a free port; yields its base URL."""
     port = free_port()
-    with ui_output(config).open("w") as printed:
+    errors = config.parent / "ui-errors.txt"
+    with ui_output(config).open("w") as printed, errors.open("w") as error_file:
         server = subprocess.Popen(
             [sys.executable, "-m", "strategy_search", "ui", str(config), "--port", str(port)],
             stdout=printed,
-            stderr=subprocess.DEVNULL,
+            stderr=error_file,
             start_new_session=True,
         )
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_for_http(base)
+        wait_for_http(base, server, errors)
         yield base
     finally:
         import os
@@ -82,7 +93,7 @@ def ui_output(config: Path) -> Path:
     return config.parent / "ui-output.txt"
 
 
-def printed_trials_link(config: Path, seconds: float = 90) -> str:
+def printed_trials_link(config: Path, seconds: float = 300) -> str:
     """The trials link `strategy-search ui` printed (it prints it once the server answers)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

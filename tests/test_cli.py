@@ -571,8 +571,10 @@ def test_ui_serves_the_tracking_store_on_localhost_only(tmp_path):
     with printed.open("w") as out:
         process = _start_ui(config, port, stdout=out)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and "MLflow UI at" not in printed.read_text():
+        # The deadline only guards against a hang: the link comes once the server answers, which
+        # takes several times its idle 15-30 s beside a CPU-heavy neighbour.
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None and "MLflow UI at" not in printed.read_text():
             time.sleep(0.2)
         assert f"MLflow UI at http://127.0.0.1:{port}" in printed.read_text(), printed.read_text()
         # The link is printed only once the server answers: one request, no retry, is served.
@@ -584,10 +586,20 @@ def test_ui_serves_the_tracking_store_on_localhost_only(tmp_path):
         )
         assert found.status == 200  # it serves the config's store
         # ... whose URI (it may hold a password) is not on the command line, which ps shows to everyone.
-        assert b"mlflow.db" not in Path(f"/proc/{process.pid}/cmdline").read_bytes()
+        command = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+        assert b"mlflow.db" not in command
+        assert b"\0--workers\x001\0" in command  # one server process unless --workers asks for more
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_ui_refuses_fewer_than_one_worker_before_starting_anything(tmp_path, capsys):
+    config = _write_config(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(["ui", str(config), "--workers", "0"])
+    assert exited.value.code == 2
+    assert "--workers: must be an integer >= 1; got '0'" in capsys.readouterr().err
 
 
 def test_ui_on_another_host_warns_that_mlflow_has_no_authentication(tmp_path):

@@ -14,7 +14,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from strategy_search.cli.arguments import CommandTable
+from strategy_search.cli.arguments import CommandTable, at_least_one
 from strategy_search.cli.console import console, print_notes, say, stdout_console
 from strategy_search.cli.exits import EXIT_USAGE
 from strategy_search.cli.inputs import read_data, require_stores
@@ -43,6 +43,13 @@ def _ui_options(ui: argparse.ArgumentParser) -> None:
     ui.add_argument("--port", type=int, default=5000)
     ui.add_argument(
         "--host", default="127.0.0.1", help="bind address (default 127.0.0.1; the UI has no authentication)"
+    )
+    ui.add_argument(
+        "--workers",
+        type=at_least_one,
+        default=1,
+        help="server processes (default 1: each imports MLflow, and four, MLflow's default, "
+        "take about 30 s to start on 2 cores; one serves a person's browser, a shared server may want more)",
     )
 
 
@@ -79,6 +86,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     require_stores(config, config.tracking_uri)
     app = _landing_app()
     command = [sys.executable, "-m", "mlflow", "ui", "--host", args.host, "--port", str(args.port)]
+    command += ["--workers", str(args.workers)]
     command += ["--app-name", app] if app else []
     # The store URI goes in the environment, not on the command line: other local users can
     # read a process's arguments (ps), not its environment, and the URI may hold a password.
