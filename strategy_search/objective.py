@@ -34,6 +34,7 @@ from strategy_search.trial_record import (
     record_surplus,
 )
 from strategy_search.trial_scores import ScoreStore, ScoringPlan, encode_scores
+from strategy_search.unfit_models import retired_model
 
 __all__ = ["Objective", "any_complete", "failure_reason", "report_failure"]
 
@@ -86,6 +87,11 @@ class Objective:
             too_many_rows=self.too_many_rows,
             weighted_rows=self.data.weights is not None,
         )
+        retired = retired_model(trial.study, strategy.model)
+        if retired is not None:
+            record_strategy(trial, strategy.to_dict())
+            record_stop(trial, retired)
+            raise optuna.TrialPruned(retired)
         self.strategies[trial.number] = strategy
         # Until a trial completes there is no answer: the first one goes straight to the full CV
         # (successive halving would promote it anyway, as the only one at each rung).

@@ -36,6 +36,7 @@ from strategy_search.summary import STATE_WORDS, Member, SearchSummary, Timings
 from strategy_search.thresholds import ThresholdRule
 from strategy_search.trial_record import StudyAttr, TrialRecord, study_attr
 from strategy_search.trial_scores import check_fingerprint
+from strategy_search.unfit_models import retired_model
 
 __all__ = ["AnswerModel", "SearchResult", "leaderboard", "load_result"]
 
@@ -321,12 +322,19 @@ def _summarize(result: SearchResult, reasons_shown: int = 3) -> SearchSummary:
         members=members,
         counts={word: states[state] for state, word in STATE_WORDS.items()},
         failures=tuple(reasons.most_common(reasons_shown)),
+        not_fitted=_not_fitted(result.study, trials),
         left_out=result.left_out,
         timings=_timings(trials),
         do_nothing=result.do_nothing,
         classes=tuple(str(c) for c in result.profile.the_task.classes) if result.profile.multiclass else (),
         cv=result.plan.describe(),
     )
+
+
+def _not_fitted(study: optuna.Study, trials: list[FrozenTrial]) -> dict[str, str]:
+    """The model families the search stopped fitting after their trials failed, with why."""
+    failed = sorted({str(TrialRecord.of(t).strategy.get("model")) for t in trials if t.state == TrialState.FAIL})
+    return {model: reason for model in failed if (reason := retired_model(study, model)) is not None}
 
 
 def _timings(trials: list[FrozenTrial]) -> Timings | None:

@@ -57,6 +57,7 @@ class SearchSummary:
     counts: dict[str, int]  # state word -> trials (surplus trials, which never ran, left out)
     failures: tuple[tuple[str, int], ...]  # the most common failure reasons, with their counts
     left_out: dict[str, str] = field(default_factory=dict)
+    not_fitted: dict[str, str] = field(default_factory=dict)  # model -> why its trials stopped being fitted
     timings: Timings | None = None
     do_nothing: DoNothingComparison | None = None
     classes: tuple[str, ...] = ()  # multi-class: the labels in code order, shown beside decision weights
@@ -132,6 +133,7 @@ class SearchSummary:
                 f"(model fitting {self.timings.fit_seconds:.1f} s summed over worker processes)"
             )
         lines += [f"- {count} failed: {reason}" for reason, count in self.failures]
+        lines += [f"- {reason}" for reason in self.not_fitted.values()]
         if self.members:
             lines.append(
                 "- answer: the weighted average of "

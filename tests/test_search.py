@@ -125,6 +125,65 @@ def test_a_failing_trial_is_recorded_and_the_search_goes_on(small_numeric):
     assert result.strategy_of(result.best_trial).model == "lightgbm"
 
 
+def test_a_family_whose_trials_all_fail_is_no_longer_fitted_and_the_sampler_learns_it(small_numeric):
+    """Optuna's samplers ignore failed trials, so a family that cannot fit the table kept being
+    proposed (RUSBoost failed 65-104 times in one 15 s search). After its first failures, while
+    another family works, its trials close as pruned before any fit: a bad trial to the sampler."""
+    from strategy_search.unfit_models import FAILURES_BEFORE_RETIRING
+
+    X, y = small_numeric
+    broken = [{"name": f"broken-{i}", "model": "logistic_regression"} for i in range(FAILURES_BEFORE_RETIRING + 2)]
+    space = {
+        "models": {"logistic_regression": {"C": -1.0}, "lightgbm": {"n_estimators": 10}},
+        "portfolio": [{"name": "ok", "model": "lightgbm"}, *broken],
+    }
+    result = strategy_search.search(X, y, space=space, n_trials=20, cv_folds=3, n_jobs=1, seed=0)
+    board = result.leaderboard.set_index("trial")
+    tried = board[board["model"] == "logistic_regression"]
+    failed = tried[tried["state"] == "FAIL"]
+    # The next trial starts while the previous one fits, so one more may fail before the
+    # failures are all told.
+    assert FAILURES_BEFORE_RETIRING <= len(failed) <= FAILURES_BEFORE_RETIRING + 1
+    retired = tried[tried["state"] == "PRUNED"]
+    assert len(retired) >= 1 and len(failed) + len(retired) == len(tried)
+    assert retired["fail_reason"].str.startswith("logistic_regression not fitted: its ").all()
+    assert "InvalidParameterError" in retired["fail_reason"].iloc[0]
+    assert retired.index.min() > failed.index.max()  # retired only once its failures were told
+    assert board.loc[0, "state"] == "COMPLETE" and result.strategy_of(result.best_trial).model == "lightgbm"
+    # The summary (printed by `run`, in the model card) says which family stopped being fitted.
+    assert list(result.summary.not_fitted) == ["logistic_regression"]
+    assert f"- {result.summary.not_fitted['logistic_regression']}" in result.summary.markdown()
+
+
+def test_a_family_is_retired_only_after_its_failures_and_only_while_another_works():
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    from strategy_search.trial_record import TrialAttr
+    from strategy_search.unfit_models import FAILURES_BEFORE_RETIRING, retired_model
+
+    def trial(model: str, state: TrialState, **extra) -> optuna.trial.FrozenTrial:
+        attrs = {TrialAttr.STRATEGY.value: {"model": model}, TrialAttr.FAIL_REASON.value: f"boom {model}"}
+        value = 0.5 if state == TrialState.COMPLETE else None
+        return create_trial(state=state, value=value, user_attrs=attrs, params={}, distributions={}, **extra)
+
+    study = optuna.create_study(direction="maximize")
+    for _ in range(FAILURES_BEFORE_RETIRING):
+        assert retired_model(study, "rus_boost") is None
+        study.add_trial(trial("rus_boost", TrialState.FAIL))
+    assert retired_model(study, "rus_boost") is None  # no family has worked yet: maybe the setup
+    study.add_trial(trial("lightgbm", TrialState.COMPLETE))
+    reason = retired_model(study, "rus_boost")
+    assert reason == (
+        f"rus_boost not fitted: its {FAILURES_BEFORE_RETIRING} trials on this table all failed, none ran "
+        "(the last: boom rus_boost)"
+    )
+    assert retired_model(study, "lightgbm") is None
+    # One trial of the family that scored a fold before it was pruned: it can fit this table.
+    study.add_trial(trial("rus_boost", TrialState.PRUNED, intermediate_values={0: 0.3}))
+    assert retired_model(study, "rus_boost") is None
+
+
 def test_timeout_is_honoured_while_a_slow_candidate_runs(small_numeric):
     X, y = small_numeric
     X = pd.concat([X] * 20, ignore_index=True)

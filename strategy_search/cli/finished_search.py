@@ -76,6 +76,8 @@ def _print_trial_counts(result: SearchResult) -> None:
         say("note", ended_early)
     for reason, count in summary.failures:
         print(f"  {count} failed: {mask_secrets(reason)}")
+    for reason in summary.not_fitted.values():
+        print(f"  {mask_secrets(reason)}")
 
 
 def _timeout_text(result: SearchResult) -> str | None:
