@@ -311,18 +311,47 @@ def test_a_gzip_file_named_csv_says_so(tmp_path, capsys):
     assert "gzip-compressed" in capsys.readouterr().err
 
 
+class _BudgetClock:
+    """The budget's clock (``study_budget.time``): it stands still until :meth:`run_out`, then
+    reads a day later, so a search's timeout passes exactly when a test says, however long the
+    machine takes to read the table and create the stores."""
+
+    def __init__(self) -> None:
+        self.start, self.ran_out = time.time(), False
+
+    def time(self) -> float:
+        return self.start + (86_400.0 if self.ran_out else 0.0)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def run_out(self) -> None:
+        self.ran_out = True
+
+
 def test_the_console_says_when_the_timeout_ended_the_search(tmp_path, monkeypatch, capfd):
-    # 10,000 trials cannot run in 6 s (one trial of the fast space fits three models): the
-    # timeout ends this search whatever the machine's speed. The timeout counts from the run's
-    # start (reading the table, creating the stores): 2 s left no trial time to finish on a
-    # loaded machine.
-    config = _write_config(tmp_path, search__n_trials=10_000, search__timeout=6)
+    # The timeout passes once the first trial has completed (a fixed 6 s timeout left a loaded
+    # machine no time for one: creating the MLflow store took 5 s of it).
+    from strategy_search import stopping, study_budget
+
+    clock = _BudgetClock()
+    monkeypatch.setattr(study_budget, "time", clock)
+    stop_at_budget = stopping.StopAtBudget.__call__
+
+    def after_each_trial(self, study, trial):
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            clock.run_out()
+        stop_at_budget(self, study, trial)
+
+    monkeypatch.setattr(stopping.StopAtBudget, "__call__", after_each_trial)
+    config = _write_config(tmp_path, search__n_trials=10_000, search__timeout=60)
     monkeypatch.chdir(tmp_path)
     assert main(["run", str(config)]) == 0
     out = "".join(capfd.readouterr())
-    found = re.search(r"the timeout \(6 s\) ended the search after (\d+) trials of the 10000 asked for", out)
+    found = re.search(r"the timeout \(60 s\) ended the search after (\d+) trials of the 10000 asked for", out)
     assert found and 0 < int(found.group(1)) < 10_000, out
 
+    monkeypatch.undo()  # the real clock again
     (tmp_path / "second").mkdir()
     config = _write_config(tmp_path / "second", search__n_trials=2, search__timeout=600)
     monkeypatch.chdir(tmp_path / "second")
