@@ -20,7 +20,14 @@ threshold the engine deploys (``CVResult.deployment_threshold`` of the averaged 
 * ``stacking``: a logistic regression with non-negative weights on the log-odds of the family
   pool's out-of-fold scores (L2, C = 1), its threshold the best-F1 one on its own 5-fold
   cross-validated predictions (0.5 when that does as well);
-* ``best trial``: the best trial alone, its own deployed threshold.
+* ``best trial``: the best trial alone, its own deployed threshold;
+* ``wide pool``: the engine's selection from the best 20 trials instead of 8;
+* ``bagged selection``: Caruana et al. 2006 ("Getting the most out of ensemble selection"): the
+  engine's selection run on 20 random halves of the best 20 trials, each bag's weights summed
+  (each bag's weights sum to one), so one lucky trial cannot take the whole ensemble;
+* ``greedy 25``: AutoGluon's weighted ensemble: forward selection with replacement from nothing,
+  25 picks from the best 20 trials, cut where the CV metric was best;
+* ``top 5 equal``: the plain average of the 5 best trials.
 
     .venv/bin/python benchmarks/ensemble_pool.py --tables portfolio --out benchmarks/results/ensemble-pool-portfolio.md
     .venv/bin/python benchmarks/ensemble_pool.py --tables keel --out benchmarks/results/ensemble-pool-keel.md
@@ -58,7 +65,7 @@ from compare import wilcoxon_p  # noqa: E402
 from provenance import provenance_lines  # noqa: E402
 
 import strategy_search  # noqa: E402
-from strategy_search.ensemble import average_cv, select_ensemble  # noqa: E402
+from strategy_search.ensemble import _greedy_picks, average_cv, select_ensemble  # noqa: E402
 from strategy_search.strategy import build_classifier  # noqa: E402
 from strategy_search.thresholds import confusion_metrics  # noqa: E402
 
@@ -67,6 +74,8 @@ TABLE_SETS = {
     "portfolio": ROOT.parent / "shared" / "data" / "keel-portfolio",
 }
 POOL = 8
+WIDE_POOL = 20
+BAGS = 20
 ENGINE = "best trials"
 
 
@@ -168,6 +177,39 @@ def _family_pool(ranked: list[int], families: dict[int, str]) -> list[int]:
     return pool if len(pool) > 1 else ranked[:2]
 
 
+def _mean_pr_auc(d: dict[str, Any], members: list[int], weights: list[float]) -> float:
+    value = average_cv([d["cvs"][n] for n in members], weights, d["codes"]).mean()["pr_auc"]
+    return -np.inf if np.isnan(value) else float(value)
+
+
+def _bagged_selection(d: dict[str, Any], pool: list[int]) -> tuple[list[int], list[float]]:
+    """Caruana's selection on BAGS random halves of ``pool``, each bag's weights summed."""
+    if len(pool) < 4:
+        return pool[:1], [1.0]
+    rng = np.random.default_rng(0)
+    totals: Counter[int] = Counter()
+    for _ in range(BAGS):
+        bag = [pool[i] for i in sorted(rng.choice(len(pool), size=len(pool) // 2, replace=False))]
+        picks = _greedy_picks([(n, d["cvs"][n]) for n in bag], d["codes"], "pr_auc")
+        for index in picks:
+            totals[bag[index]] += 1.0 / len(picks)
+    members = [n for n in pool if n in totals]
+    return members, [totals[n] for n in members]
+
+
+def _greedy_25(d: dict[str, Any], pool: list[int]) -> tuple[list[int], list[float]]:
+    """Forward selection with replacement from nothing, 25 picks, cut at the best prefix."""
+    picks: list[int] = []
+    trajectory: list[float] = []
+    for _ in range(25):
+        value, best = max((_mean_pr_auc(d, [*picks, n], [1.0] * (len(picks) + 1)), -i) for i, n in enumerate(pool))
+        picks.append(pool[-best])
+        trajectory.append(value)
+    picks = picks[: int(np.argmax(trajectory)) + 1]
+    counts = Counter(picks)
+    return list(counts), [float(c) for c in counts.values()]
+
+
 def rules(d: dict[str, Any]) -> dict[str, tuple[np.ndarray, Any, int]]:
     """Each rule's (test scores, threshold, members) on one fold."""
     y, cvs = d["codes"], d["cvs"]
@@ -186,6 +228,15 @@ def rules(d: dict[str, Any]) -> dict[str, tuple[np.ndarray, Any, int]]:
     out["families, pooled"] = (*_averaged(d, members, weights), len(members))
     out["stacking"] = (*_stacking(d, pool), len(pool))
     out["best trial"] = (*_averaged(d, [ranked[0]], [1.0]), 1)
+    wide = ranked[:WIDE_POOL]
+    choice = select_ensemble([(n, cvs[n]) for n in wide], y, metric="pr_auc", pool_size=WIDE_POOL)
+    members, weights = (list(choice.trials), list(choice.weights)) if choice else ([wide[0]], [1.0])
+    out["wide pool"] = (*_averaged(d, members, weights), len(members))
+    for name, chooser in (("bagged selection", _bagged_selection), ("greedy 25", _greedy_25)):
+        members, weights = chooser(d, wide)
+        out[name] = (*_averaged(d, members, weights), len(members))
+    top = wide[:5]
+    out["top 5 equal"] = (*_averaged(d, top, [1.0] * len(top)), len(top))
     return out
 
 
