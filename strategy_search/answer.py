@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import optuna
@@ -230,16 +230,34 @@ def choose_answer(trials: StoredTrials, *, stored: Answer, finish_by: float | No
         return answer  # no answer to compare (the search says why)
     numbers = tuple(answer.trial_numbers(trials))
     deadline = after_trials_deadline(trials.settings.timeout, finish_by=finish_by)
-    do_nothing = stored.do_nothing
-    if do_nothing is None or tuple(do_nothing.answer_trials) != numbers:
-        do_nothing = DoNothingComparison.from_attr(_do_nothing_comparison(trials, answer, deadline).to_attr())
-    calibration = stored.calibration
-    if calibration is None or calibration.answer_trials != numbers:
-        calibration = _calibration(trials, answer)
-    importance = stored.importance
-    if importance is None or importance.answer_trials != numbers:
-        importance = FeatureImportance.from_attr(_importance(trials, answer, deadline).to_attr())
+    do_nothing = _kept_or_new(
+        stored.do_nothing,
+        numbers,
+        lambda: DoNothingComparison.from_attr(_do_nothing_comparison(trials, answer, deadline).to_attr()),
+    )
+    calibration = _kept_or_new(stored.calibration, numbers, lambda: _calibration(trials, answer))
+    importance = _kept_or_new(
+        stored.importance,
+        numbers,
+        lambda: FeatureImportance.from_attr(_importance(trials, answer, deadline).to_attr()),
+    )
     return Answer(ensemble, do_nothing, calibration, importance)
+
+
+class _OfAnswer(Protocol):
+    @property
+    def answer_trials(self) -> Sequence[int]: ...
+
+
+_Part = TypeVar("_Part", bound=_OfAnswer)
+
+
+def _kept_or_new(stored: _Part | None, numbers: tuple[int, ...], compute: Callable[[], _Part | None]) -> _Part | None:
+    """``stored`` where it was worked out for the answer of trials ``numbers`` (its
+    ``answer_trials``); otherwise ``compute()``, as the study will read it back."""
+    if stored is not None and tuple(stored.answer_trials) == numbers:
+        return stored
+    return compute()
 
 
 def _calibration(trials: StoredTrials, answer: Answer) -> AnswerCalibration | None:
