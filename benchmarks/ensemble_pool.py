@@ -65,7 +65,7 @@ from compare import wilcoxon_p  # noqa: E402
 from provenance import provenance_lines  # noqa: E402
 
 import strategy_search  # noqa: E402
-from strategy_search.ensemble import _greedy_picks, average_cv, select_ensemble  # noqa: E402
+from strategy_search.ensemble import _greedy_picks, _value, average_cv, select_ensemble  # noqa: E402
 from strategy_search.strategy import build_classifier  # noqa: E402
 from strategy_search.thresholds import confusion_metrics  # noqa: E402
 
@@ -114,6 +114,12 @@ def _pooled_pr_auc(y: np.ndarray, scores: np.ndarray) -> float:
     return float(average_precision_score(y[seen], scores[seen]))
 
 
+def _members_and_weights(picks: list[int]) -> tuple[list[int], list[float]]:
+    """Picks with repeats as distinct members (first picked first) and their pick counts."""
+    counts = Counter(picks)
+    return list(counts), [float(c) for c in counts.values()]
+
+
 def _pooled_selection(pool: list[int], oof: dict[int, np.ndarray], y: np.ndarray) -> tuple[list[int], list[float]]:
     """Caruana's selection as in strategy_search.ensemble, on the pooled out-of-fold PR-AUC."""
     ranked = sorted(pool, key=lambda n: -_pooled_pr_auc(y, oof[n]))
@@ -124,8 +130,7 @@ def _pooled_selection(pool: list[int], oof: dict[int, np.ndarray], y: np.ndarray
         if value <= current + 1e-9:
             break
         picks, current = [*picks, best], value
-    counts = Counter(picks)
-    return list(counts), [float(c) for c in counts.values()]
+    return _members_and_weights(picks)
 
 
 def _log_odds(p: np.ndarray) -> np.ndarray:
@@ -177,11 +182,6 @@ def _family_pool(ranked: list[int], families: dict[int, str]) -> list[int]:
     return pool if len(pool) > 1 else ranked[:2]
 
 
-def _mean_pr_auc(d: dict[str, Any], members: list[int], weights: list[float]) -> float:
-    value = average_cv([d["cvs"][n] for n in members], weights, d["codes"]).mean()["pr_auc"]
-    return -np.inf if np.isnan(value) else float(value)
-
-
 def _bagged_selection(d: dict[str, Any], pool: list[int]) -> tuple[list[int], list[float]]:
     """Caruana's selection on BAGS random halves of ``pool``, each bag's weights summed."""
     if len(pool) < 4:
@@ -202,12 +202,13 @@ def _greedy_25(d: dict[str, Any], pool: list[int]) -> tuple[list[int], list[floa
     picks: list[int] = []
     trajectory: list[float] = []
     for _ in range(25):
-        value, best = max((_mean_pr_auc(d, [*picks, n], [1.0] * (len(picks) + 1)), -i) for i, n in enumerate(pool))
+        value, best = max(
+            (_value(average_cv([d["cvs"][m] for m in [*picks, n]], [1.0] * (len(picks) + 1), d["codes"]), "pr_auc"), -i)
+            for i, n in enumerate(pool)
+        )
         picks.append(pool[-best])
         trajectory.append(value)
-    picks = picks[: int(np.argmax(trajectory)) + 1]
-    counts = Counter(picks)
-    return list(counts), [float(c) for c in counts.values()]
+    return _members_and_weights(picks[: int(np.argmax(trajectory)) + 1])
 
 
 def rules(d: dict[str, Any]) -> dict[str, tuple[np.ndarray, Any, int]]:
@@ -216,8 +217,8 @@ def rules(d: dict[str, Any]) -> dict[str, tuple[np.ndarray, Any, int]]:
     ranked = [n for n in d["ranked"] if n in cvs]
     out: dict[str, tuple[np.ndarray, Any, int]] = {}
 
-    def caruana(name: str, pool: list[int]) -> None:
-        choice = select_ensemble([(n, cvs[n]) for n in pool], y, metric="pr_auc", pool_size=POOL)
+    def caruana(name: str, pool: list[int], pool_size: int = POOL) -> None:
+        choice = select_ensemble([(n, cvs[n]) for n in pool], y, metric="pr_auc", pool_size=pool_size)
         members, weights = (list(choice.trials), list(choice.weights)) if choice else ([pool[0]], [1.0])
         out[name] = (*_averaged(d, members, weights), len(members))
 
@@ -229,9 +230,7 @@ def rules(d: dict[str, Any]) -> dict[str, tuple[np.ndarray, Any, int]]:
     out["stacking"] = (*_stacking(d, pool), len(pool))
     out["best trial"] = (*_averaged(d, [ranked[0]], [1.0]), 1)
     wide = ranked[:WIDE_POOL]
-    choice = select_ensemble([(n, cvs[n]) for n in wide], y, metric="pr_auc", pool_size=WIDE_POOL)
-    members, weights = (list(choice.trials), list(choice.weights)) if choice else ([wide[0]], [1.0])
-    out["wide pool"] = (*_averaged(d, members, weights), len(members))
+    caruana("wide pool", wide, WIDE_POOL)
     for name, chooser in (("bagged selection", _bagged_selection), ("greedy 25", _greedy_25)):
         members, weights = chooser(d, wide)
         out[name] = (*_averaged(d, members, weights), len(members))
