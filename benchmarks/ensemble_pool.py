@@ -239,7 +239,11 @@ def rules(d: dict[str, Any]) -> dict[str, tuple[np.ndarray, Any, int]]:
     return out
 
 
-def table_rows(path: Path, *, budget: float, cache: Path) -> list[dict[str, Any]]:
+def table_rows(
+    path: Path, *, budget: float, cache: Path, collect: Any = collect, rules: Any = rules
+) -> list[dict[str, Any]]:
+    """One row per outer fold and rule: ``collect`` runs each fold's search once (cached in
+    ``cache``), ``rules`` answers from it (a rule answering None has no row for that fold)."""
     y = pd.read_csv(path)["target"].to_numpy()
     rows = []
     for fold, (train, test) in enumerate(StratifiedKFold(5, shuffle=True, random_state=0).split(y, y)):
@@ -249,7 +253,10 @@ def table_rows(path: Path, *, budget: float, cache: Path) -> list[dict[str, Any]
             stored.write_bytes(pickle.dumps(collect(path, fold, train, test, budget)))
             print(path.stem, fold, f"collected in {time.perf_counter() - started:.0f} s", flush=True)
         d = pickle.loads(stored.read_bytes())
-        for rule, (scores, threshold, members) in rules(d).items():
+        for rule, answered in rules(d).items():
+            if answered is None:
+                continue
+            scores, threshold, members = answered
             rows.append(
                 {
                     "table": d["table"], "fold": fold, "rule": rule, "members": members, "n_trials": d["n_trials"],
@@ -300,34 +307,38 @@ def _report(frame: pd.DataFrame, command: str, budget: float) -> str:
         "",
         _markdown(shown),
         "",
-        "## PR-AUC per table (mean over folds)",
-        "",
-        _markdown(per_table["pr_auc"], 3),
-        "",
-        "## F1 per table (mean over folds)",
-        "",
-        _markdown(per_table["f1"], 3),
-        "",
+        *per_table_sections(per_table),
     ]  # fmt: skip
     return "\n".join(lines)
 
 
-def _combined(frame: pd.DataFrame, command: str, sources: list[Path]) -> str:
-    """All tables of several runs together: means, W/T/L and the Wilcoxon p against the engine's rule."""
-    order = list(dict.fromkeys(frame.rule))
+def per_table_sections(per_table: dict[str, pd.DataFrame]) -> list[str]:
+    """The report's per-table PR-AUC and F1 sections (``per_table``: each metric's table x rule means)."""
+    sections = []
+    for metric, title in (("pr_auc", "PR-AUC"), ("f1", "F1")):
+        sections += [f"## {title} per table (mean over folds)", "", _markdown(per_table[metric], 3), ""]
+    return sections
+
+
+def rule_table(frame: pd.DataFrame, engine: str) -> pd.DataFrame:
+    """Per rule: the mean over tables of PR-AUC and F1, W/T/L and the Wilcoxon p against ``engine``."""
     rows = []
-    for rule in order:
+    for rule in dict.fromkeys(frame.rule):
         cells = [rule]
         for metric in ("pr_auc", "f1"):
             table = frame.pivot_table(index="table", columns="rule", values=metric)
-            difference = table[rule] - table[ENGINE]
+            difference = table[rule] - table[engine]
             wins, losses = int((difference > 0.001).sum()), int((difference < -0.001).sum())
             cells += [f"{table[rule].mean():.4f}", f"{wins}/{len(difference) - wins - losses}/{losses}"]
-            cells.append("" if rule == ENGINE else f"{wilcoxon_p(table[rule], table[ENGINE]):.3f}")
+            cells.append("" if rule == engine else f"{wilcoxon_p(table[rule], table[engine]):.3f}")
         rows.append(cells)
-    shown = pd.DataFrame(
-        rows, columns=["rule", "PR-AUC", f"W/T/L vs {ENGINE}", "p", "F1", f"F1 W/T/L vs {ENGINE}", "F1 p"]
-    ).set_index("rule")
+    columns = ["rule", "PR-AUC", f"W/T/L vs {engine}", "p", "F1", f"F1 W/T/L vs {engine}", "F1 p"]
+    return pd.DataFrame(rows, columns=columns).set_index("rule")
+
+
+def _combined(frame: pd.DataFrame, command: str, sources: list[Path]) -> str:
+    """All tables of several runs together: means, W/T/L and the Wilcoxon p against the engine's rule."""
+    shown = rule_table(frame, ENGINE)
     return "\n".join(
         [
             "# What the ensemble draws from (issue 25, item 5): every table",
