@@ -93,20 +93,32 @@ def collect(path: Path, fold: int, train: np.ndarray, test: np.ndarray, budget: 
     test_scores, info = {}, {}
     for number in cvs:
         strategy = result.strategy_of(result.study.trials[number])
-        classifier = build_classifier(
-            strategy, result.profile.schema, positive_label=result.profile.positive_label,
-            task=result.data.task, bagging=result.bagging,
-        )  # fmt: skip
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            classifier.fit(result.data.X, result.data.y)
-        test_scores[number] = classifier.predict_proba(X.iloc[test])[:, list(classifier.classes_).index(1)]
+        test_scores[number] = test_scores_of(strategy, result, result.bagging, X.iloc[test])
         info[number] = (strategy.key("model"), strategy.key("resampler"), strategy.key("weighting"))
     return {
         "table": path.stem, "fold": fold, "ranked": [t.number for t in ranked], "keep": list(cvs), "cvs": cvs,
         "codes": result.data.codes, "y_test": (y[test] == 1).astype(int), "test_p": test_scores, "info": info,
         "answer": tuple(result.answer_trials), "n_trials": len(ranked),
     }  # fmt: skip
+
+
+def test_scores_of(strategy: Any, result: Any, bagging: Any, X_test: pd.DataFrame) -> np.ndarray:
+    """The minority's scores on the outer test rows of ``strategy`` deployed as the search's
+    answer would be (``bagging``: its fold models; None: one fit on all the search's rows)."""
+    classifier = build_classifier(
+        strategy, result.profile.schema, positive_label=result.profile.positive_label,
+        task=result.data.task, bagging=bagging,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        classifier.fit(result.data.X, result.data.y)
+    return classifier.predict_proba(X_test)[:, list(classifier.classes_).index(1)]
+
+
+def weighted_scores(test_p: dict[Any, np.ndarray], members: list[Any], weights: list[float]) -> np.ndarray:
+    """The members' test scores averaged with ``weights`` (what the deployed average predicts)."""
+    w = np.asarray(weights) / np.sum(weights)
+    return sum(wi * test_p[n] for wi, n in zip(w, members, strict=True))
 
 
 def _pooled_pr_auc(y: np.ndarray, scores: np.ndarray) -> float:
@@ -168,8 +180,7 @@ def _stacking(d: dict[str, Any], pool: list[int]) -> tuple[np.ndarray, float]:
 
 def _averaged(d: dict[str, Any], members: list[int], weights: list[float]) -> tuple[np.ndarray, Any]:
     cv = average_cv([d["cvs"][n] for n in members], weights, d["codes"])
-    w = np.asarray(weights) / np.sum(weights)
-    return sum(wi * d["test_p"][n] for wi, n in zip(w, members, strict=True)), cv.deployment_threshold(d["codes"])
+    return weighted_scores(d["test_p"], members, weights), cv.deployment_threshold(d["codes"])
 
 
 def _family_pool(ranked: list[int], families: dict[int, str]) -> list[int]:
@@ -371,14 +382,21 @@ def main() -> None:
         args.out.write_text(_combined(frame, command, args.combine))
         print(args.out.read_text())
         return
-    cache = args.cache or Path(f"/tmp/ensemble-pool-{args.tables}")
+    run_tables(args, command, cache=args.cache or Path(f"/tmp/ensemble-pool-{args.tables}"), report=_report)
+
+
+def run_tables(
+    args: argparse.Namespace, command: str, *, cache: Path, report: Any, collect: Any = collect, rules: Any = rules
+) -> None:
+    """Every table of ``args.tables``: its folds collected (or read from ``cache``) and answered
+    by ``rules``; the rows written to ``<out>.csv``, ``report(frame, command, budget)`` to ``out``."""
     cache.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     for path in sorted(TABLE_SETS[args.tables].glob("*.csv")):
-        rows += table_rows(path, budget=args.budget, cache=cache)
+        rows += table_rows(path, budget=args.budget, cache=cache, collect=collect, rules=rules)
     frame = pd.DataFrame(rows)
     frame.to_csv(args.out.with_suffix(".csv"), index=False)
-    args.out.write_text(_report(frame, command, args.budget))
+    args.out.write_text(report(frame, command, args.budget))
     print(args.out.read_text())
 
 

@@ -47,14 +47,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ensemble_pool import POOL, TABLE_SETS, _markdown, per_table_sections, rule_table, table_rows  # noqa: E402
+from ensemble_pool import (  # noqa: E402
+    POOL,
+    TABLE_SETS,
+    _markdown,
+    per_table_sections,
+    rule_table,
+    run_tables,
+    test_scores_of,
+    weighted_scores,
+)
 from provenance import provenance_lines  # noqa: E402
 
 import strategy_search  # noqa: E402
 from strategy_search.ensemble import select_ensemble  # noqa: E402
 from strategy_search.parallel import TaskRunner  # noqa: E402
+from strategy_search.ranking import best_first  # noqa: E402
 from strategy_search.scoring import CVResult, score_pipeline  # noqa: E402
-from strategy_search.strategy import Bagging, build_classifier, build_pipeline  # noqa: E402
+from strategy_search.strategy import Bagging, build_pipeline  # noqa: E402
 
 ENGINE = "engine"
 FOLDS, SEED = 5, 0
@@ -67,7 +77,8 @@ def collect(path: Path, fold: int, train: np.ndarray, test: np.ndarray, budget: 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = strategy_search.search(X.iloc[train], y[train], timeout=budget, seed=SEED, n_jobs=2)
-    pool = [t.number for t in result.trials.ranked()[:POOL]]
+    ranked = result.trials.ranked()
+    pool = [t.number for t in ranked[:POOL]]
     first = result.stored_cvs(pool)
     codes = result.data.codes
     second_split = list(RepeatedStratifiedKFold(n_splits=FOLDS, n_repeats=2, random_state=SEED).split(codes, codes))
@@ -82,18 +93,11 @@ def collect(path: Path, fold: int, train: np.ndarray, test: np.ndarray, budget: 
             second[number], test_both[number] = _fresh(strategy, result, codes, second_split[FOLDS:], X.iloc[test])
         except ValueError as error:  # e.g. a resampler with nothing to do on a fresh fold: out of the fresh pool
             print(f"  trial {number} left out of the fresh pool: {error}", flush=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            classifier = build_classifier(
-                strategy, result.profile.schema, positive_label=result.profile.positive_label,
-                task=result.data.task, bagging=Bagging(FOLDS, 1, SEED),
-            )  # fmt: skip
-            classifier.fit(result.data.X, result.data.y)
-            test_one[number] = classifier.predict_proba(X.iloc[test])[:, list(classifier.classes_).index(1)]
+        test_one[number] = test_scores_of(strategy, result, Bagging(FOLDS, 1, SEED), X.iloc[test])
     return {
         "table": path.stem, "fold": fold, "pool": list(first), "first": first, "second": second, "codes": codes,
         "y_test": (y[test] == 1).astype(int), "test_one": test_one, "test_both": test_both, "info": info,
-        "n_trials": len(result.trials.ranked()),
+        "n_trials": len(ranked),
     }  # fmt: skip
 
 
@@ -112,12 +116,7 @@ def _fresh(
             seed=result.settings.seed,
             runner=TaskRunner(n_jobs=2),
         )
-        classifier = build_classifier(
-            strategy, result.profile.schema, positive_label=result.profile.positive_label,
-            task=result.data.task, bagging=Bagging(FOLDS, 2, SEED),
-        )  # fmt: skip
-        classifier.fit(result.data.X, result.data.y)
-    return cv, classifier.predict_proba(X_test)[:, list(classifier.classes_).index(1)]
+    return cv, test_scores_of(strategy, result, Bagging(FOLDS, 2, SEED), X_test)
 
 
 def _joined(a: CVResult, b: CVResult) -> CVResult:
@@ -129,7 +128,7 @@ def _chosen(cvs: dict[int, CVResult], pool: list[int], y: np.ndarray) -> tuple[l
     """Caruana's selection from ``pool`` on ``cvs``: members, weights and the deployed threshold."""
     choice = select_ensemble([(n, cvs[n]) for n in pool], y, metric="pr_auc", pool_size=len(pool))
     if choice is None:
-        best = max(pool, key=lambda n: (cvs[n].mean()["pr_auc"], -pool.index(n)))
+        best = min(pool, key=lambda n: best_first(cvs[n].mean()["pr_auc"], n))
         return [best], [1.0], cvs[best].deployment_threshold(y)
     return list(choice.trials), list(choice.weights), choice.threshold
 
@@ -141,8 +140,7 @@ def rules(d: dict[str, Any]) -> dict[str, tuple[np.ndarray, Any, int] | None]:
     both = {n: _joined(d["first"][n], d["second"][n]) for n in fresh}
 
     def deployed(members: list[int], weights: list[float], threshold: Any, test: str) -> tuple[np.ndarray, Any, int]:
-        w = np.asarray(weights) / np.sum(weights)
-        return sum(wi * d[test][n] for wi, n in zip(w, members, strict=True)), threshold, len(members)
+        return weighted_scores(d[test], members, weights), threshold, len(members)
 
     engine = _chosen(d["first"], pool, y)
     return {
@@ -190,14 +188,7 @@ def main() -> None:
     args = parser.parse_args()
     command = ".venv/bin/python benchmarks/revalidation.py " + shlex.join(sys.argv[1:])
     cache = args.cache or Path(f"/tmp/revalidation-{args.tables}")
-    cache.mkdir(parents=True, exist_ok=True)
-    rows: list[dict[str, Any]] = []
-    for path in sorted(TABLE_SETS[args.tables].glob("*.csv")):
-        rows += table_rows(path, budget=args.budget, cache=cache, collect=collect, rules=rules)
-    frame = pd.DataFrame(rows)
-    frame.to_csv(args.out.with_suffix(".csv"), index=False)
-    args.out.write_text(_report(frame, command, args.budget))
-    print(args.out.read_text())
+    run_tables(args, command, cache=cache, report=_report, collect=collect, rules=rules)
 
 
 if __name__ == "__main__":
